@@ -1,0 +1,63 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "gatewatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gatewatch", targets: ["gatewatch"]),
+        .library(name: "GatewatchCore", targets: ["GatewatchCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "GatewatchCore",
+            dependencies: [
+                "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "gatewatch",
+            dependencies: [
+                "GatewatchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "gatewatch-bench",
+            dependencies: ["GatewatchCore"],
+            path: "Benchmarks/GatewatchBench"
+        ),
+        .testTarget(
+            name: "GatewatchCoreTests",
+            dependencies: ["GatewatchCore"]
+        ),
+        .testTarget(
+            name: "GatewatchCLITests",
+            dependencies: [
+                "gatewatch",
+                "GatewatchCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}

@@ -1,0 +1,9 @@
+#ifndef GATEWATCH_CZLIB_SHIM_H
+#define GATEWATCH_CZLIB_SHIM_H
+#include <zlib.h>
+
+/// inflateInit2 is a macro in zlib.h; Swift cannot call macros.
+static inline int gw_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}
+#endif

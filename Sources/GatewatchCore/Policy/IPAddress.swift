@@ -1,0 +1,260 @@
+/// An IPv4 or IPv6 address as one 128-bit value.
+///
+/// IPv4 addresses are stored in their IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), so an
+/// IPv4-mapped IPv6 address written in a log compares equal to the plain IPv4 address, and
+/// CIDR ranges of either family are ranges of the same 128-bit space. No other cross-family
+/// matching happens: `::a.b.c.d` (IPv4-compatible, deprecated) stays an IPv6 address.
+public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The upper 64 bits, network order.
+    public var high: UInt64
+    /// The lower 64 bits, network order.
+    public var low: UInt64
+
+    /// The IPv4-mapped prefix `::ffff:0:0/96` in the upper bits of `low`.
+    static let mappedMarker: UInt64 = 0x0000_FFFF_0000_0000
+
+    /// Creates an address from its two 64-bit halves.
+    ///
+    /// - Parameters:
+    ///   - high: The upper 64 bits.
+    ///   - low: The lower 64 bits.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Creates an IPv4 address from its 32-bit value.
+    ///
+    /// - Parameter ipv4: The address, `a << 24 | b << 16 | c << 8 | d`.
+    public init(ipv4: UInt32) {
+        high = 0
+        low = Self.mappedMarker | UInt64(ipv4)
+    }
+
+    /// Whether this is an IPv4 address (or an IPv4-mapped IPv6 address, which is the same).
+    public var isIPv4: Bool { high == 0 && (low & 0xFFFF_FFFF_0000_0000) == Self.mappedMarker }
+
+    /// The 32-bit IPv4 value, or `nil` for an IPv6 address.
+    public var ipv4Value: UInt32? { isIPv4 ? UInt32(truncatingIfNeeded: low) : nil }
+
+    /// Whether the address is a loopback address (`127.0.0.0/8` or `::1`).
+    public var isLoopback: Bool {
+        if let v4 = ipv4Value { return v4 >> 24 == 127 }
+        return high == 0 && low == 1
+    }
+
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        lhs.high != rhs.high ? lhs.high < rhs.high : lhs.low < rhs.low
+    }
+
+    /// Parses an address from text.
+    ///
+    /// Accepts dotted-quad IPv4, every RFC 4291 IPv6 text form (including `::` compression and
+    /// a trailing dotted quad), an IPv6 zone id (`fe80::1%eth0`, stripped), and brackets
+    /// (`[::1]`). Rejects anything else, including leading zeros that would make an IPv4
+    /// octet ambiguous (`010.1.1.1`).
+    ///
+    /// - Parameter text: The address text.
+    public init?(_ text: some StringProtocol) {
+        var utf8 = Array(text.utf8)
+        guard
+            let parsed = utf8.withUnsafeMutableBufferPointer({ buffer in
+                IPAddress(bytes: UnsafeRawBufferPointer(buffer))
+            })
+        else { return nil }
+        self = parsed
+    }
+
+    /// Parses an address from ASCII bytes, without allocating.
+    ///
+    /// O(n) in the length of `bytes`; no allocation.
+    ///
+    /// - Parameter bytes: The address text.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        var count = bytes.count
+        var start = 0
+        if count >= 2, bytes[0] == UInt8(ascii: "["), bytes[count - 1] == UInt8(ascii: "]") {
+            start = 1
+            count -= 2
+        }
+        guard count > 0, count <= 64 else { return nil }
+        // Strip a zone id.
+        var end = start + count
+        var index = start
+        var sawColon = false
+        while index < end {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ":") { sawColon = true }
+            if byte == UInt8(ascii: "%") {
+                guard sawColon, index > start, index + 1 < end else { return nil }
+                end = index
+                break
+            }
+            index += 1
+        }
+        if !sawColon {
+            guard let v4 = Self.parseIPv4(bytes, start, end) else { return nil }
+            self.init(ipv4: v4)
+            return
+        }
+        guard let value = Self.parseIPv6(bytes, start, end) else { return nil }
+        self = value
+    }
+
+    static func parseIPv4(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> UInt32? {
+        var result: UInt32 = 0
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        var index = start
+        while index < end {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0 else { return nil }
+                result = result << 8 | octet
+                octet = 0
+                digits = 0
+                dots += 1
+                if dots > 3 { return nil }
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                if digits == 1, octet == 0 { return nil }  // leading zero
+                octet = octet * 10 + UInt32(byte &- UInt8(ascii: "0"))
+                digits += 1
+                if octet > 255 { return nil }
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard dots == 3, digits > 0 else { return nil }
+        return result << 8 | octet
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt16? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt16(byte &- UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt16(byte &- UInt8(ascii: "a") &+ 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt16(byte &- UInt8(ascii: "A") &+ 10)
+        default: nil
+        }
+    }
+
+    static func parseIPv6(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> IPAddress? {
+        var groups: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var groupCount = 0
+        var compressAt = -1
+        var index = start
+        func set(_ position: Int, _ value: UInt16) {
+            withUnsafeMutableBytes(of: &groups) { raw in
+                raw.storeBytes(of: value, toByteOffset: position * 2, as: UInt16.self)
+            }
+        }
+        if index + 1 < end, bytes[index] == UInt8(ascii: ":") {
+            guard bytes[index + 1] == UInt8(ascii: ":") else { return nil }
+            compressAt = 0
+            index += 2
+            if index == end { return IPAddress(high: 0, low: 0) }
+        }
+        while index < end {
+            // Read one group, or a trailing dotted quad.
+            let groupStart = index
+            var value: UInt16 = 0
+            var digits = 0
+            while index < end, let hex = hexValue(bytes[index]) {
+                value = value << 4 | hex
+                digits += 1
+                index += 1
+                if digits > 4 { return nil }
+            }
+            if index < end, bytes[index] == UInt8(ascii: ".") {
+                guard groupCount <= 6, let v4 = parseIPv4(bytes, groupStart, end) else { return nil }
+                set(groupCount, UInt16(truncatingIfNeeded: v4 >> 16))
+                set(groupCount + 1, UInt16(truncatingIfNeeded: v4))
+                groupCount += 2
+                index = end
+                break
+            }
+            guard digits > 0, groupCount < 8 else { return nil }
+            set(groupCount, value)
+            groupCount += 1
+            if index == end { break }
+            guard bytes[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            if index < end, bytes[index] == UInt8(ascii: ":") {
+                guard compressAt < 0 else { return nil }
+                compressAt = groupCount
+                index += 1
+                if index == end { break }
+            } else if index == end {
+                return nil  // trailing single colon
+            }
+        }
+        var words = [UInt16](repeating: 0, count: 8)
+        if compressAt >= 0 {
+            guard groupCount < 8 else { return nil }
+            let tail = groupCount - compressAt
+            withUnsafeBytes(of: groups) { raw in
+                for position in 0..<compressAt {
+                    words[position] = raw.load(fromByteOffset: position * 2, as: UInt16.self)
+                }
+                for position in 0..<tail {
+                    words[8 - tail + position] = raw.load(
+                        fromByteOffset: (compressAt + position) * 2,
+                        as: UInt16.self
+                    )
+                }
+            }
+        } else {
+            guard groupCount == 8 else { return nil }
+            withUnsafeBytes(of: groups) { raw in
+                for position in 0..<8 { words[position] = raw.load(fromByteOffset: position * 2, as: UInt16.self) }
+            }
+        }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for position in 0..<4 { high = high << 16 | UInt64(words[position]) }
+        for position in 4..<8 { low = low << 16 | UInt64(words[position]) }
+        return IPAddress(high: high, low: low)
+    }
+
+    /// The canonical text: dotted quad for IPv4, RFC 5952 compressed lower case for IPv6.
+    public var description: String {
+        if let v4 = ipv4Value {
+            return "\(v4 >> 24).\((v4 >> 16) & 0xFF).\((v4 >> 8) & 0xFF).\(v4 & 0xFF)"
+        }
+        var words = [UInt16](repeating: 0, count: 8)
+        for position in 0..<4 {
+            words[position] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(position)))
+            words[position + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(position)))
+        }
+        // Longest run of two or more zero groups, first one on ties (RFC 5952 §4.2).
+        var bestStart = -1
+        var bestLength = 0
+        var runStart = -1
+        for position in 0...8 {
+            if position < 8, words[position] == 0 {
+                if runStart < 0 { runStart = position }
+            } else if runStart >= 0 {
+                let length = position - runStart
+                if length > bestLength, length >= 2 {
+                    bestStart = runStart
+                    bestLength = length
+                }
+                runStart = -1
+            }
+        }
+        var text = ""
+        var position = 0
+        while position < 8 {
+            if position == bestStart {
+                text += "::"
+                position += bestLength
+                continue
+            }
+            if !text.isEmpty, !text.hasSuffix(":") { text += ":" }
+            text += String(words[position], radix: 16)
+            position += 1
+        }
+        return text
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+
+extension Gatewatch {
+    struct Ingest: ParsableCommand {}
+}
