@@ -1,5 +1,256 @@
 import ArgumentParser
+import Foundation
+import GatewatchCore
 
 extension Gatewatch {
-    struct Ingest: ParsableCommand {}
+    /// `gatewatch ingest`: stream logs into the store.
+    struct Ingest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read backend logs (plain or gzip) into the database, classifying every request.",
+            discussion: """
+                PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt, *.json, \
+                *.csv), a quoted glob pattern, or - for standard input. Gzip is recognised by its \
+                content, not its name. Content already ingested is recognised by its fingerprint and \
+                adds nothing; a file that has grown contributes only its new lines.
+
+                Exit codes: 0 ok; 1 an input could not be read or was damaged (what was read before \
+                the damage is kept); 2 usage error or nothing to read; 3 --strict and malformed lines.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(name: .long, help: ArgumentHelp("A gateway address or CIDR (repeatable).", valueName: "address|cidr"))
+        var gateway: [String] = []
+
+        @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
+        var inputFormat: InputFormat = .auto
+
+        @Option(
+            help: ArgumentHelp(
+                "Column layout for lines before any #Fields directive: iis, iis-xff, appservice, appservice-xff, or a list of field names.",
+                valueName: "layout"
+            )
+        )
+        var fields: String?
+
+        @Flag(help: "Exit with code 3 when any line is malformed.")
+        var strict = false
+
+        @Flag(help: "Print the run summary as JSON.")
+        var json = false
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors (and the JSON summary with --json).")
+        var quiet = false
+
+        @Argument(help: ArgumentHelp("Files, directories, glob patterns, or - for standard input.", valueName: "path"))
+        var paths: [String] = []
+
+        func validate() throws {
+            if paths.isEmpty { throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input") }
+            for value in gateway where CIDR(value) == nil {
+                throw ValidationError("'\(value)' is not an IP address or CIDR block; use e.g. 20.50.10.4 or 20.50.10.0/28")
+            }
+            if let fields, W3CLayout.named(fields) == nil {
+                throw ValidationError("--fields '\(fields)' names no columns")
+            }
+        }
+
+        func run() throws {
+            var options = IngestOptions()
+            options.gateways = gateway.compactMap(CIDR.init)
+            options.format = inputFormat
+            if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
+
+            let discovery = InputDiscovery.expand(paths)
+            let errors = StandardError()
+            for problem in discovery.problems { errors.write("error: \(SafeText.terminal(problem.description))\n") }
+            guard !discovery.paths.isEmpty else { throw ExitCode(2) }
+
+            let database = try Store(path: store.resolvedPath)
+            let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
+            let ingestor = Ingestor(store: database, options: options)
+            let report = try ingestor.ingest(discovery.paths) { progress.update($0) }
+            progress.clear()
+
+            if json {
+                print(try JSONOutput.encode(IngestSummaryJSON(report: report), pretty: true))
+            } else if !quiet {
+                print(IngestSummaryText.render(report, gatewaysGiven: !gateway.isEmpty), terminator: "")
+            }
+            for file in report.files {
+                if let error = file.error { errors.write("error: \(SafeText.terminal(error))\n") }
+            }
+            if report.filesFailed > 0 || !discovery.problems.isEmpty { throw ExitCode(1) }
+            if strict, report.malformed > 0 {
+                errors.write("error: \(report.malformed) malformed lines (--strict)\n")
+                throw ExitCode(3)
+            }
+        }
+    }
+}
+
+/// The `--json` shape of an ingest run.
+struct IngestSummaryJSON: Encodable {
+    var filesNew: Int
+    var filesKnown: Int
+    var filesGrown: Int
+    var filesFailed: Int
+    var lines: Int
+    var requests: Int
+    var skipped: Int
+    var malformed: Int
+    var malformedSamples: [MalformedSample]
+    var first: String?
+    var last: String?
+    var byVerdict: [String: Int]
+    var direct: [String: Int]
+    var elapsedSeconds: Double
+    var megabytesPerSecond: Double
+    var files: [FileReport]
+
+    init(report: IngestReport) {
+        filesNew = report.filesNew
+        filesKnown = report.filesKnown
+        filesGrown = report.filesGrown
+        filesFailed = report.filesFailed
+        lines = report.lines
+        requests = report.requests
+        skipped = report.skipped
+        malformed = report.malformed
+        malformedSamples = report.malformedSamples
+        first = report.first
+        last = report.last
+        byVerdict = report.byVerdict
+        direct = ["blocked": report.blocked, "served": report.served]
+        elapsedSeconds = (report.elapsedSeconds * 1000).rounded() / 1000
+        megabytesPerSecond = (report.megabytesPerSecond * 10).rounded() / 10
+        files = report.files
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case filesNew = "files_new"
+        case filesKnown = "files_known"
+        case filesGrown = "files_grown"
+        case filesFailed = "files_failed"
+        case lines, requests, skipped, malformed
+        case malformedSamples = "malformed_samples"
+        case first, last
+        case byVerdict = "by_verdict"
+        case direct
+        case elapsedSeconds = "elapsed_seconds"
+        case megabytesPerSecond = "mb_per_second"
+        case files
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(filesNew, forKey: .filesNew)
+        try container.encode(filesKnown, forKey: .filesKnown)
+        try container.encode(filesGrown, forKey: .filesGrown)
+        try container.encode(filesFailed, forKey: .filesFailed)
+        try container.encode(lines, forKey: .lines)
+        try container.encode(requests, forKey: .requests)
+        try container.encode(skipped, forKey: .skipped)
+        try container.encode(malformed, forKey: .malformed)
+        try container.encode(malformedSamples, forKey: .malformedSamples)
+        try container.encode(first, forKey: .first)
+        try container.encode(last, forKey: .last)
+        try container.encode(byVerdict, forKey: .byVerdict)
+        try container.encode(direct, forKey: .direct)
+        try container.encode(elapsedSeconds, forKey: .elapsedSeconds)
+        try container.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
+        try container.encode(files, forKey: .files)
+    }
+}
+
+/// The human-readable run summary.
+enum IngestSummaryText {
+    static func number(_ value: Int) -> String {
+        let digits = String(value)
+        var output = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0, character != "-" { output.append(",") }
+            output.append(character)
+        }
+        return output
+    }
+
+    static func render(_ report: IngestReport, gatewaysGiven: Bool) -> String {
+        var text = ""
+        let seconds = String(format: "%.2f", report.elapsedSeconds)
+        let speed = String(format: "%.1f", report.megabytesPerSecond)
+        text += "Ingested \(report.files.count) input\(report.files.count == 1 ? "" : "s"): "
+        text += "\(report.filesNew) new, \(report.filesKnown) already known, \(report.filesGrown) grown, "
+        text += "\(report.filesFailed) failed — \(seconds) s, \(speed) MB/s\n"
+        text += "  lines \(number(report.lines))   requests \(number(report.requests))"
+        text += "   skipped \(number(report.skipped))   malformed \(number(report.malformed))\n"
+        if let first = report.first, let last = report.last {
+            text += "  time range \(first) … \(last)\n"
+        }
+        let verdicts = Verdict.allCases.map { "\($0.rawValue) \(number(report.byVerdict[$0.rawValue] ?? 0))" }
+        text += "  verdicts: " + verdicts.joined(separator: "   ")
+        text += "  (direct: blocked \(number(report.blocked)), served \(number(report.served)))\n"
+        if !gatewaysGiven, report.requests > 0 {
+            text += "  note: no --gateway or policy given, so no request counts as gateway traffic\n"
+        }
+        if !report.malformedSamples.isEmpty {
+            text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"
+            for sample in report.malformedSamples {
+                let preview = sample.text.count > 80 ? String(sample.text.prefix(80)) + "…" : sample.text
+                text += "  \(SafeText.terminal(sample.path)):\(sample.line): \(sample.reason): '\(SafeText.terminal(preview))'\n"
+            }
+        }
+        for file in report.files where !file.warnings.isEmpty {
+            for warning in file.warnings {
+                text += "  \(SafeText.terminal(file.path)): \(SafeText.terminal(warning))\n"
+            }
+        }
+        return text
+    }
+}
+
+/// Writes to standard error.
+struct StandardError {
+    var isTerminal: Bool { isatty(2) != 0 }
+
+    func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// A one-line progress bar with ETA on standard error, driven by raw bytes read.
+final class ProgressBar {
+    let enabled: Bool
+    private var drawn = false
+    private let started = ContinuousClock.now
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: IngestProgress) {
+        guard enabled else { return }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var line = ""
+        if progress.rawBytesTotal > 0 {
+            let fraction = min(1, Double(progress.rawBytesDone) / Double(progress.rawBytesTotal))
+            let width = 24
+            let filled = Int((fraction * Double(width)).rounded(.down))
+            line += "[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] "
+            line += String(format: "%3.0f%% ", fraction * 100)
+            if fraction > 0.01, seconds > 0.5 {
+                let remaining = seconds / fraction - seconds
+                if remaining.isFinite { line += String(format: "ETA %.0fs ", remaining) }
+            }
+        }
+        line += "\(IngestSummaryText.number(progress.lines)) lines  "
+        let name = progress.path.split(separator: "/").last.map(String.init) ?? progress.path
+        line += SafeText.terminal(String(name.suffix(40)))
+        StandardError().write("\r\u{1B}[2K" + line)
+        drawn = true
+    }
+
+    func clear() {
+        if drawn { StandardError().write("\r\u{1B}[2K") }
+    }
 }

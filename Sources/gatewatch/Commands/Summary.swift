@@ -1,5 +1,53 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    struct Summary: ParsableCommand {}
+    /// `gatewatch summary`: the headline numbers of the store.
+    struct Summary: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how many requests came through the gateway and how many bypassed it.",
+            discussion: """
+                The JSON form is a stable contract:
+                  {"files": N, "requests": N, "malformed": N, "first": "…", "last": "…",
+                   "by_verdict": {"gateway": N, "allowed": N, "platform": N, "direct": N},
+                   "direct": {"blocked": N, "served": N, "clients": N}}
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let range = try time.resolve()
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let summary = try GatewatchCore.Summary.compute(store: database, range: range)
+            print(try render(summary), terminator: "")
+        }
+
+        func render(_ summary: GatewatchCore.Summary) throws -> String {
+            switch output.format {
+            case .json:
+                return try JSONOutput.encode(summary) + "\n"
+            case .ndjson:
+                return try JSONOutput.encode(summary) + "\n"
+            case .csv, .table:
+                let rows: [[String]] = [
+                    ["files", String(summary.files)],
+                    ["requests", String(summary.requests)],
+                    ["malformed", String(summary.malformed)],
+                    ["first", summary.first ?? ""],
+                    ["last", summary.last ?? ""],
+                ]
+                    + Verdict.allCases.map { ["verdict.\($0.rawValue)", String(summary.byVerdict[$0.rawValue] ?? 0)] }
+                    + [
+                        ["direct.blocked", String(summary.direct.blocked)],
+                        ["direct.served", String(summary.direct.served)],
+                        ["direct.clients", String(summary.direct.clients)],
+                    ]
+                let table = TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1])
+                return output.format == .csv ? table.renderCSV() : table.renderText()
+            }
+        }
+    }
 }

@@ -1,0 +1,322 @@
+import Foundation
+
+/// Why a line could not be read as a request.
+public enum MalformedReason: Sendable, Equatable, CustomStringConvertible {
+    /// The value count differs from the `#Fields` column count.
+    case fieldCount(expected: Int, found: Int)
+    /// The date or time column is not a valid W3C date/time.
+    case badTimestamp
+    /// The line has no date: a `time`-only layout without a `#Date` directive before it.
+    case noDate
+    /// A quoted value has no closing quote.
+    case unterminatedQuote
+    /// The line is longer than the limit.
+    case overlong(byteCount: Int)
+    /// The line contains NUL bytes (a binary or zero-filled file).
+    case binary
+
+    /// A short explanation for summaries.
+    public var description: String {
+        switch self {
+        case .fieldCount(let expected, let found): "\(found) values where #Fields declares \(expected)"
+        case .badTimestamp: "date/time is not a valid W3C date and time"
+        case .noDate: "time-only layout and no #Date directive before this line"
+        case .unterminatedQuote: "a quoted value has no closing quote"
+        case .overlong(let count): "line of \(count) bytes exceeds the line-length limit"
+        case .binary: "line contains NUL bytes"
+        }
+    }
+}
+
+/// A streaming W3C extended log parser that works on bytes.
+///
+/// Feed it one line at a time with ``parse(_:)``. Directives update the column layout
+/// (`#Fields`, re-read at every header block) and the date for `time`-only layouts (`#Date`);
+/// every other non-blank line is a record whose values are read with ``field(_:)`` while the
+/// line's bytes are alive. Values are split on runs of spaces or tabs; a value that starts with a
+/// double quote runs to the closing quote (`""` escapes a quote) and may hold spaces.
+///
+/// O(n) in the line length per line; no allocation for records.
+public final class W3CParser {
+    /// The layout in effect for records before any `#Fields` directive.
+    public let fallbackLayout: W3CLayout
+    /// The layout from the most recent `#Fields` directive, if any.
+    public private(set) var layout: W3CLayout?
+    /// Whether any `#Fields` directive has been seen.
+    public var sawFieldsDirective: Bool { layout != nil }
+    /// The timestamp of the last record, in seconds since the Unix epoch (UTC).
+    public private(set) var timestamp: Int64 = 0
+
+    private var activeLayout: W3CLayout
+    private var directiveDays: Int64?
+    private let capacity = 512
+    private let starts: UnsafeMutablePointer<Int32>
+    private let ends: UnsafeMutablePointer<Int32>
+    private var tokenCount = 0
+    private var line = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var cachedDateKey: (UInt64, UInt16) = (0, 0)
+    private var cachedDays: Int64 = 0
+
+    /// What a line turned out to be.
+    public enum LineKind: Equatable {
+        /// A `#` directive (or comment).
+        case directive
+        /// An empty or whitespace-only line.
+        case blank
+        /// A request record; read its values with ``W3CParser/field(_:)``.
+        case record
+        /// A line that is not a valid record.
+        case malformed(MalformedReason)
+    }
+
+    /// Creates a parser.
+    ///
+    /// - Parameter fallbackLayout: The layout for records before any `#Fields` directive
+    ///   (headerless files); the IIS default layout unless `--fields` names another.
+    public init(fallbackLayout: W3CLayout = .iisDefault) {
+        self.fallbackLayout = fallbackLayout
+        activeLayout = fallbackLayout
+        starts = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        starts.deallocate()
+        ends.deallocate()
+    }
+
+    /// The layout records are currently read with.
+    public var currentLayout: W3CLayout { activeLayout }
+
+    /// Reads one line (without its terminator).
+    ///
+    /// - Parameter bytes: The line; it must stay valid until the next call to `parse`.
+    /// - Returns: What the line is.
+    public func parse(_ bytes: UnsafeRawBufferPointer) -> LineKind {
+        line = bytes
+        var begin = 0
+        let count = bytes.count
+        // A byte-order mark at the start of a file's first line.
+        if count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { begin = 3 }
+        while begin < count, bytes[begin] == 0x20 || bytes[begin] == 0x09 || bytes[begin] == 0x0D { begin += 1 }
+        if begin == count { return .blank }
+        if bytes[begin] == UInt8(ascii: "#") {
+            parseDirective(UnsafeRawBufferPointer(rebasing: bytes[begin...]))
+            return .directive
+        }
+        if bytes[begin] == 0 { return .malformed(.binary) }
+        // Tokenise.
+        tokenCount = 0
+        var index = begin
+        while index < count {
+            let byte = bytes[index]
+            if byte == 0x20 || byte == 0x09 || byte == 0x0D {
+                index += 1
+                continue
+            }
+            if tokenCount == capacity { return .malformed(.fieldCount(expected: activeLayout.fieldCount, found: tokenCount + 1)) }
+            let tokenStart = index
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                var closed = false
+                while index < count {
+                    if bytes[index] == UInt8(ascii: "\"") {
+                        if index + 1 < count, bytes[index + 1] == UInt8(ascii: "\"") {
+                            index += 2
+                            continue
+                        }
+                        index += 1
+                        closed = true
+                        break
+                    }
+                    index += 1
+                }
+                if !closed { return .malformed(.unterminatedQuote) }
+            } else {
+                while index < count, bytes[index] != 0x20, bytes[index] != 0x09 {
+                    if bytes[index] == 0 { return .malformed(.binary) }
+                    index += 1
+                }
+            }
+            starts[tokenCount] = Int32(tokenStart)
+            ends[tokenCount] = Int32(index)
+            tokenCount += 1
+        }
+        guard tokenCount == activeLayout.fieldCount else {
+            return .malformed(.fieldCount(expected: activeLayout.fieldCount, found: tokenCount))
+        }
+        // Timestamp.
+        let days: Int64
+        if let date = field(.date) {
+            guard let parsed = parseDays(date) else { return .malformed(.badTimestamp) }
+            days = parsed
+        } else if let fromDirective = directiveDays {
+            days = fromDirective
+        } else {
+            return .malformed(.noDate)
+        }
+        var seconds: Int64 = 0
+        if let time = field(.time) {
+            guard let parsed = Self.parseTime(time) else { return .malformed(.badTimestamp) }
+            seconds = parsed
+        } else if activeLayout.position(.date) < 0 {
+            return .malformed(.noDate)
+        }
+        timestamp = days * 86_400 + seconds
+        return .record
+    }
+
+    /// The value of `field` in the current record, without quotes; `nil` when the layout has no
+    /// such column or the value is `-` or empty.
+    ///
+    /// - Parameter field: The field.
+    /// - Returns: The value's bytes, valid until the next `parse`.
+    @inline(__always)
+    public func field(_ field: W3CField) -> UnsafeRawBufferPointer? {
+        let position = activeLayout.position(field)
+        guard position >= 0, position < tokenCount, let base = line.baseAddress else { return nil }
+        var start = Int(starts[position])
+        var end = Int(ends[position])
+        if end - start >= 2, line[start] == UInt8(ascii: "\"") {
+            start += 1
+            end -= 1
+        }
+        if end == start || (end - start == 1 && line[start] == UInt8(ascii: "-")) { return nil }
+        return UnsafeRawBufferPointer(start: base + start, count: end - start)
+    }
+
+    /// Whether the current layout has a column for `field`.
+    ///
+    /// - Parameter field: The field.
+    /// - Returns: `true` when the column exists.
+    public func hasColumn(_ field: W3CField) -> Bool { activeLayout.position(field) >= 0 }
+
+    // MARK: Directives
+
+    private func parseDirective(_ bytes: UnsafeRawBufferPointer) {
+        // "#Name: value"; names are case-insensitive.
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: bytes[1..<colon], as: UTF8.self).lowercased()
+        var value = String(decoding: bytes[(colon + 1)...], as: UTF8.self)
+        if name != "fields", let comment = value.range(of: " //") {
+            // HTTP Server API samples append "// comments" after directive values.
+            value = String(value[..<comment.lowerBound])
+        }
+        switch name {
+        case "fields":
+            let names = value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard !names.isEmpty else { return }
+            let parsed = W3CLayout(names: names)
+            layout = parsed
+            activeLayout = parsed
+        case "date", "start-date":
+            let trimmed = value.trimmingWhitespace
+            let datePart = trimmed.split(separator: " ").first.map(String.init) ?? ""
+            var utf8 = Array(datePart.utf8)
+            if let days = utf8.withUnsafeMutableBytes({ parseDays(UnsafeRawBufferPointer($0)) }) {
+                directiveDays = days
+            } else if let days = Self.parseDayMonthYear(datePart) {
+                directiveDays = days
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Dates and times
+
+    @inline(__always)
+    private static func digit(_ byte: UInt8) -> Int64? {
+        let value = Int64(byte) - 48
+        return value >= 0 && value <= 9 ? value : nil
+    }
+
+    /// `YYYY-MM-DD` (also `YYYY-M-D`) to days since 1970-01-01.
+    private func parseDays(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        if bytes.count == 10, let base = bytes.baseAddress {
+            let key = (base.loadUnaligned(as: UInt64.self), base.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+            if key == cachedDateKey { return cachedDays }
+            guard let days = Self.parseDate(bytes) else { return nil }
+            cachedDateKey = key
+            cachedDays = days
+            return days
+        }
+        return Self.parseDate(bytes)
+    }
+
+    static func parseDate(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var parts: (Int64, Int64, Int64) = (0, 0, 0)
+        var part = 0
+        var digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: "-") {
+                guard digits > 0, part < 2 else { return nil }
+                part += 1
+                digits = 0
+                continue
+            }
+            guard let value = digit(byte), digits < 4 else { return nil }
+            switch part {
+            case 0: parts.0 = parts.0 * 10 + value
+            case 1: parts.1 = parts.1 * 10 + value
+            default: parts.2 = parts.2 * 10 + value
+            }
+            digits += 1
+        }
+        guard part == 2, digits > 0 else { return nil }
+        return daysFromCivil(year: parts.0, month: parts.1, day: parts.2)
+    }
+
+    /// `28/Jun/2017` as some W3C producers write `#Date`.
+    static func parseDayMonthYear(_ text: String) -> Int64? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 3, let day = Int64(parts[0]), let year = Int64(parts[2]) else { return nil }
+        let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        guard let month = months.firstIndex(of: parts[1].lowercased()) else { return nil }
+        return daysFromCivil(year: year, month: Int64(month + 1), day: day)
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64? {
+        guard year >= 1, year <= 9999, month >= 1, month <= 12, day >= 1 else { return nil }
+        let monthLengths: [Int64] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let length = month == 2 && leap ? 29 : monthLengths[Int(month - 1)]
+        guard day <= length else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let shiftedMonth = month > 2 ? month - 3 : month + 9
+        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// `HH:MM[:SS[.fff]]` to seconds since midnight (fractions dropped).
+    static func parseTime(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var parts: (Int64, Int64, Int64) = (0, 0, 0)
+        var part = 0
+        var digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ":") {
+                guard digits == 2, part < 2 else { return nil }
+                part += 1
+                digits = 0
+                continue
+            }
+            if byte == UInt8(ascii: ".") {
+                guard part == 2, digits == 2 else { return nil }
+                break
+            }
+            guard let value = digit(byte), digits < 2 else { return nil }
+            switch part {
+            case 0: parts.0 = parts.0 * 10 + value
+            case 1: parts.1 = parts.1 * 10 + value
+            default: parts.2 = parts.2 * 10 + value
+            }
+            digits += 1
+        }
+        guard part >= 1, digits == 2, parts.0 <= 23, parts.1 <= 59, parts.2 <= 60 else { return nil }
+        return parts.0 * 3600 + parts.1 * 60 + parts.2
+    }
+}

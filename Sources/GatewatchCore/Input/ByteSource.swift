@@ -1,0 +1,261 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why reading an input failed.
+public enum InputError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be opened.
+    case cannotOpen(path: String, errno: Int32)
+    /// Reading failed part-way.
+    case readFailed(path: String, errno: Int32)
+    /// The gzip stream is damaged at `offset` (compressed bytes into the file).
+    case corruptGzip(path: String, offset: Int64, member: Int, message: String)
+    /// The file ends inside a gzip member.
+    case truncatedGzip(path: String, offset: Int64, member: Int)
+    /// The path is a directory or something else that is not a regular file.
+    case notAFile(path: String)
+    /// A glob or directory matched nothing.
+    case noMatch(pattern: String)
+    /// The input inflated past the safety limit (a gzip bomb).
+    case inflationLimit(path: String, ratio: Int)
+
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let code):
+            "cannot open '\(path)': \(String(cString: strerror(code))); check the path and its permissions"
+        case .readFailed(let path, let code):
+            "reading '\(path)' failed: \(String(cString: strerror(code)))"
+        case .corruptGzip(let path, let offset, let member, let message):
+            "'\(path)' is corrupt gzip at byte \(offset) (member \(member): \(message)); "
+                + "lines before that point were kept; re-copy the file"
+        case .truncatedGzip(let path, let offset, let member):
+            "'\(path)' ends inside gzip member \(member) at byte \(offset): the file was cut short; "
+                + "lines before that point were kept; re-copy the file or wait until it is complete"
+        case .notAFile(let path):
+            "'\(path)' is not a regular file"
+        case .noMatch(let pattern):
+            "'\(pattern)' matches no file; check the path or quote the glob"
+        case .inflationLimit(let path, let ratio):
+            "'\(path)' inflates more than \(ratio)x its compressed size; refusing it as a likely gzip bomb"
+        }
+    }
+}
+
+/// Reads the decompressed bytes of one input (a file or standard input), gzip or plain.
+///
+/// Gzip is recognised by its magic bytes (`1f 8b`), never by the file name; concatenated gzip
+/// members are read as one stream. A damaged or truncated gzip stream throws after every byte
+/// before the damage has been delivered, so callers keep what was parsed.
+public final class ByteSource {
+    /// The path shown in messages (`-` for standard input).
+    public let path: String
+    /// Whether the content is gzip-compressed.
+    public private(set) var isGzip = false
+    /// Raw bytes read from the file so far (compressed bytes for gzip): drives progress.
+    public private(set) var rawOffset: Int64 = 0
+    /// The size of the file in raw bytes, when known.
+    public let rawSize: Int64?
+
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private var rawBuffer: [UInt8]
+    private var rawStart = 0
+    private var rawEnd = 0
+    private var rawEOF = false
+    private var output: [UInt8]
+    private var stream = z_stream()
+    private var streamActive = false
+    private var member = 0
+    private var memberStartOffset: Int64 = 0
+    private var started = false
+    private var finished = false
+
+    /// The size of each chunk handed to the caller.
+    public static let chunkSize = 1 << 20
+
+    /// Opens a file, or standard input for `-`.
+    ///
+    /// - Parameter path: The file path, or `-`.
+    /// - Throws: ``InputError/cannotOpen(path:errno:)`` or ``InputError/notAFile(path:)``.
+    public init(path: String) throws {
+        self.path = path
+        if path == "-" {
+            descriptor = 0
+            ownsDescriptor = false
+            rawSize = nil
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw InputError.cannotOpen(path: path, errno: errno) }
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+                close(fd)
+                throw InputError.notAFile(path: path)
+            }
+            descriptor = fd
+            ownsDescriptor = true
+            rawSize = Int64(info.st_size)
+        }
+        rawBuffer = [UInt8](repeating: 0, count: 1 << 18)
+        output = [UInt8](repeating: 0, count: Self.chunkSize)
+    }
+
+    deinit {
+        if streamActive { inflateEnd(&stream) }
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    private func fillRaw() throws {
+        if rawStart > 0 {
+            let remaining = rawEnd - rawStart
+            if remaining > 0 {
+                rawBuffer.withUnsafeMutableBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    memmove(base, base + rawStart, remaining)
+                }
+            }
+            rawStart = 0
+            rawEnd = remaining
+        }
+        guard !rawEOF, rawEnd < rawBuffer.count else { return }
+        let capacity = rawBuffer.count - rawEnd
+        let count = rawBuffer.withUnsafeMutableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return -1 }
+            while true {
+                let result = read(descriptor, base + rawEnd, capacity)
+                if result < 0, errno == EINTR { continue }
+                return result
+            }
+        }
+        if count < 0 { throw InputError.readFailed(path: path, errno: errno) }
+        if count == 0 { rawEOF = true }
+        rawEnd += count
+        rawOffset += Int64(count)
+    }
+
+    /// Reads the next chunk of decompressed bytes.
+    ///
+    /// - Parameter body: Receives the chunk; the buffer is valid only during the call.
+    /// - Returns: `false` at the end of the input.
+    /// - Throws: ``InputError`` when the input cannot be read or is damaged gzip.
+    public func nextChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        if finished { return false }
+        if !started {
+            started = true
+            while rawEnd < 2, !rawEOF { try fillRaw() }
+            isGzip = rawEnd >= 2 && rawBuffer[0] == 0x1F && rawBuffer[1] == 0x8B
+        }
+        if !isGzip {
+            if rawStart == rawEnd {
+                rawStart = 0
+                rawEnd = 0
+                try fillRaw()
+            }
+            if rawEnd == rawStart {
+                finished = true
+                return false
+            }
+            try rawBuffer.withUnsafeBytes { raw in
+                try body(UnsafeRawBufferPointer(rebasing: raw[rawStart..<rawEnd]))
+            }
+            rawStart = rawEnd
+            return true
+        }
+        return try inflateChunk(body)
+    }
+
+    private func consumedOffset() -> Int64 { rawOffset - Int64(rawEnd - rawStart) }
+
+    private func inflateChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var produced = 0
+        while produced == 0 {
+            if !streamActive {
+                // Start a new member, or finish.
+                if rawStart == rawEnd { try fillRaw() }
+                if rawStart == rawEnd, rawEOF {
+                    finished = true
+                    return false
+                }
+                while rawEnd - rawStart < 2, !rawEOF { try fillRaw() }
+                let hasMagic = rawEnd - rawStart >= 2 && rawBuffer[rawStart] == 0x1F && rawBuffer[rawStart + 1] == 0x8B
+                if !hasMagic {
+                    if member > 0, rawBuffer[rawStart..<rawEnd].allSatisfy({ $0 == 0 }) {
+                        // Zero padding after the last member (tape or block devices): gzip ignores it too.
+                        rawStart = rawEnd
+                        continue
+                    }
+                    throw InputError.corruptGzip(
+                        path: path,
+                        offset: consumedOffset(),
+                        member: member + 1,
+                        message: "trailing bytes that are not a gzip member"
+                    )
+                }
+                stream = z_stream()
+                let status = gw_inflateInit2(&stream, 16 + 15)
+                guard status == Z_OK else {
+                    throw InputError.corruptGzip(path: path, offset: consumedOffset(), member: member + 1, message: "inflateInit2 failed")
+                }
+                streamActive = true
+                member += 1
+                memberStartOffset = consumedOffset()
+            }
+            if rawStart == rawEnd {
+                try fillRaw()
+                if rawStart == rawEnd, rawEOF {
+                    throw InputError.truncatedGzip(path: path, offset: rawOffset, member: member)
+                }
+            }
+            let inputCount = rawEnd - rawStart
+            let status: Int32 = rawBuffer.withUnsafeMutableBytes { raw in
+                output.withUnsafeMutableBytes { out in
+                    stream.next_in = raw.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + rawStart }
+                    stream.avail_in = uInt(inputCount)
+                    stream.next_out = out.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + produced }
+                    stream.avail_out = uInt(out.count - produced)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+            }
+            let usedInput = inputCount - Int(stream.avail_in)
+            rawStart += usedInput
+            produced = output.count - Int(stream.avail_out)
+            switch status {
+            case Z_STREAM_END:
+                inflateEnd(&stream)
+                streamActive = false
+            case Z_OK:
+                break
+            case Z_BUF_ERROR:
+                // No progress possible: need more input.
+                if rawStart == rawEnd {
+                    try fillRaw()
+                    if rawStart == rawEnd, rawEOF {
+                        if produced > 0 {
+                            try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+                        }
+                        throw InputError.truncatedGzip(path: path, offset: rawOffset, member: member)
+                    }
+                }
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                let offset = consumedOffset()
+                if produced > 0 {
+                    try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+                }
+                inflateEnd(&stream)
+                streamActive = false
+                throw InputError.corruptGzip(path: path, offset: offset, member: member, message: message)
+            }
+            if produced == output.count { break }
+            if !streamActive, produced > 0 { break }
+        }
+        try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+        return true
+    }
+}

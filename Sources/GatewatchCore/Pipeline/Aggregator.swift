@@ -1,0 +1,93 @@
+/// The key of one hourly aggregate row.
+struct AggregateKey: Hashable {
+    var hour: Int64
+    var site: Int32
+    var address: IPAddress
+    var invalidAddress: Int32  // 0 for a valid address, else 1 + index into the invalid texts
+    var verdict: Verdict
+    var outcome: Outcome
+    var status: Int32
+    var substatus: Int32
+}
+
+/// The sums of one hourly aggregate row; every field merges by sum, max, min or max again.
+struct AggregateValue {
+    var requests: Int64 = 0
+    var bytes: Int64 = 0
+    var timeTakenSum: Int64 = 0
+    var timeTakenMax: Int64 = 0
+    var first: Int64 = .max
+    var last: Int64 = .min
+}
+
+/// In-memory hourly aggregates, flushed to the store in batches.
+///
+/// Memory is bounded by the number of distinct keys between flushes (the ingest driver flushes
+/// when ``count`` passes a threshold), not by the number of lines.
+struct Aggregator {
+    private(set) var table: [AggregateKey: AggregateValue] = [:]
+    private var sites: [String] = [""]
+    private var siteIndex: [[UInt8]: Int32] = [[]: 0]
+    private var lastSite: [UInt8] = []
+    private var lastSiteID: Int32 = 0
+    private var invalidTexts: [String] = []
+    private var invalidIndex: [String: Int32] = [:]
+
+    var count: Int { table.count }
+
+    /// The id of a site name, interned; the previous line's site is checked first.
+    mutating func siteID(_ bytes: UnsafeRawBufferPointer?) -> Int32 {
+        guard let bytes, bytes.count > 0 else { return 0 }
+        if bytes.count == lastSite.count, lastSite.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
+            return lastSiteID
+        }
+        let key = Array(bytes.prefix(256))
+        let id: Int32
+        if let known = siteIndex[key] {
+            id = known
+        } else {
+            id = Int32(sites.count)
+            sites.append(String(decoding: key, as: UTF8.self))
+            siteIndex[key] = id
+        }
+        lastSite = Array(bytes)
+        lastSiteID = id
+        return id
+    }
+
+    func siteName(_ id: Int32) -> String { sites[Int(id)] }
+
+    /// The id of a client address that is not an IP address (kept as text, at most 64 bytes).
+    mutating func invalidAddressID(_ bytes: UnsafeRawBufferPointer?) -> Int32 {
+        let text = bytes.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(64)), as: UTF8.self) } ?? "-"
+        if let known = invalidIndex[text] { return known }
+        invalidTexts.append(text)
+        let id = Int32(invalidTexts.count)
+        invalidIndex[text] = id
+        return id
+    }
+
+    /// The stored text of an address key.
+    func addressText(_ address: IPAddress, invalid: Int32) -> String {
+        invalid == 0 ? address.description : invalidTexts[Int(invalid) - 1]
+    }
+
+    @inline(__always)
+    mutating func add(_ key: AggregateKey, bytes: Int64, timeTaken: Int64, time: Int64) {
+        table[key, default: AggregateValue()].merge(bytes: bytes, timeTaken: timeTaken, time: time)
+    }
+
+    mutating func removeAll() { table.removeAll(keepingCapacity: true) }
+}
+
+extension AggregateValue {
+    @inline(__always)
+    mutating func merge(bytes: Int64, timeTaken: Int64, time: Int64) {
+        requests += 1
+        self.bytes &+= bytes
+        timeTakenSum &+= timeTaken
+        if timeTaken > timeTakenMax { timeTakenMax = timeTaken }
+        if time < first { first = time }
+        if time > last { last = time }
+    }
+}

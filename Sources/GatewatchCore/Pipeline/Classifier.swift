@@ -1,0 +1,96 @@
+/// The verdict for one request, with the policy decision behind it.
+struct Classification {
+    var verdict: Verdict
+    var outcome: Outcome
+    /// Index into ``Classifier/decisions``, or -1 when no policy decision was needed.
+    var decision: Int32
+}
+
+/// Turns a request into a verdict: gateway, platform, then the allowlist (DESIGN.md).
+///
+/// Policy decisions are cached per address when the policy looks at nothing but the address,
+/// so the allowlist is evaluated once per distinct client, not once per line.
+struct Classifier {
+    let policy: Policy
+    let gateways: CIDRSet
+    let platform: CompiledPlatformRules
+    private(set) var decisions: [PolicyDecision] = []
+    private var decisionIndex: [PolicyDecision: Int32] = [:]
+    private var cache: [IPAddress: Int32] = [:]
+    private let invalidDecision = PolicyDecision(
+        verdict: .indeterminate,
+        rule: "client address is not an IP address",
+        layer: .none
+    )
+
+    init(policy: Policy, gateways: CIDRSet, platform: CompiledPlatformRules) {
+        self.policy = policy
+        self.gateways = gateways
+        self.platform = platform
+    }
+
+    private mutating func intern(_ decision: PolicyDecision) -> Int32 {
+        if let known = decisionIndex[decision] { return known }
+        let index = Int32(decisions.count)
+        decisions.append(decision)
+        decisionIndex[decision] = index
+        return index
+    }
+
+    private static func text(_ bytes: UnsafeRawBufferPointer?) -> String? {
+        bytes.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    mutating func classify(
+        address: IPAddress?,
+        status: Int32,
+        substatus: Int32,
+        userAgent: UnsafeRawBufferPointer?,
+        parser: W3CParser
+    ) -> Classification {
+        if let address, gateways.contains(address) {
+            return Classification(verdict: .gateway, outcome: .none, decision: -1)
+        }
+        if platform.matches(address: address, userAgent: userAgent) {
+            return Classification(verdict: .platform, outcome: .none, decision: -1)
+        }
+        let index: Int32
+        if let address {
+            if !policy.needsRequestHeaders, let cached = cache[address] {
+                index = cached
+            } else {
+                let request: PolicyRequest
+                if policy.needsRequestHeaders {
+                    request = PolicyRequest(
+                        address: address,
+                        forwardedFor: Self.text(parser.field(.forwardedFor)),
+                        host: Self.text(parser.field(.host)),
+                        path: Self.text(parser.field(.uriStem)),
+                        userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) }
+                    )
+                } else {
+                    request = PolicyRequest(address: address)
+                }
+                index = intern(policy.evaluate(request))
+                if !policy.needsRequestHeaders { cache[address] = index }
+            }
+        } else {
+            index = intern(invalidDecision)
+        }
+        let decision = decisions[Int(index)]
+        switch decision.verdict {
+        case .allow:
+            return Classification(verdict: .allowed, outcome: .none, decision: index)
+        case .deny, .abort, .configError, .indeterminate:
+            let blocked = policy.isLoggedDenial(status: Int(status), substatus: Int(substatus), for: decision)
+            return Classification(verdict: .direct, outcome: blocked ? .blocked : .served, decision: index)
+        }
+    }
+
+    /// The rule text stored with evidence.
+    func ruleText(_ classification: Classification) -> String {
+        guard classification.decision >= 0 else { return "" }
+        let decision = decisions[Int(classification.decision)]
+        return "\(decision.layer.rawValue): \(decision.rule)"
+    }
+}

@@ -1,0 +1,677 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The input formats `ingest` reads.
+public enum InputFormat: String, Sendable, CaseIterable {
+    /// Sniff each input.
+    case auto
+    /// W3C extended log format (IIS, App Service).
+    case w3c
+}
+
+/// Settings for an ingest run.
+public struct IngestOptions: Sendable {
+    /// Gateway addresses: requests from them are `gateway`.
+    public var gateways: [CIDR] = []
+    /// The backend's allowlist; `nil` means the lock-down policy implied by ``gateways``.
+    public var policy: Policy?
+    /// Platform traffic rules.
+    public var platformRules = PlatformRules()
+    /// The layout for lines before any `#Fields` directive (`--fields`).
+    public var fallbackLayout: W3CLayout = .iisDefault
+    /// The format, or `auto` to sniff.
+    public var format: InputFormat = .auto
+    /// Malformed lines kept per file in the database and per run in the report.
+    public var malformedSampleLimit = 5
+    /// Aggregate rows held in memory before they are written (bounds memory).
+    public var aggregateFlushThreshold = 200_000
+
+    /// Creates default options.
+    public init() {}
+}
+
+/// Progress of a run, reported while it goes.
+public struct IngestProgress: Sendable {
+    /// The input being read.
+    public var path: String
+    /// Raw bytes read so far over all inputs.
+    public var rawBytesDone: Int64
+    /// Raw bytes of all inputs (regular files only).
+    public var rawBytesTotal: Int64
+    /// Lines read so far over all inputs.
+    public var lines: Int
+}
+
+/// Streams inputs into the store: parse, classify, aggregate, and record in the ledger.
+///
+/// Each input is ingested in one write transaction that also records it in the ledger, so a run
+/// killed at any instant leaves the store as if the input had not been started, and a rerun adds
+/// exactly what one clean run would. The ledger knows inputs by the fingerprint of their
+/// decompressed content: the same content again (renamed, copied, gzipped) adds nothing, and a
+/// file that has grown contributes only its new lines.
+public final class Ingestor {
+    /// The store written to.
+    public let store: Store
+    /// The run's settings.
+    public let options: IngestOptions
+
+    let policy: Policy
+    let gateways: CIDRSet
+    let platform: CompiledPlatformRules
+
+    /// Creates an ingestor.
+    ///
+    /// - Parameters:
+    ///   - store: The store to write to.
+    ///   - options: The run's settings.
+    public init(store: Store, options: IngestOptions) {
+        self.store = store
+        self.options = options
+        policy = options.policy ?? Policy.lockDown(gateways: options.gateways)
+        gateways = CIDRSet(options.gateways)
+        platform = options.platformRules.compiled()
+    }
+
+    /// Ingests inputs one after the other.
+    ///
+    /// - Parameters:
+    ///   - inputs: Resolved input paths (see ``InputDiscovery``); `-` is standard input.
+    ///   - progress: Called now and then with the run's progress.
+    /// - Returns: The run summary; failed inputs are reported in it, not thrown.
+    /// - Throws: ``StoreError`` when the database cannot be written.
+    public func ingest(
+        _ inputs: [String],
+        progress: ((IngestProgress) -> Void)? = nil
+    ) throws -> IngestReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var report = IngestReport()
+        var total: Int64 = 0
+        for path in inputs where path != "-" {
+            if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber {
+                total += size.int64Value
+            }
+        }
+        var done: Int64 = 0
+        var lines = 0
+        for path in inputs {
+            let tracker = ProgressTracker(
+                path: path,
+                base: done,
+                total: total,
+                baseLines: lines,
+                callback: progress
+            )
+            let run = FileIngest(ingestor: self, path: path, tracker: tracker)
+            let fileReport = try run.execute()
+            done += fileReport.rawBytes
+            lines += fileReport.lines
+            report.files.append(fileReport)
+            for sample in run.samples where report.malformedSamples.count < options.malformedSampleLimit {
+                report.malformedSamples.append(sample)
+            }
+            if fileReport.status == .new || fileReport.status == .grown || fileReport.status == .failed {
+                for (verdict, count) in run.verdictCounts { report.byVerdict[verdict.rawValue, default: 0] += count }
+                report.blocked += run.blockedCount
+                report.served += run.servedCount
+            }
+        }
+        let elapsed = clock.now - started
+        report.elapsedSeconds =
+            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return report
+    }
+}
+
+/// Calls the progress callback at most every 100 ms.
+final class ProgressTracker {
+    let path: String
+    let base: Int64
+    let total: Int64
+    let baseLines: Int
+    let callback: ((IngestProgress) -> Void)?
+    private var lastReport = ContinuousClock.now
+
+    init(path: String, base: Int64, total: Int64, baseLines: Int, callback: ((IngestProgress) -> Void)?) {
+        self.path = path
+        self.base = base
+        self.total = total
+        self.baseLines = baseLines
+        self.callback = callback
+    }
+
+    func update(rawBytes: Int64, lines: Int) {
+        guard let callback else { return }
+        let now = ContinuousClock.now
+        guard now - lastReport >= .milliseconds(100) else { return }
+        lastReport = now
+        callback(IngestProgress(path: path, rawBytesDone: base + rawBytes, rawBytesTotal: total, lines: baseLines + lines))
+    }
+}
+
+/// A ledger row that may describe an earlier state of the input being read.
+struct LedgerCandidate {
+    var id: Int64
+    var fingerprint: String
+    var bytes: Int64
+    var lines: Int
+    var endsWithNewline: Bool
+}
+
+/// Thrown inside a pass to start the input again without resuming at `candidate`.
+struct RestartPass: Error {
+    var remaining: [LedgerCandidate]
+}
+
+/// The ingest of one input: one transaction.
+final class FileIngest {
+    let ingestor: Ingestor
+    let path: String
+    let tracker: ProgressTracker
+    var samples: [MalformedSample] = []
+    var verdictCounts: [Verdict: Int] = [:]
+    var blockedCount = 0
+    var servedCount = 0
+
+    static let headSize = 4096
+
+    init(ingestor: Ingestor, path: String, tracker: ProgressTracker) {
+        self.ingestor = ingestor
+        self.path = path
+        self.tracker = tracker
+    }
+
+    func execute() throws -> FileReport {
+        var candidates: [LedgerCandidate]?
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                return try runPass(candidates: candidates)
+            } catch let restart as RestartPass {
+                // The head matched a known file but the content did not: try the next candidate,
+                // and after a few attempts read the file from the start.
+                candidates = attempts < 4 ? restart.remaining : []
+            }
+        }
+    }
+
+    private func blankReport(status: FileStatus) -> FileReport {
+        FileReport(
+            path: path,
+            status: status,
+            format: "w3c",
+            compressed: false,
+            lines: 0,
+            requests: 0,
+            skipped: 0,
+            malformed: 0,
+            bytes: 0,
+            rawBytes: 0,
+            first: nil,
+            last: nil,
+            error: nil,
+            warnings: []
+        )
+    }
+
+    /// One pass over the input inside one transaction.
+    private func runPass(candidates preset: [LedgerCandidate]?) throws -> FileReport {
+        let source: ByteSource
+        do {
+            source = try ByteSource(path: path)
+        } catch {
+            var report = blankReport(status: .failed)
+            report.error = "\(error)"
+            return report
+        }
+        var result: FileReport?
+        do {
+            try ingestor.store.queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let pass = PassState(file: self, db: db, source: source, presetCandidates: preset)
+                    let (report, commit) = try pass.run()
+                    result = report
+                    if commit {
+                        verdictCounts = pass.verdictCounts
+                        blockedCount = pass.blockedCount
+                        servedCount = pass.servedCount
+                        samples = pass.samples
+                    }
+                    return commit ? .commit : .rollback
+                }
+            }
+        } catch let restart as RestartPass {
+            throw restart
+        } catch let error as DatabaseError {
+            throw StoreError.writeFailed(path: ingestor.store.path, message: error.message ?? "\(error.resultCode)")
+        }
+        guard let result else { preconditionFailure("a pass either returns a report or throws") }
+        return result
+    }
+}
+
+/// The state of one pass over one input.
+final class PassState {
+    let file: FileIngest
+    let db: Database
+    let source: ByteSource
+    let options: IngestOptions
+    let parser: W3CParser
+    var splitter = LineSplitter()
+    var hasher = ContentHasher()
+    var boundaryHasher = ContentHasher()  // state at the last line boundary
+    var aggregator = Aggregator()
+    let writer: StoreWriter
+    var classifier: Classifier
+
+    var presetCandidates: [LedgerCandidate]?
+    var candidates: [LedgerCandidate] = []
+    var resume: LedgerCandidate?
+    var resumeVerified = false
+    var fileID: Int64 = 0
+    var lineNumber = 0
+    var lines = 0
+    var requests = 0
+    var skipped = 0
+    var malformed = 0
+    var invalidAddresses = 0
+    var noClientColumn = 0
+    var skippedContinuation = 0
+    var first = Int64.max
+    var last = Int64.min
+    var samples: [MalformedSample] = []
+    var verdictCounts: [Verdict: Int] = [:]
+    var blockedCount = 0
+    var servedCount = 0
+    var warnings: [String] = []
+    var headHashText = ""
+    var headLength = 0
+    var streamOffset: Int64 = 0
+
+    init(file: FileIngest, db: Database, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
+        self.file = file
+        self.db = db
+        self.source = source
+        options = file.ingestor.options
+        parser = W3CParser(fallbackLayout: options.fallbackLayout)
+        writer = StoreWriter(db: db)
+        classifier = Classifier(
+            policy: file.ingestor.policy,
+            gateways: file.ingestor.gateways,
+            platform: file.ingestor.platform
+        )
+        self.presetCandidates = presetCandidates
+    }
+
+    /// Reads the input; returns the report and whether to commit.
+    func run() throws -> (FileReport, Bool) {
+        var headBuffer: [UInt8] = []
+        var headDone = false
+        var failure: (any Error)?
+        do {
+            while true {
+                var chunkCopy: [UInt8]?
+                let more = try source.nextChunk { chunk in
+                    if !headDone {
+                        headBuffer.append(contentsOf: chunk)
+                        if headBuffer.count >= FileIngest.headSize {
+                            headDone = true
+                            chunkCopy = headBuffer
+                        }
+                    } else {
+                        try process(chunk)
+                    }
+                }
+                if let chunkCopy {
+                    try start(head: chunkCopy)
+                    try chunkCopy.withUnsafeBytes { try process($0) }
+                }
+                file.tracker.update(rawBytes: source.rawOffset, lines: lines)
+                if !more { break }
+            }
+            if !headDone {
+                try start(head: headBuffer)
+                try headBuffer.withUnsafeBytes { try process($0) }
+            }
+        } catch let restart as RestartPass {
+            throw restart
+        } catch let error as InputError {
+            failure = error
+        } catch let error as DatabaseError {
+            throw error
+        }
+        if fileID == 0, failure != nil, !headDone {
+            // Failed before the head was complete (tiny damaged file): still record what was read.
+            try start(head: headBuffer)
+            try headBuffer.withUnsafeBytes { try process($0) }
+        }
+        return try finish(failure: failure)
+    }
+
+    /// Called once the first block is known: look up the ledger and open the ledger row.
+    ///
+    /// The ledger keeps, per file, the hash of its first `head_length` bytes (4 KiB, or the whole
+    /// file when it was smaller). Candidates are rows whose head matches this input's first
+    /// `head_length` bytes; the content check happens when the stream reaches their length.
+    private func start(head: [UInt8]) throws {
+        headLength = min(head.count, FileIngest.headSize)
+        headHashText = head.withUnsafeBytes { raw in
+            var hasher = ContentHasher()
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<headLength]))
+            return hasher.fingerprint
+        }
+        if let preset = presetCandidates {
+            candidates = preset
+        } else if file.path != "-" {
+            let lengths = try Int.fetchAll(db, sql: "SELECT DISTINCT head_length FROM files WHERE head_length <= ?", arguments: [headLength])
+            for length in lengths {
+                let hash = head.withUnsafeBytes { raw in
+                    var hasher = ContentHasher()
+                    hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+                    return hasher.fingerprint
+                }
+                candidates += try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
+                        WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
+                        """,
+                    arguments: [length, hash]
+                ).map {
+                    LedgerCandidate(
+                        id: $0["id"],
+                        fingerprint: $0["fingerprint"],
+                        bytes: $0["bytes"],
+                        lines: $0["lines"],
+                        endsWithNewline: $0["ends_with_newline"]
+                    )
+                }
+            }
+            candidates.sort { $0.bytes > $1.bytes }
+        }
+        if let best = candidates.first {
+            resume = best
+            lineNumber = best.lines
+            fileID = best.id
+        } else {
+            fileID = try writer.insertPlaceholder(path: file.path, headHash: headHashText, headLength: headLength)
+        }
+    }
+
+    /// Processes one chunk of decompressed bytes.
+    private func process(_ chunk: UnsafeRawBufferPointer) throws {
+        let chunkStart = streamOffset
+        let chunkEnd = chunkStart + Int64(chunk.count)
+        if let resume, !resumeVerified, chunkEnd >= resume.bytes {
+            var snapshot = hasher
+            let cut = Int(resume.bytes - chunkStart)
+            snapshot.update(UnsafeRawBufferPointer(rebasing: chunk[0..<cut]))
+            guard snapshot.fingerprint == resume.fingerprint else {
+                throw RestartPass(remaining: candidates.filter { $0.bytes < resume.bytes })
+            }
+            resumeVerified = true
+        }
+        // Hash up to the last line boundary, snapshot, then the rest.
+        if let boundary = Self.endOfLastLine(chunk) {
+            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<boundary]))
+            boundaryHasher = hasher
+            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[boundary...]))
+        } else {
+            hasher.update(chunk)
+        }
+        streamOffset = chunkEnd
+        try splitter.feed(chunk) { event, lineEnd in
+            try handle(event, lineEnd: lineEnd)
+        }
+    }
+
+    /// The offset just past the last LF in `chunk`, if any.
+    private static func endOfLastLine(_ chunk: UnsafeRawBufferPointer) -> Int? {
+        var index = chunk.count - 1
+        while index >= 0 {
+            if chunk[index] == 0x0A { return index + 1 }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// Whether a line ending at `lineEnd` was already ingested in an earlier run.
+    @inline(__always)
+    private func isAlreadyIngested(lineEnd: Int64, lineStart: Int64) -> Bool {
+        guard let resume else { return false }
+        if lineEnd <= resume.bytes { return true }
+        // The earlier run ended inside this line (an unterminated last line it counted).
+        return !resume.endsWithNewline && lineStart < resume.bytes
+    }
+
+    private func handle(_ event: LineSplitter.Event, lineEnd: Int64) throws {
+        let lineStart: Int64
+        switch event {
+        case .line(let bytes): lineStart = lineEnd - Int64(bytes.count) - 1
+        case .overlong(let count): lineStart = lineEnd - Int64(count) - 1
+        }
+        if isAlreadyIngested(lineEnd: lineEnd, lineStart: lineStart) {
+            if lineEnd > (resume?.bytes ?? 0) {
+                skippedContinuation += 1
+            } else if case .line(let bytes) = event, bytes.first == UInt8(ascii: "#") {
+                _ = parser.parse(bytes)  // rebuild the layout in effect
+            }
+            return
+        }
+        lineNumber += 1
+        lines += 1
+        switch event {
+        case .overlong(let count):
+            recordMalformed(.overlong(byteCount: count), text: nil)
+        case .line(let bytes):
+            switch parser.parse(bytes) {
+            case .directive, .blank:
+                break
+            case .malformed(let reason):
+                recordMalformed(reason, text: bytes)
+            case .record:
+                try record()
+            }
+        }
+    }
+
+    private func recordMalformed(_ reason: MalformedReason, text: UnsafeRawBufferPointer?) {
+        malformed += 1
+        guard samples.count < options.malformedSampleLimit else { return }
+        let sample = text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
+        samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason.description, text: sample))
+    }
+
+    @inline(__always)
+    private static func integer(_ bytes: UnsafeRawBufferPointer?) -> Int64 {
+        guard let bytes else { return 0 }
+        var value: Int64 = 0
+        for byte in bytes {
+            let digit = Int64(byte) &- 48
+            guard digit >= 0, digit <= 9 else { return value }
+            value = value &* 10 &+ digit
+        }
+        return value
+    }
+
+    private func record() throws {
+        guard parser.hasColumn(.clientIP) else {
+            skipped += 1
+            noClientColumn += 1
+            return
+        }
+        let timestamp = parser.timestamp
+        let clientBytes = parser.field(.clientIP)
+        let address = clientBytes.flatMap { IPAddress(bytes: $0) }
+        if address == nil { invalidAddresses += 1 }
+        let status = Int32(truncatingIfNeeded: Self.integer(parser.field(.status)))
+        let substatus = Int32(truncatingIfNeeded: Self.integer(parser.field(.substatus)))
+        let userAgent = parser.field(.userAgent)
+        let decision = classifier.classify(
+            address: address,
+            status: status,
+            substatus: substatus,
+            userAgent: userAgent,
+            parser: parser
+        )
+        requests += 1
+        if timestamp < first { first = timestamp }
+        if timestamp > last { last = timestamp }
+        verdictCounts[decision.verdict, default: 0] += 1
+        if decision.outcome == .blocked { blockedCount += 1 }
+        if decision.outcome == .served { servedCount += 1 }
+        let siteID = aggregator.siteID(parser.field(.siteName))
+        let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
+        let key = AggregateKey(
+            hour: timestamp - timestamp % 3600,
+            site: siteID,
+            address: address ?? IPAddress(high: 0, low: 0),
+            invalidAddress: invalidID,
+            verdict: decision.verdict,
+            outcome: decision.outcome,
+            status: status,
+            substatus: substatus
+        )
+        aggregator.add(
+            key,
+            bytes: Self.integer(parser.field(.bytesSent)),
+            timeTaken: Self.integer(parser.field(.timeTaken)),
+            time: timestamp
+        )
+        if decision.verdict == .direct {
+            try writer.insertEvidence(
+                time: timestamp,
+                fileID: fileID,
+                line: lineNumber,
+                site: aggregator.siteName(siteID),
+                address: aggregator.addressText(key.address, invalid: invalidID),
+                parser: parser,
+                status: status,
+                substatus: substatus,
+                verdict: decision.verdict,
+                outcome: decision.outcome,
+                rule: classifier.ruleText(decision)
+            )
+        }
+        if aggregator.count >= options.aggregateFlushThreshold {
+            try writer.flush(&aggregator)
+        }
+    }
+
+    /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
+    private func finish(failure: (any Error)?) throws -> (FileReport, Bool) {
+        if failure == nil {
+            // The input is complete: an unterminated last line is a line.
+            try splitter.finish { event, lineEnd in try handle(event, lineEnd: lineEnd) }
+        } else if splitter.hasPartialLine {
+            warnings.append("an incomplete line at the point of failure was not counted")
+            splitter.discardPartialLine()
+        }
+        let consumedBytes = failure == nil ? hasher.byteCount : boundaryHasher.byteCount
+        let fingerprint = failure == nil ? hasher.fingerprint : boundaryHasher.fingerprint
+        let endsWithNewline = failure != nil || hasher.byteCount == boundaryHasher.byteCount
+        var report = fileReportBase()
+        if let resume {
+            guard resumeVerified || resume.bytes == 0 else {
+                // The input ended before the candidate's length: not the same file.
+                throw RestartPass(remaining: candidates.filter { $0.bytes < resume.bytes })
+            }
+            if consumedBytes <= resume.bytes {
+                return (knownReport(report), false)
+            }
+            report.status = failure == nil ? .grown : .failed
+            warnings.append("resumed after line \(resume.lines) (byte \(resume.bytes)), ingested earlier")
+        } else {
+            // The same content read from standard input, or under a head seen differently.
+            let existing = try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM files WHERE fingerprint = ? AND id != ?",
+                arguments: [fingerprint, fileID]
+            )
+            if existing != nil {
+                return (knownReport(report), false)
+            }
+            report.status = failure == nil ? .new : .failed
+        }
+        if skippedContinuation > 0 {
+            warnings.append("the rest of a line that an earlier run read unterminated was skipped")
+        }
+        if noClientColumn > 0 {
+            warnings.append("\(noClientColumn) records skipped: their #Fields layout has no c-ip column")
+        }
+        if invalidAddresses > 0 {
+            warnings.append("\(invalidAddresses) requests have a client address that is not an IP address")
+        }
+        if !parser.sawFieldsDirective, requests + malformed > 0 {
+            let names = parser.fallbackLayout.names.count
+            warnings.append("no #Fields directive: read with a \(names)-column layout (pass --fields to name it)")
+        }
+        try writer.flush(&aggregator)
+        try writer.updateLedger(
+            id: fileID,
+            fingerprint: fingerprint,
+            headHash: headHashText,
+            headLength: headLength,
+            path: file.path,
+            compressed: source.isGzip,
+            bytes: consumedBytes,
+            lines: (resume?.lines ?? 0) + lines,
+            requests: requests,
+            skipped: skipped,
+            malformed: malformed,
+            endsWithNewline: endsWithNewline,
+            first: first == Int64.max ? nil : first,
+            last: last == Int64.min ? nil : last,
+            status: failure == nil ? "complete" : "error",
+            error: failure.map { "\($0)" }
+        )
+        for sample in samples {
+            try writer.insertMalformed(fileID: fileID, line: sample.line, reason: sample.reason, text: sample.text)
+        }
+        report.error = failure.map { "\($0)" }
+        report.warnings = warnings
+        return (report, true)
+    }
+
+    private func knownReport(_ base: FileReport) -> FileReport {
+        var report = base
+        report.status = .known
+        report.lines = 0
+        report.requests = 0
+        report.skipped = 0
+        report.malformed = 0
+        report.bytes = 0
+        report.first = nil
+        report.last = nil
+        return report
+    }
+
+    private func fileReportBase() -> FileReport {
+        FileReport(
+            path: file.path,
+            status: .new,
+            format: "w3c",
+            compressed: source.isGzip,
+            lines: lines,
+            requests: requests,
+            skipped: skipped,
+            malformed: malformed,
+            bytes: streamOffset - (resume?.bytes ?? 0),
+            rawBytes: source.rawOffset,
+            first: first == Int64.max ? nil : UTCTime.format(first),
+            last: last == Int64.min ? nil : UTCTime.format(last),
+            error: nil,
+            warnings: []
+        )
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Why a time option could not be read.
+public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    /// The text is not a supported time.
+    case badTime(String)
+    /// The text is not a supported duration.
+    case badDuration(String)
+    /// `--since` is after `--until`.
+    case emptyRange(since: String, until: String)
+
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .badTime(let text):
+            "cannot read time '\(text)'; use 2026-11-20, 2026-11-20T13:00, 2026-11-20T13:00:00Z or a duration such as 7d"
+        case .badDuration(let text):
+            "cannot read duration '\(text)'; use a number and a unit: 90s, 15m, 12h, 7d, 2w"
+        case .emptyRange(let since, let until):
+            "--since \(since) is after --until \(until); swap them"
+        }
+    }
+
+    /// The same as ``description``.
+    public var errorDescription: String? { description }
+}
+
+/// A half-open time window `[since, until)` in Unix seconds, either end optional.
+public struct TimeRange: Sendable, Equatable {
+    /// The first second included.
+    public var since: Int64?
+    /// The first second excluded.
+    public var until: Int64?
+
+    /// Everything.
+    public static let all = TimeRange(since: nil, until: nil)
+
+    /// Creates a window.
+    ///
+    /// - Parameters:
+    ///   - since: The first second included.
+    ///   - until: The first second excluded.
+    public init(since: Int64?, until: Int64?) {
+        self.since = since
+        self.until = until
+    }
+
+    /// Builds a window from command-line options.
+    ///
+    /// `--last D` means the D before `now` (or before `--until` when given); a date without a
+    /// time in `--until` means the end of that day.
+    ///
+    /// - Parameters:
+    ///   - since: The `--since` text.
+    ///   - until: The `--until` text.
+    ///   - last: The `--last` duration text.
+    ///   - now: The current time in Unix seconds.
+    /// - Returns: The window.
+    /// - Throws: ``TimeRangeError``.
+    public static func parse(since: String?, until: String?, last: String?, now: Int64) throws -> TimeRange {
+        var range = TimeRange.all
+        if let until {
+            range.until = try parseTime(until, now: now, endOfDay: true)
+        }
+        if let since {
+            range.since = try parseTime(since, now: now, endOfDay: false)
+        }
+        if let last {
+            let seconds = try parseDuration(last)
+            range.since = (range.until ?? now) - seconds
+        }
+        if let start = range.since, let end = range.until, start >= end {
+            throw TimeRangeError.emptyRange(since: UTCTime.format(start), until: UTCTime.format(end))
+        }
+        return range
+    }
+
+    /// Parses `90s`, `15m`, `12h`, `7d`, `2w`.
+    ///
+    /// - Parameter text: The duration.
+    /// - Returns: Seconds.
+    /// - Throws: ``TimeRangeError/badDuration(_:)``.
+    public static func parseDuration(_ text: String) throws -> Int64 {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unit = trimmed.last, let value = Int64(trimmed.dropLast()), value >= 0 else {
+            throw TimeRangeError.badDuration(text)
+        }
+        let multiplier: Int64
+        switch unit {
+        case "s": multiplier = 1
+        case "m": multiplier = 60
+        case "h": multiplier = 3600
+        case "d": multiplier = 86_400
+        case "w": multiplier = 604_800
+        default: throw TimeRangeError.badDuration(text)
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw TimeRangeError.badDuration(text) }
+        return product
+    }
+
+    /// Parses an absolute UTC time or a duration before `now`.
+    static func parseTime(_ text: String, now: Int64, endOfDay: Bool) throws -> Int64 {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let first = trimmed.last, first.isLetter, first != "Z", first != "z" {
+            return now - (try parseDuration(trimmed))
+        }
+        var body = trimmed
+        if body.hasSuffix("Z") || body.hasSuffix("z") { body.removeLast() }
+        let parts = body.split(maxSplits: 1, whereSeparator: { $0 == "T" || $0 == "t" || $0 == " " })
+        guard let datePart = parts.first else { throw TimeRangeError.badTime(text) }
+        let dateBytes = Array(datePart.utf8)
+        guard let days = dateBytes.withUnsafeBytes({ W3CParser.parseDate($0) }) else { throw TimeRangeError.badTime(text) }
+        var seconds: Int64 = 0
+        if parts.count == 2 {
+            let timeBytes = Array(parts[1].utf8)
+            guard let parsed = timeBytes.withUnsafeBytes({ W3CParser.parseTime($0) }) else {
+                throw TimeRangeError.badTime(text)
+            }
+            seconds = parsed
+        } else if endOfDay {
+            seconds = 86_400
+        }
+        return days * 86_400 + seconds
+    }
+}

@@ -1,0 +1,96 @@
+import GRDB
+
+/// The database schema, as versioned migrations.
+///
+/// The schema is a public interface (the `sql` command, sqlite3, Grafana, Datasette read it),
+/// documented in README.md. Times are stored as ISO 8601 UTC text (`2026-11-20T13:00:00Z`), which
+/// sorts and compares correctly as text.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE files (
+                        id INTEGER PRIMARY KEY,
+                        fingerprint TEXT NOT NULL,
+                        head_hash TEXT NOT NULL,
+                        head_length INTEGER NOT NULL,
+                        path TEXT NOT NULL,
+                        format TEXT NOT NULL,
+                        compressed INTEGER NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        lines INTEGER NOT NULL,
+                        requests INTEGER NOT NULL,
+                        skipped INTEGER NOT NULL,
+                        malformed INTEGER NOT NULL,
+                        ends_with_newline INTEGER NOT NULL,
+                        first_time TEXT,
+                        last_time TEXT,
+                        status TEXT NOT NULL,
+                        error TEXT,
+                        ingested_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL
+                    );
+                    CREATE INDEX files_head_hash ON files(head_hash);
+                    CREATE UNIQUE INDEX files_fingerprint ON files(fingerprint);
+
+                    CREATE TABLE malformed_lines (
+                        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                        line INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        sample TEXT NOT NULL,
+                        PRIMARY KEY (file_id, line)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE hourly (
+                        hour TEXT NOT NULL,
+                        site TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        verdict TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        substatus INTEGER NOT NULL,
+                        requests INTEGER NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        time_taken_sum INTEGER NOT NULL,
+                        time_taken_max INTEGER NOT NULL,
+                        first_seen TEXT NOT NULL,
+                        last_seen TEXT NOT NULL,
+                        PRIMARY KEY (hour, site, address, verdict, outcome, status, substatus)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX hourly_address ON hourly(address, hour);
+                    CREATE INDEX hourly_verdict ON hourly(verdict, hour);
+
+                    CREATE TABLE evidence (
+                        id INTEGER PRIMARY KEY,
+                        time TEXT NOT NULL,
+                        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                        line INTEGER NOT NULL,
+                        site TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        forwarded_for TEXT,
+                        method TEXT,
+                        uri_stem TEXT,
+                        uri_query TEXT,
+                        status INTEGER NOT NULL,
+                        substatus INTEGER NOT NULL,
+                        user_agent TEXT,
+                        host TEXT,
+                        verdict TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        rule TEXT NOT NULL
+                    );
+                    CREATE INDEX evidence_time ON evidence(time);
+                    CREATE INDEX evidence_address ON evidence(address, time);
+
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+
+/// Why the database could not be used.
+public enum StoreError: Error, CustomStringConvertible, LocalizedError {
+    /// SQLite could not open or migrate the file.
+    case cannotOpen(path: String, message: String)
+    /// A query needs a database that does not exist yet.
+    case missing(path: String)
+    /// The database was written by a newer Gatewatch.
+    case newerSchema(path: String)
+    /// A write failed (disk full, I/O error, lock timeout).
+    case writeFailed(path: String, message: String)
+
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let message):
+            "cannot open database '\(path)': \(message); check the path, or remove the file if it is not a Gatewatch database"
+        case .missing(let path):
+            "no database at '\(path)'; run 'gatewatch ingest' first, or point --db / GATEWATCH_DB at one"
+        case .newerSchema(let path):
+            "database '\(path)' was written by a newer Gatewatch; upgrade gatewatch to read it"
+        case .writeFailed(let path, let message):
+            "writing to '\(path)' failed: \(message); the file being ingested was rolled back and can be ingested again"
+        }
+    }
+
+    /// The same as ``description``.
+    public var errorDescription: String? { description }
+}
+
+/// The SQLite store: one file, WAL mode, schema versioned by migrations.
+public final class Store: Sendable {
+    /// The database path.
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// The path used when neither `--db` nor `$GATEWATCH_DB` is given.
+    public static let defaultPath = "gatewatch.db"
+
+    /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else `./gatewatch.db`.
+    ///
+    /// - Parameters:
+    ///   - option: The `--db` value, if given.
+    ///   - environment: The process environment.
+    /// - Returns: The path to use.
+    public static func resolvePath(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let option, !option.isEmpty { return option }
+        if let fromEnvironment = environment["GATEWATCH_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return defaultPath
+    }
+
+    /// Opens (and creates or migrates) the database.
+    ///
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - readOnly: Open read-only: the file must exist and is never modified.
+    /// - Throws: ``StoreError``.
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(600)
+        configuration.foreignKeysEnabled = true
+        if !readOnly {
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+        }
+        if readOnly, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.missing(path: path)
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            if readOnly {
+                let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
+                if known { throw StoreError.newerSchema(path: path) }
+                let applied = try queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+                if !applied { throw StoreError.missing(path: path) }
+            } else {
+                if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
+                    throw StoreError.newerSchema(path: path)
+                }
+                try Schema.migrator.migrate(queue)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
+        } catch {
+            throw StoreError.cannotOpen(path: path, message: "\(error)")
+        }
+    }
+
+    /// Runs a read-only block.
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: What the block throws.
+    public func read<T>(_ block: (Database) throws -> T) throws -> T {
+        try queue.read(block)
+    }
+}
+
+/// Formats Unix seconds as ISO 8601 UTC text (`2026-11-20T13:04:05Z`) without Foundation.
+public enum UTCTime {
+    /// Formats seconds since the Unix epoch.
+    ///
+    /// - Parameter seconds: Seconds since 1970-01-01T00:00:00Z.
+    /// - Returns: The ISO 8601 text.
+    public static func format(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        var text = ""
+        text.reserveCapacity(20)
+        func pad(_ value: Int64, _ width: Int) {
+            let digits = String(value)
+            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
+            text += digits
+        }
+        pad(year, 4)
+        text += "-"
+        pad(month, 2)
+        text += "-"
+        pad(day, 2)
+        text += "T"
+        pad(secondOfDay / 3600, 2)
+        text += ":"
+        pad(secondOfDay / 60 % 60, 2)
+        text += ":"
+        pad(secondOfDay % 60, 2)
+        text += "Z"
+        return text
+    }
+
+    /// Year, month, day for days since 1970-01-01 (Howard Hinnant's algorithm).
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
