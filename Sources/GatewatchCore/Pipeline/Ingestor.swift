@@ -167,6 +167,11 @@ struct LedgerCandidate {
     var endsWithNewline: Bool
 }
 
+/// Thrown inside a pass when the input is not a format this run reads.
+struct UnsupportedInput: Error {
+    var reason: String
+}
+
 /// Thrown inside a pass to start the input again without resuming at `candidate`.
 struct RestartPass: Error {
     var remaining: [LedgerCandidate]
@@ -252,6 +257,12 @@ final class FileIngest {
             }
         } catch let restart as RestartPass {
             throw restart
+        } catch let unsupported as UnsupportedInput {
+            var report = blankReport(status: .unsupported)
+            report.compressed = source.isGzip
+            report.rawBytes = source.rawOffset
+            report.error = "'\(path)' is not a W3C log (\(unsupported.reason)); pass --format w3c to read it anyway"
+            return report
         } catch let error as DatabaseError {
             throw StoreError.writeFailed(path: ingestor.store.path, message: error.message ?? "\(error.resultCode)")
         }
@@ -345,6 +356,8 @@ final class PassState {
             }
         } catch let restart as RestartPass {
             throw restart
+        } catch let unsupported as UnsupportedInput {
+            throw unsupported
         } catch let error as InputError {
             failure = error
         } catch let error as DatabaseError {
@@ -364,6 +377,9 @@ final class PassState {
     /// file when it was smaller). Candidates are rows whose head matches this input's first
     /// `head_length` bytes; the content check happens when the stream reaches their length.
     private func start(head: [UInt8]) throws {
+        if options.format == .auto, let reason = FormatSniffer.rejectW3C(head) {
+            throw UnsupportedInput(reason: reason)
+        }
         headLength = min(head.count, FileIngest.headSize)
         headHashText = head.withUnsafeBytes { raw in
             var hasher = ContentHasher()

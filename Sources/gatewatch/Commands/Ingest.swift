@@ -8,8 +8,8 @@ extension Gatewatch {
         static let configuration = CommandConfiguration(
             abstract: "Read backend logs (plain or gzip) into the database, classifying every request.",
             discussion: """
-                PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt, *.json, \
-                *.csv), a quoted glob pattern, or - for standard input. Gzip is recognised by its \
+                PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt), \
+                a quoted glob pattern, or - for standard input. Gzip is recognised by its \
                 content, not its name. Content already ingested is recognised by its fingerprint and \
                 adds nothing; a file that has grown contributes only its new lines.
 

@@ -1,0 +1,81 @@
+import Testing
+
+@testable import GatewatchCore
+
+@Suite struct W3CParserTests {
+    func parse(_ lines: [String], fallback: W3CLayout = .iisDefault) -> [(W3CParser.LineKind, String?, Int64)] {
+        let parser = W3CParser(fallbackLayout: fallback)
+        return lines.map { line in
+            var bytes = Array(line.utf8)
+            return bytes.withUnsafeMutableBytes { raw in
+                let kind = parser.parse(UnsafeRawBufferPointer(raw))
+                let ip = kind == .record ? parser.field(.clientIP).map { String(decoding: $0, as: UTF8.self) } : nil
+                return (kind, ip, kind == .record ? parser.timestamp : 0)
+            }
+        }
+    }
+
+    @Test("#Fields is re-read at every header block; the layout may change mid-file")
+    func layoutChange() {
+        let results = parse([
+            "#Fields: date time c-ip sc-status",
+            "2026-11-20 10:00:00 10.0.0.1 200",
+            "#Fields: date time s-ip c-ip sc-status",
+            "2026-11-20 10:00:01 10.0.0.9 10.0.0.2 200",
+            "2026-11-20 10:00:02 10.0.0.3 200",
+        ])
+        #expect(results[1].1 == "10.0.0.1")
+        #expect(results[3].1 == "10.0.0.2")
+        #expect(results[4].0 == .malformed(.fieldCount(expected: 5, found: 4)))
+    }
+
+    @Test("time-only layouts take the date from #Date; without one the line is malformed")
+    func timeOnly() {
+        let results = parse([
+            "13:00:00 1.1.1.1 GET / 200",
+            "#Date: 2000-10-09 16:44:49",
+            "#Fields: time c-ip cs-method cs-uri-stem sc-status",
+            "16:44:49 1.1.1.1 GET / 200",
+        ], fallback: W3CLayout(names: ["time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"]))
+        #expect(results[0].0 == .malformed(.noDate))
+        #expect(results[3].0 == .record)
+        #expect(UTCTime.format(results[3].2) == "2000-10-09T16:44:49Z")
+    }
+
+    @Test("quoted values may hold spaces and doubled quotes; - is empty")
+    func quoting() {
+        let parser = W3CParser(fallbackLayout: W3CLayout(names: ["date", "time", "c-ip", "cs(User-Agent)", "cs-host"]))
+        var bytes = Array("\"2017-06-28\" \"07:26:35\" \"1.2.3.4\" \"Mozilla/5.0 (X; \"\"Y\"\")\" -".utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            #expect(parser.parse(UnsafeRawBufferPointer(raw)) == .record)
+            #expect(parser.field(.clientIP).map { String(decoding: $0, as: UTF8.self) } == "1.2.3.4")
+            #expect(parser.field(.userAgent).map { String(decoding: $0, as: UTF8.self) } == "Mozilla/5.0 (X; \"\"Y\"\")")
+            #expect(parser.field(.host) == nil)
+        }
+    }
+
+    @Test("bad timestamps, unterminated quotes and NUL bytes are malformed with a reason", arguments: [
+        ("2026-13-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", MalformedReason.badTimestamp),
+        ("2026-02-30 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
+        ("2026-01-01 25:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
+        ("2026-01-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 \"open - 200 0 0 1", .unterminatedQuote),
+        ("\u{0}\u{0}\u{0}", .binary),
+    ])
+    func malformed(line: String, reason: MalformedReason) {
+        #expect(parse([line])[0].0 == .malformed(reason))
+    }
+
+    @Test("directives in any order, misspelled, with comments, and blank lines are tolerated")
+    func directives() {
+        let results = parse([
+            "#Date: 2021-04-01 00:00:00  // comment",
+            "#Fields: date time c-ip   sc-status ",
+            "#Verson: 1.0",
+            "",
+            "   ",
+            "2021-04-01 00:00:21 222.222.222.222 200",
+        ])
+        #expect(results.map(\.0) == [.directive, .directive, .directive, .blank, .blank, .record])
+        #expect(UTCTime.format(results[5].2) == "2021-04-01T00:00:21Z")
+    }
+}
