@@ -1,11 +1,32 @@
 import ArgumentParser
+import Foundation
 import GatewatchCore
 
 @main
 struct Gatewatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find who reaches your backend without going through the gateway.",
+        discussion: """
+            Exit codes: 0 ok, 1 failure, 2 usage or bad input; commands document their own \
+            codes (ingest --strict: 3).
+            """,
         version: "0.1.0",
         subcommands: [Ingest.self, Summary.self, Check.self, Lint.self, ConfigCommand.self]
     )
+
+    /// Runs the command line, mapping usage errors to exit code 2 (DESIGN.md) instead of
+    /// ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
