@@ -4,10 +4,37 @@ struct AggregateKey: Hashable {
     var site: Int32
     var address: IPAddress
     var invalidAddress: Int32  // 0 for a valid address, else 1 + index into the invalid texts
-    var verdict: Verdict
-    var outcome: Outcome
+    var verdictCode: UInt8  // Verdict.code: a byte, so hashing never touches the raw strings
+    var outcomeCode: UInt8
     var status: Int32
     var substatus: Int32
+}
+
+extension AggregateKey {
+    init(
+        hour: Int64,
+        site: Int32,
+        address: IPAddress,
+        invalidAddress: Int32,
+        verdict: Verdict,
+        outcome: Outcome,
+        status: Int32,
+        substatus: Int32
+    ) {
+        self.init(
+            hour: hour,
+            site: site,
+            address: address,
+            invalidAddress: invalidAddress,
+            verdictCode: verdict.code,
+            outcomeCode: outcome.code,
+            status: status,
+            substatus: substatus
+        )
+    }
+
+    var verdict: Verdict { Verdict.allCases[Int(verdictCode)] }
+    var outcome: Outcome { Outcome.allCases[Int(outcomeCode)] }
 }
 
 /// The sums of one hourly aggregate row; every field merges by sum, max, min or max again.

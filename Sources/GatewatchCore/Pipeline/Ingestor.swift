@@ -301,7 +301,10 @@ final class PassState {
     var first = Int64.max
     var last = Int64.min
     var samples: [MalformedSample] = []
-    var verdictCounts: [Verdict: Int] = [:]
+    var verdictTally = [Int](repeating: 0, count: Verdict.allCases.count)
+    var verdictCounts: [Verdict: Int] {
+        Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0, verdictTally[Int($0.code)]) })
+    }
     var blockedCount = 0
     var servedCount = 0
     var warnings: [String] = []
@@ -543,7 +546,7 @@ final class PassState {
         requests += 1
         if timestamp < first { first = timestamp }
         if timestamp > last { last = timestamp }
-        verdictCounts[decision.verdict, default: 0] += 1
+        verdictTally[Int(decision.verdict.code)] += 1
         if decision.outcome == .blocked { blockedCount += 1 }
         if decision.outcome == .served { servedCount += 1 }
         let siteID = aggregator.siteID(parser.field(.siteName))

@@ -9,9 +9,17 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     /// The policy denies it: the request bypassed the gateway.
     case direct
 
-    public static func < (lhs: Verdict, rhs: Verdict) -> Bool {
-        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    /// A small integer for in-memory keys (the position in `allCases`).
+    var code: UInt8 {
+        switch self {
+        case .gateway: 0
+        case .allowed: 1
+        case .platform: 2
+        case .direct: 3
+        }
     }
+
+    public static func < (lhs: Verdict, rhs: Verdict) -> Bool { lhs.code < rhs.code }
 }
 
 /// What happened to a `direct` request.
@@ -22,6 +30,15 @@ public enum Outcome: String, Sendable, Codable, CaseIterable {
     case blocked
     /// The backend answered: the allowlist is not enforced.
     case served
+
+    /// A small integer for in-memory keys (the position in `allCases`).
+    var code: UInt8 {
+        switch self {
+        case .none: 0
+        case .blocked: 1
+        case .served: 2
+        }
+    }
 }
 
 /// Built-in recognition of Azure platform traffic (allowlist spec §5, decision D24).

@@ -69,6 +69,10 @@ public final class Store: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // A file is one transaction; a 64 MiB page cache keeps its index pages in memory
+                // instead of re-reading them from the WAL.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {
@@ -116,26 +120,29 @@ public enum UTCTime {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        var text = ""
-        text.reserveCapacity(20)
-        func pad(_ value: Int64, _ width: Int) {
-            let digits = String(value)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
+        guard year >= 0, year <= 9999 else { return "invalid-time" }
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            func put(_ value: Int64, at offset: Int, width: Int) {
+                var remaining = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(48 + remaining % 10)
+                    remaining /= 10
+                }
+            }
+            put(year, at: 0, width: 4)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            buffer[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, at: 11, width: 2)
+            buffer[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 14, width: 2)
+            buffer[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 17, width: 2)
+            buffer[19] = UInt8(ascii: "Z")
+            return 20
         }
-        pad(year, 4)
-        text += "-"
-        pad(month, 2)
-        text += "-"
-        pad(day, 2)
-        text += "T"
-        pad(secondOfDay / 3600, 2)
-        text += ":"
-        pad(secondOfDay / 60 % 60, 2)
-        text += ":"
-        pad(secondOfDay % 60, 2)
-        text += "Z"
-        return text
     }
 
     /// Year, month, day for days since 1970-01-01 (Howard Hinnant's algorithm).

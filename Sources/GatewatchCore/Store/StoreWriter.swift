@@ -8,6 +8,8 @@ final class StoreWriter {
     let db: Database
     private var evidenceStatement: Statement?
     private var upsertStatement: Statement?
+    private var lastTime: Int64 = .min
+    private var lastTimeText = ""
 
     // SQLite copies transient text before `bind` returns.
     private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -130,7 +132,11 @@ final class StoreWriter {
         guard let statement = evidenceStatement else { return }
         let raw = statement.sqliteStatement
         sqlite3_reset(raw)
-        bind(raw, 1, UTCTime.format(time))
+        if time != lastTime {
+            lastTime = time
+            lastTimeText = UTCTime.format(time)
+        }
+        bind(raw, 1, lastTimeText)
         sqlite3_bind_int64(raw, 2, fileID)
         sqlite3_bind_int64(raw, 3, Int64(line))
         bind(raw, 4, site)
