@@ -11,7 +11,10 @@ struct Gatewatch: ParsableCommand {
             codes (ingest --strict: 3).
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Summary.self, Check.self, Lint.self, ConfigCommand.self]
+        subcommands: [
+            Ingest.self, Summary.self, Top.self, IP.self, Clients.self, Timeline.self, Statuses.self, Events.self,
+            SQL.self, Check.self, Lint.self, ConfigCommand.self,
+        ]
     )
 
     /// Runs the command line, mapping usage errors to exit code 2 (DESIGN.md) instead of

@@ -84,6 +84,26 @@ enum Schema {
                     CREATE INDEX evidence_time ON evidence(time);
                     CREATE INDEX evidence_address ON evidence(address, time);
 
+                    CREATE TABLE inventory (
+                        day TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        requests INTEGER NOT NULL,
+                        PRIMARY KEY (day, address, kind, value)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX inventory_address ON inventory(address, day);
+
+                    CREATE TABLE latency (
+                        day TEXT NOT NULL,
+                        site TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        verdict TEXT NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        requests INTEGER NOT NULL,
+                        PRIMARY KEY (day, site, endpoint, verdict, bucket)
+                    ) WITHOUT ROWID;
+
                     CREATE TABLE meta (
                         key TEXT PRIMARY KEY,
                         value TEXT NOT NULL

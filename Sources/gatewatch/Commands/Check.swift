@@ -1,8 +1,127 @@
 import ArgumentParser
+import Foundation
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the allowlist engine lands.
+    /// The policy inputs shared by `check`, `lint` and `config`: flags override `gatewatch.yaml`,
+    /// which overrides the defaults.
+    struct PolicyOptions: ParsableArguments {
+        @Option(name: .customLong("config"), help: "A gatewatch.yaml file (default: ./gatewatch.yaml if present).")
+        var configPath: String?
+
+        @Option(name: .customLong("policy"), help: "A policy file: web.config, applicationHost.config, App Service JSON or an address list. Repeat, parent first.")
+        var policyFiles: [String] = []
+
+        @Option(name: .customLong("service-tags"), help: "A ServiceTags_*.json file for App Service ServiceTag rules.")
+        var serviceTags: String?
+
+        @Option(name: .customLong("gateway"), help: "A gateway address or CIDR block. Repeatable.")
+        var gateways: [String] = []
+
+        @Option(name: .customLong("iis-version"), help: "The IIS major version whose status codes to predict (7, 8 or 10; default 10).")
+        var iisVersion: Int?
+
+        @Flag(name: .customLong("appservice"), help: "The site runs on Azure App Service (ipSecurity is never locked).")
+        var isAppService = false
+
+        func validate() throws {
+            for gateway in gateways where CIDR(gateway) == nil {
+                throw ValidationError("'\(gateway)' is not an IP address or CIDR block; pass e.g. --gateway 20.50.10.0/28")
+            }
+            if let iisVersion, ![6, 7, 8, 10].contains(iisVersion) {
+                throw ValidationError("'\(iisVersion)' is not a supported IIS version; pass 7, 8 or 10")
+            }
+        }
+
+        /// The effective configuration: flags over the file over the defaults.
+        func configuration() throws(ConfigurationError) -> GatewatchConfiguration {
+            let base: GatewatchConfiguration
+            if let configPath {
+                base = try GatewatchConfiguration.load(path: configPath)
+            } else {
+                base = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath) ?? GatewatchConfiguration()
+            }
+            return base.overriding(
+                policyFiles: policyFiles,
+                serviceTags: serviceTags,
+                gateways: gateways.compactMap { CIDR($0) },
+                iisVersion: iisVersion,
+                isAppService: isAppService ? true : nil
+            )
+        }
+    }
+
+    /// The output format of `check` and `lint`.
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+        case table
+        case json
+    }
+
+    /// Explains what the allowlist does with each address.
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "check", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Explain what the allowlist does with each address: verdict, deciding rule, layer and logged status.",
+            discussion: "Exit codes: 0 ok, 2 bad configuration or usage."
+        )
+
+        @OptionGroup var policy: PolicyOptions
+
+        @Option(name: .customLong("xff"), help: "The X-Forwarded-For value the request carries.")
+        var forwardedFor: String?
+
+        @Option(help: "The Host header (selects the App Service SCM rules for *.scm.* hosts).")
+        var host: String?
+
+        @Option(help: "The URL path (selects <location> and sub-directory web.config scopes).")
+        var url: String?
+
+        @Option(name: .customLong("user-agent"), help: "The User-Agent (platform probes skip App Service rules).")
+        var userAgent: String?
+
+        @Option(name: .customLong("header"), help: "Another header as name=value, e.g. x-azure-fdid=<guid>. Repeatable.")
+        var headers: [String] = []
+
+        @Option(help: "Output format: table or json.")
+        var format: ReportFormat = .table
+
+        @Argument(help: "The client addresses to explain.")
+        var addresses: [String]
+
+        func run() throws {
+            let loaded: Policy
+            do {
+                loaded = try policy.configuration().loadPolicy()
+            } catch {
+                throw Gatewatch.badInput(error)
+            }
+            var headerValues: [String: String] = [:]
+            for header in headers {
+                let parts = header.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else {
+                    throw ValidationError("'\(header)' is not name=value; pass e.g. --header x-azure-fdid=<guid>")
+                }
+                headerValues[parts[0].lowercased()] = String(parts[1])
+            }
+            let template = PolicyRequest(
+                address: IPAddress(ipv4: 0),
+                forwardedFor: forwardedFor,
+                host: host,
+                path: url,
+                userAgent: userAgent,
+                headers: headerValues
+            )
+            let results = loaded.check(addresses, template: template)
+            switch format {
+            case .json: print(PolicyReport.checkJSON(results))
+            case .table: print(PolicyReport.checkTable(results))
+            }
+        }
+    }
+
+    /// Prints a configuration or policy error and exits with status 2.
+    static func badInput(_ error: any Error) -> ExitCode {
+        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+        return ExitCode(2)
     }
 }

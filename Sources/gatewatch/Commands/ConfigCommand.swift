@@ -1,8 +1,49 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the allowlist engine lands.
+    /// Shows and checks `gatewatch.yaml`.
     struct ConfigCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "config", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "config",
+            abstract: "Show or validate the effective configuration (flags > gatewatch.yaml > defaults).",
+            subcommands: [Show.self, Validate.self]
+        )
+
+        /// Prints the effective configuration.
+        struct Show: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print the effective configuration as YAML.")
+
+            @OptionGroup var policy: PolicyOptions
+
+            func run() throws {
+                do {
+                    print(try policy.configuration().yaml)
+                } catch {
+                    throw Gatewatch.badInput(error)
+                }
+            }
+        }
+
+        /// Loads the configuration and every file it names.
+        struct Validate: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Check the configuration and load every policy file it names.",
+                discussion: "Exit codes: 0 valid, 2 invalid."
+            )
+
+            @OptionGroup var policy: PolicyOptions
+
+            func run() throws {
+                do {
+                    let configuration = try policy.configuration()
+                    let loaded = try configuration.loadPolicy()
+                    let origin = configuration.path.map { "'\($0)'" } ?? "defaults (no gatewatch.yaml)"
+                    print("configuration \(origin) is valid; policy: \(loaded.source)")
+                } catch {
+                    throw Gatewatch.badInput(error)
+                }
+            }
+        }
     }
 }
