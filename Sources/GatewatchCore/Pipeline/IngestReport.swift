@@ -71,6 +71,8 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public var served = 0
     /// Wall-clock seconds.
     public var elapsedSeconds = 0.0
+    /// Things about the whole run the operator should know (e.g. a spoofable client-address choice).
+    public var notes: [String] = []
 
     /// Inputs with new content.
     public var filesNew: Int { files.count { $0.status == .new } }

@@ -26,6 +26,10 @@ public struct IngestOptions: Sendable {
     public var policy: Policy?
     /// Platform traffic rules.
     public var platformRules = PlatformRules()
+    /// Which address of a request is the client.
+    public var clientAddress: ClientAddressSource = .clientIP
+    /// Proxies skipped by `xff-rightmost-untrusted`.
+    public var trustedProxies: [CIDR] = []
     /// The layout for lines before any `#Fields` directive (`--fields`).
     public var fallbackLayout: W3CLayout = .iisDefault
     /// The format, or `auto` to sniff.
@@ -67,6 +71,7 @@ public final class Ingestor {
     let policy: Policy
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
+    let resolver: ClientResolver
 
     /// Creates an ingestor.
     ///
@@ -79,6 +84,7 @@ public final class Ingestor {
         policy = options.policy ?? Policy.lockDown(gateways: options.gateways)
         gateways = CIDRSet(options.gateways)
         platform = options.platformRules.compiled()
+        resolver = ClientResolver(source: options.clientAddress, trustedProxies: CIDRSet(options.trustedProxies))
     }
 
     /// Ingests inputs one after the other.
@@ -124,6 +130,14 @@ public final class Ingestor {
                 report.blocked += run.blockedCount
                 report.served += run.servedCount
             }
+        }
+        if options.clientAddress.isSpoofable {
+            report.notes.append(
+                "--client-ip \(options.clientAddress.rawValue) trusts X-Forwarded-For, which any client can forge: "
+                    + "a direct caller can pose as the gateway; prefer xff-rightmost-untrusted with --trusted-proxy"
+            )
+        } else if options.clientAddress == .forwardedForRightmostUntrusted, options.trustedProxies.isEmpty {
+            report.notes.append("xff-rightmost-untrusted without --trusted-proxy always picks c-ip")
         }
         let elapsed = clock.now - started
         report.elapsedSeconds =
@@ -282,6 +296,7 @@ final class PassState {
     var hasher = ContentHasher()
     var boundaryHasher = ContentHasher()  // state at the last line boundary
     var aggregator = Aggregator()
+    var inventories = Inventories()
     let writer: StoreWriter
     var classifier: Classifier
 
@@ -297,6 +312,7 @@ final class PassState {
     var malformed = 0
     var invalidAddresses = 0
     var noClientColumn = 0
+    var noForwardedColumn = 0
     var skippedContinuation = 0
     var first = Int64.max
     var last = Int64.min
@@ -531,7 +547,14 @@ final class PassState {
         }
         let timestamp = parser.timestamp
         let clientBytes = parser.field(.clientIP)
-        let address = clientBytes.flatMap { IPAddress(bytes: $0) }
+        let peer = clientBytes.flatMap { IPAddress(bytes: $0) }
+        let address: IPAddress?
+        if options.clientAddress == .clientIP {
+            address = peer
+        } else {
+            if !parser.hasColumn(.forwardedFor) { noForwardedColumn += 1 }
+            address = file.ingestor.resolver.resolve(peer: peer, forwardedFor: parser.field(.forwardedFor))
+        }
         if address == nil { invalidAddresses += 1 }
         let status = Int32(truncatingIfNeeded: Self.integer(parser.field(.status)))
         let substatus = Int32(truncatingIfNeeded: Self.integer(parser.field(.substatus)))
@@ -561,12 +584,29 @@ final class PassState {
             status: status,
             substatus: substatus
         )
-        aggregator.add(
-            key,
-            bytes: Self.integer(parser.field(.bytesSent)),
-            timeTaken: Self.integer(parser.field(.timeTaken)),
-            time: timestamp
-        )
+        let timeTaken = Self.integer(parser.field(.timeTaken))
+        aggregator.add(key, bytes: Self.integer(parser.field(.bytesSent)), timeTaken: timeTaken, time: timestamp)
+        let day = Int32(truncatingIfNeeded: timestamp >= 0 ? timestamp / 86_400 : (timestamp - 86_399) / 86_400)
+        let stem = parser.field(.uriStem)
+        if parser.hasColumn(.timeTaken) {
+            inventories.addLatency(
+                day: day,
+                site: siteID,
+                endpoint: stem.map { inventories.templateID($0) },
+                verdictCode: decision.verdict.code,
+                milliseconds: timeTaken
+            )
+        }
+        if decision.verdict != .gateway {
+            inventories.addInventory(
+                day: day,
+                address: key.address,
+                invalidAddress: invalidID,
+                endpoint: stem.map { inventories.endpoints.id($0) },
+                method: parser.field(.method),
+                userAgent: userAgent
+            )
+        }
         if decision.verdict == .direct {
             try writer.insertEvidence(
                 time: timestamp,
@@ -582,8 +622,9 @@ final class PassState {
                 rule: classifier.ruleText(decision)
             )
         }
-        if aggregator.count >= options.aggregateFlushThreshold {
+        if aggregator.count + inventories.count >= options.aggregateFlushThreshold {
             try writer.flush(&aggregator)
+            try writer.flush(&inventories, aggregator: aggregator)
         }
     }
 
@@ -628,6 +669,11 @@ final class PassState {
         if noClientColumn > 0 {
             warnings.append("\(noClientColumn) records skipped: their #Fields layout has no c-ip column")
         }
+        if noForwardedColumn > 0 {
+            warnings.append(
+                "\(noForwardedColumn) requests read with c-ip: their #Fields layout has no X-Forwarded-For column"
+            )
+        }
         if invalidAddresses > 0 {
             warnings.append("\(invalidAddresses) requests have a client address that is not an IP address")
         }
@@ -636,6 +682,7 @@ final class PassState {
             warnings.append("no #Fields directive: read with a \(names)-column layout (pass --fields to name it)")
         }
         try writer.flush(&aggregator)
+        try writer.flush(&inventories, aggregator: aggregator)
         try writer.updateLedger(
             id: fileID,
             fingerprint: fingerprint,

@@ -8,6 +8,8 @@ final class StoreWriter {
     let db: Database
     private var evidenceStatement: Statement?
     private var upsertStatement: Statement?
+    private var inventoryStatement: Statement?
+    private var latencyStatement: Statement?
     private var lastTime: Int64 = .min
     private var lastTimeText = ""
 
@@ -194,5 +196,66 @@ final class StoreWriter {
             try check(sqlite3_step(raw), statement)
         }
         aggregator.removeAll()
+    }
+
+    /// Writes inventories and latency histograms held in memory and empties them.
+    ///
+    /// The per-address bound holds in the store too: a value not yet stored for an address,
+    /// day and kind that already has its quota of values is counted under `(other)`.
+    func flush(_ inventories: inout Inventories, aggregator: Aggregator) throws {
+        if inventoryStatement == nil {
+            inventoryStatement = try db.makeStatement(
+                sql: """
+                    INSERT INTO inventory (day, address, kind, value, requests)
+                    VALUES (?1, ?2, ?3,
+                        CASE WHEN ?4 = '(other)'
+                            OR EXISTS (SELECT 1 FROM inventory WHERE day = ?1 AND address = ?2 AND kind = ?3 AND value = ?4)
+                            OR (SELECT COUNT(*) FROM inventory
+                                WHERE day = ?1 AND address = ?2 AND kind = ?3 AND value != '(other)') < ?6
+                        THEN ?4 ELSE '(other)' END,
+                        ?5)
+                    ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests
+                    """
+            )
+            latencyStatement = try db.makeStatement(
+                sql: """
+                    INSERT INTO latency (day, site, endpoint, verdict, bucket, requests) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (day, site, endpoint, verdict, bucket) DO UPDATE SET requests = requests + excluded.requests
+                    """
+            )
+        }
+        guard let inventoryStatement, let latencyStatement else { return }
+        var dayTexts: [Int32: String] = [:]
+        func dayText(_ day: Int32) -> String {
+            if let known = dayTexts[day] { return known }
+            let text = String(UTCTime.format(Int64(day) * 86_400).prefix(10))
+            dayTexts[day] = text
+            return text
+        }
+        // The busiest values first, so that they are the ones that get a place of their own.
+        let sorted = inventories.counts.sorted { $0.value > $1.value }
+        let raw = inventoryStatement.sqliteStatement
+        for (key, requests) in sorted {
+            sqlite3_reset(raw)
+            bind(raw, 1, dayText(key.day))
+            bind(raw, 2, aggregator.addressText(key.address, invalid: key.invalidAddress))
+            bind(raw, 3, Inventories.Kind(rawValue: key.kind)?.name ?? "")
+            bind(raw, 4, inventories.text(kind: key.kind, value: key.value))
+            sqlite3_bind_int64(raw, 5, requests)
+            sqlite3_bind_int64(raw, 6, Int64(Inventories.valuesPerAddress))
+            try check(sqlite3_step(raw), inventoryStatement)
+        }
+        let latencyRaw = latencyStatement.sqliteStatement
+        for (key, requests) in inventories.latency {
+            sqlite3_reset(latencyRaw)
+            bind(latencyRaw, 1, dayText(key.day))
+            bind(latencyRaw, 2, aggregator.siteName(key.site))
+            bind(latencyRaw, 3, key.endpoint >= 0 ? inventories.templates.text(key.endpoint) : Inventories.otherValue)
+            bind(latencyRaw, 4, Verdict.allCases[Int(key.verdictCode)].rawValue)
+            sqlite3_bind_int64(latencyRaw, 5, Int64(key.bucket))
+            sqlite3_bind_int64(latencyRaw, 6, requests)
+            try check(sqlite3_step(latencyRaw), latencyStatement)
+        }
+        inventories.removeCounts()
     }
 }

@@ -23,6 +23,21 @@ extension Gatewatch {
         @Option(name: .long, help: ArgumentHelp("A gateway address or CIDR (repeatable).", valueName: "address|cidr"))
         var gateway: [String] = []
 
+        @Option(
+            name: .customLong("client-ip"),
+            help: ArgumentHelp(
+                "Which address is the client: c-ip (the TCP peer), xff-leftmost (spoofable), or xff-rightmost-untrusted.",
+                valueName: "source"
+            )
+        )
+        var clientIP: ClientAddressSource = .clientIP
+
+        @Option(
+            name: .customLong("trusted-proxy"),
+            help: ArgumentHelp("A proxy whose X-Forwarded-For hop is skipped (repeatable).", valueName: "cidr")
+        )
+        var trustedProxy: [String] = []
+
         @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
         var inputFormat: InputFormat = .auto
 
@@ -51,6 +66,9 @@ extension Gatewatch {
             for value in gateway where CIDR(value) == nil {
                 throw ValidationError("'\(value)' is not an IP address or CIDR block; use e.g. 20.50.10.4 or 20.50.10.0/28")
             }
+            for value in trustedProxy where CIDR(value) == nil {
+                throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
+            }
             if let fields, W3CLayout.named(fields) == nil {
                 throw ValidationError("--fields '\(fields)' names no columns")
             }
@@ -60,6 +78,8 @@ extension Gatewatch {
             var options = IngestOptions()
             options.gateways = gateway.compactMap(CIDR.init)
             options.format = inputFormat
+            options.clientAddress = clientIP
+            options.trustedProxies = trustedProxy.compactMap(CIDR.init)
             if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
 
             let discovery = InputDiscovery.expand(paths)
@@ -108,8 +128,10 @@ struct IngestSummaryJSON: Encodable {
     var elapsedSeconds: Double
     var megabytesPerSecond: Double
     var files: [FileReport]
+    var notes: [String]
 
     init(report: IngestReport) {
+        notes = report.notes
         filesNew = report.filesNew
         filesKnown = report.filesKnown
         filesGrown = report.filesGrown
@@ -140,7 +162,7 @@ struct IngestSummaryJSON: Encodable {
         case direct
         case elapsedSeconds = "elapsed_seconds"
         case megabytesPerSecond = "mb_per_second"
-        case files
+        case files, notes
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -161,6 +183,7 @@ struct IngestSummaryJSON: Encodable {
         try container.encode(elapsedSeconds, forKey: .elapsedSeconds)
         try container.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
         try container.encode(files, forKey: .files)
+        try container.encode(notes, forKey: .notes)
     }
 }
 
@@ -194,6 +217,7 @@ enum IngestSummaryText {
         if !gatewaysGiven, report.requests > 0 {
             text += "  note: no --gateway or policy given, so no request counts as gateway traffic\n"
         }
+        for note in report.notes { text += "  note: \(note)\n" }
         if !report.malformedSamples.isEmpty {
             text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"
             for sample in report.malformedSamples {

@@ -41,3 +41,5 @@ struct OutputOptions: ParsableArguments {
 extension OutputFormat: ExpressibleByArgument {}
 
 extension InputFormat: ExpressibleByArgument {}
+
+extension ClientAddressSource: ExpressibleByArgument {}

@@ -1,0 +1,194 @@
+/// Per-address daily inventories (endpoints, methods, user agents) and per-endpoint latency
+/// histograms, held in memory between flushes.
+///
+/// Cardinality is bounded: per address, day and kind, the first ``valuesPerAddress`` distinct
+/// values are kept and the rest are counted under `(other)` (the store applies the same bound
+/// across runs); per site and day, the first ``endpointsPerDay`` endpoints get their own latency
+/// histogram and the rest share `(other)`; endpoints are reduced to their templates for latency. Inventories are kept for non-gateway traffic: the
+/// gateway's own endpoints are the gateway side's business.
+struct Inventories {
+    enum Kind: UInt8, CaseIterable {
+        case endpoint, method, userAgent
+
+        var name: String {
+            switch self {
+            case .endpoint: "endpoint"
+            case .method: "method"
+            case .userAgent: "user_agent"
+            }
+        }
+    }
+
+    struct Key: Hashable {
+        var day: Int32
+        var address: IPAddress
+        var invalidAddress: Int32
+        var kind: UInt8
+        var value: Int32  // -1: (other)
+    }
+
+    struct SlotKey: Hashable {
+        var day: Int32
+        var address: IPAddress
+        var invalidAddress: Int32
+        var kind: UInt8
+    }
+
+    struct LatencyKey: Hashable {
+        var day: Int32
+        var site: Int32
+        var endpoint: Int32  // -1: (other)
+        var verdictCode: UInt8
+        var bucket: Int32
+    }
+
+    static let valuesPerAddress = 20
+    static let endpointsPerDay = 500
+    static let otherValue = "(other)"
+
+    var endpoints = ByteInterner(maximumLength: 512)
+    var templates = ByteInterner(maximumLength: 512)
+    private var templateBuffer: [UInt8] = []
+    var methods = ByteInterner(maximumLength: 32, capacity: 16)
+    var userAgents = ByteInterner(maximumLength: 512)
+    private(set) var counts: [Key: Int64] = [:]
+    private var distinct: [SlotKey: Int] = [:]
+    private(set) var latency: [LatencyKey: Int64] = [:]
+    private var endpointsSeen: [Int64: Set<Int32>] = [:]  // day << 32 | site -> endpoints
+
+    var count: Int { counts.count + latency.count }
+
+    /// Upper bounds (ms) of the latency buckets: 0–6, 8, then 10, 12, 15, 20, 25, 30, 40, 50, 60,
+    /// 80 in every decade up to 8,000,000 ms; -1 above.
+    static let bucketBounds: [Int64] = {
+        var bounds: [Int64] = [0, 1, 2, 3, 4, 5, 6, 8]
+        var decade: Int64 = 10
+        while decade <= 1_000_000 {
+            for mantissa in [10, 12, 15, 20, 25, 30, 40, 50, 60, 80] as [Int64] { bounds.append(decade * mantissa / 10) }
+            decade *= 10
+        }
+        return bounds
+    }()
+
+    @inline(__always)
+    static func bucket(_ milliseconds: Int64) -> Int32 {
+        let bounds = bucketBounds
+        if milliseconds > bounds[bounds.count - 1] { return -1 }
+        var low = 0
+        var high = bounds.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if bounds[middle] < milliseconds { low = middle + 1 } else { high = middle }
+        }
+        return Int32(truncatingIfNeeded: bounds[low])
+    }
+
+    private mutating func count(_ slot: SlotKey, value: Int32) {
+        var key = Key(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress, kind: slot.kind, value: value)
+        if counts[key] == nil {
+            let used = distinct[slot, default: 0]
+            if used >= Self.valuesPerAddress {
+                key.value = -1
+            } else {
+                distinct[slot] = used + 1
+            }
+        }
+        counts[key, default: 0] += 1
+    }
+
+    /// Records one non-gateway request.
+    mutating func addInventory(
+        day: Int32,
+        address: IPAddress,
+        invalidAddress: Int32,
+        endpoint: Int32?,
+        method: UnsafeRawBufferPointer?,
+        userAgent: UnsafeRawBufferPointer?
+    ) {
+        var slot = SlotKey(day: day, address: address, invalidAddress: invalidAddress, kind: Kind.endpoint.rawValue)
+        if let endpoint { count(slot, value: endpoint) }
+        if let method {
+            slot.kind = Kind.method.rawValue
+            count(slot, value: methods.id(method))
+        }
+        if let userAgent {
+            slot.kind = Kind.userAgent.rawValue
+            count(slot, value: userAgents.id(userAgent))
+        }
+    }
+
+    /// Records the time taken by one request.
+    mutating func addLatency(day: Int32, site: Int32, endpoint: Int32?, verdictCode: UInt8, milliseconds: Int64) {
+        var endpointID: Int32 = -1
+        if let endpoint {
+            let dayKey = Int64(day) << 32 | Int64(UInt32(bitPattern: site))
+            var seen = endpointsSeen[dayKey, default: []]
+            if seen.contains(endpoint) {
+                endpointID = endpoint
+            } else if seen.count < Self.endpointsPerDay {
+                seen.insert(endpoint)
+                endpointsSeen[dayKey] = seen
+                endpointID = endpoint
+            }
+        }
+        let key = LatencyKey(day: day, site: site, endpoint: endpointID, verdictCode: verdictCode, bucket: Self.bucket(milliseconds))
+        latency[key, default: 0] += 1
+    }
+
+    /// The id of the endpoint's template: path segments that are numbers, GUIDs or long hex
+    /// strings become `{id}` (`/api/v1/orders/42` → `/api/v1/orders/{id}`), so per-endpoint
+    /// latency is per route, not per resource.
+    mutating func templateID(_ stem: UnsafeRawBufferPointer) -> Int32 {
+        templateBuffer.removeAll(keepingCapacity: true)
+        var index = 0
+        let count = stem.count
+        while index < count {
+            if stem[index] == UInt8(ascii: "/") {
+                templateBuffer.append(UInt8(ascii: "/"))
+                index += 1
+                continue
+            }
+            var end = index
+            var digits = 0
+            var hex = 0
+            var other = 0
+            while end < count, stem[end] != UInt8(ascii: "/") {
+                let byte = stem[end]
+                if byte >= 0x30, byte <= 0x39 {
+                    digits += 1
+                } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-") {
+                    hex += 1
+                } else {
+                    other += 1
+                }
+                end += 1
+            }
+            let length = end - index
+            let isIdentifier = other == 0 && (hex == 0 ? digits > 0 : (length >= 8 && digits > 0))
+            if isIdentifier {
+                templateBuffer.append(contentsOf: [0x7B, 0x69, 0x64, 0x7D])  // {id}
+            } else {
+                templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[index..<end]))
+            }
+            index = end
+        }
+        return templateBuffer.withUnsafeBytes { templates.id($0) }
+    }
+
+    /// The text of a value id for a kind.
+    func text(kind: UInt8, value: Int32) -> String {
+        guard value >= 0 else { return Self.otherValue }
+        switch Kind(rawValue: kind) {
+        case .endpoint: return endpoints.text(value)
+        case .method: return methods.text(value)
+        case .userAgent: return userAgents.text(value)
+        case nil: return ""
+        }
+    }
+
+    /// Empties the counters after a flush; interned values and cardinality state are kept.
+    mutating func removeCounts() {
+        counts.removeAll(keepingCapacity: true)
+        latency.removeAll(keepingCapacity: true)
+    }
+}
