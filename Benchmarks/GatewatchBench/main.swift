@@ -1,6 +1,15 @@
 // gatewatch-bench: micro-benchmarks that are never part of `swift test`.
-// Usage: swift run -c release gatewatch-bench <name>
+// Usage: swift run -c release --scratch-path .build-policy gatewatch-bench <name>
 import GatewatchCore
 
 let arguments = CommandLine.arguments.dropFirst()
-print("usage: gatewatch-bench policy")
+switch arguments.first {
+case "policy":
+    do {
+        try PolicyBenchmark.run()
+    } catch {
+        print("error: \(error)")
+    }
+default:
+    print("usage: gatewatch-bench policy")
+}

@@ -60,7 +60,7 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter address: The address to test.
     /// - Returns: `true` when the address is in the block.
     public func contains(_ address: IPAddress) -> Bool {
-        address >= network && address <= last
+        address.isIPv4 == network.isIPv4 && address >= network && address <= last
     }
 
     /// `address/prefix` with the canonical address text.
@@ -69,15 +69,26 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
 /// A set of CIDR blocks with a lookup cost that does not grow with the number of blocks.
 ///
-/// Blocks are merged into sorted, disjoint ranges; `contains(_:)` is a binary search.
+/// Blocks are merged into sorted, disjoint ranges per address family; `contains(_:)` is a
+/// binary search. An IPv6 block never contains an IPv4 address (spec D5), even `::/0`.
 public struct CIDRSet: Sendable, Equatable {
-    /// Sorted, disjoint, non-adjacent inclusive ranges.
-    public private(set) var ranges: [ClosedRange<IPAddress>]
+    /// Sorted, disjoint, non-adjacent inclusive ranges of IPv4 addresses (in mapped form).
+    var v4Ranges: [ClosedRange<IPAddress>]
+    /// Sorted, disjoint, non-adjacent inclusive ranges of IPv6 addresses.
+    var v6Ranges: [ClosedRange<IPAddress>]
+
+    /// The merged ranges: IPv4 ranges first, then IPv6 ranges, each family sorted.
+    public var ranges: [ClosedRange<IPAddress>] { v4Ranges + v6Ranges }
 
     /// Creates a set from blocks.
     ///
     /// - Parameter blocks: The blocks, in any order, overlapping or not.
     public init(_ blocks: [CIDR] = []) {
+        v4Ranges = Self.merge(blocks.filter { $0.network.isIPv4 })
+        v6Ranges = Self.merge(blocks.filter { !$0.network.isIPv4 })
+    }
+
+    private static func merge(_ blocks: [CIDR]) -> [ClosedRange<IPAddress>] {
         let sorted = blocks.map { $0.network...$0.last }.sorted { $0.lowerBound < $1.lowerBound }
         var merged: [ClosedRange<IPAddress>] = []
         for range in sorted {
@@ -89,17 +100,21 @@ public struct CIDRSet: Sendable, Equatable {
                 merged.append(range)
             }
         }
-        ranges = merged
+        return merged
     }
 
     /// Whether the set holds no address.
-    public var isEmpty: Bool { ranges.isEmpty }
+    public var isEmpty: Bool { v4Ranges.isEmpty && v6Ranges.isEmpty }
 
     /// Whether `address` is in one of the blocks. O(log n); no allocation.
     ///
     /// - Parameter address: The address to test.
     /// - Returns: `true` when some block contains the address.
     public func contains(_ address: IPAddress) -> Bool {
+        address.isIPv4 ? Self.search(v4Ranges, address) : Self.search(v6Ranges, address)
+    }
+
+    private static func search(_ ranges: [ClosedRange<IPAddress>], _ address: IPAddress) -> Bool {
         var low = 0
         var high = ranges.count
         while low < high {

@@ -31,6 +31,17 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         low = Self.mappedMarker | UInt64(ipv4)
     }
 
+    /// Creates an address from its 128-bit value.
+    ///
+    /// - Parameter value: The address as one 128-bit number, network order.
+    public init(value: UInt128) {
+        high = UInt64(truncatingIfNeeded: value >> 64)
+        low = UInt64(truncatingIfNeeded: value)
+    }
+
+    /// The address as one 128-bit number, network order.
+    public var value: UInt128 { UInt128(high) << 64 | UInt128(low) }
+
     /// Whether this is an IPv4 address (or an IPv4-mapped IPv6 address, which is the same).
     public var isIPv4: Bool { high == 0 && (low & 0xFFFF_FFFF_0000_0000) == Self.mappedMarker }
 
@@ -189,31 +200,30 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                 return nil  // trailing single colon
             }
         }
-        var words = [UInt16](repeating: 0, count: 8)
+        // Read the groups back out of the tuple without allocating.
+        let tail = compressAt >= 0 ? groupCount - compressAt : 0
         if compressAt >= 0 {
             guard groupCount < 8 else { return nil }
-            let tail = groupCount - compressAt
-            withUnsafeBytes(of: groups) { raw in
-                for position in 0..<compressAt {
-                    words[position] = raw.load(fromByteOffset: position * 2, as: UInt16.self)
-                }
-                for position in 0..<tail {
-                    words[8 - tail + position] = raw.load(
-                        fromByteOffset: (compressAt + position) * 2,
-                        as: UInt16.self
-                    )
-                }
-            }
         } else {
             guard groupCount == 8 else { return nil }
-            withUnsafeBytes(of: groups) { raw in
-                for position in 0..<8 { words[position] = raw.load(fromByteOffset: position * 2, as: UInt16.self) }
-            }
         }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for position in 0..<4 { high = high << 16 | UInt64(words[position]) }
-        for position in 4..<8 { low = low << 16 | UInt64(words[position]) }
+        withUnsafeBytes(of: groups) { raw in
+            for position in 0..<8 {
+                var word: UInt16 = 0
+                if compressAt < 0 || position < compressAt {
+                    word = raw.load(fromByteOffset: position * 2, as: UInt16.self)
+                } else if position >= 8 - tail {
+                    word = raw.load(fromByteOffset: (compressAt + position - (8 - tail)) * 2, as: UInt16.self)
+                }
+                if position < 4 {
+                    high = high << 16 | UInt64(word)
+                } else {
+                    low = low << 16 | UInt64(word)
+                }
+            }
+        }
         return IPAddress(high: high, low: low)
     }
 

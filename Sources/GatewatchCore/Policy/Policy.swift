@@ -38,6 +38,9 @@ public struct PolicyRequest: Sendable, Hashable {
     public var path: String?
     /// The `User-Agent` header, decoded (`+` as space), if logged.
     public var userAgent: String?
+    /// Other request headers App Service filters on (`x-azure-fdid`, `x-fd-healthprobe`,
+    /// `x-forwarded-host`), keyed by lower-case name.
+    public var headers: [String: String]
 
     /// Creates a request description.
     ///
@@ -47,18 +50,21 @@ public struct PolicyRequest: Sendable, Hashable {
     ///   - host: The `Host` header.
     ///   - path: The URL path.
     ///   - userAgent: The user agent.
+    ///   - headers: Other headers, keyed by lower-case name.
     public init(
         address: IPAddress,
         forwardedFor: String? = nil,
         host: String? = nil,
         path: String? = nil,
-        userAgent: String? = nil
+        userAgent: String? = nil,
+        headers: [String: String] = [:]
     ) {
         self.address = address
         self.forwardedFor = forwardedFor
         self.host = host
         self.path = path
         self.userAgent = userAgent
+        self.headers = headers
     }
 }
 
@@ -66,7 +72,8 @@ public struct PolicyRequest: Sendable, Hashable {
 public struct PolicyDecision: Sendable, Hashable, Codable {
     /// Allow, deny, abort, config error or indeterminate.
     public var verdict: PolicyVerdict
-    /// The deciding rule: `file:line` and position, or a pseudo-rule such as `allowUnlisted`.
+    /// The deciding rule: `file:line #position` in the effective list, or a pseudo-rule such as
+    /// `allowUnlisted`, `implicit-deny-all`, `xff-invalid`.
     public var rule: String
     /// The layer that decided.
     public var layer: PolicyLayer
@@ -94,44 +101,169 @@ public struct PolicyDecision: Sendable, Hashable, Codable {
 
 /// A compiled allowlist: every layer the backend enforces, ready to evaluate requests.
 ///
-/// Build one with ``Policy/lockDown(gateways:)`` or the loaders; evaluation never allocates on
-/// the address-only path.
+/// Build one with ``Policy/load(policyFiles:serviceTags:gateways:iisVersion:)``,
+/// ``Policy/load(policyFiles:serviceTags:gateways:options:)``, ``Policy/lockDown(gateways:)`` or
+/// ``Policy/allowAll``. Layers are evaluated in the order of spec D1: App Service front end, IIS
+/// configuration validity, IIS `ipSecurity`; the first denial wins. `dynamicIpSecurity` needs
+/// request timing, so ``evaluate(_:)`` does not simulate it; ``isLoggedDenial(status:substatus:for:)``
+/// recognises its logged denials and ``DynamicRestrictionSimulator`` predicts them.
+///
+/// Each layer's rules are compiled into a ``FirstMatchTable``, so a lookup is a binary search
+/// whatever the number of rules. On the address-only path (``needsRequestHeaders`` is `false`)
+/// evaluation neither allocates nor touches strings.
 public struct Policy: Sendable {
-    /// The allowed blocks of the implied lock-down policy.
-    var allowed: CIDRSet
     /// A short description of where the policy came from, for run summaries.
     public var source: String
+    /// The IIS profile that decides logged statuses.
+    public var profile: IISProfile
+    /// The declared gateway addresses.
+    public var gateways: CIDRSet
+    /// The effective `dynamicIpSecurity` settings, when a file configures the section.
+    public var dynamic: IISDynamicSettings?
+    /// Reverse DNS names for `domainName` entries (D6); without one, domain entries make the
+    /// verdict `indeterminate` when `enableReverseDns` is on.
+    public var reverseDNS: [IPAddress: String] = [:]
+    /// Whether an X-Forwarded-For element that is not an address gives `400.10` in proxy mode
+    /// (D8.4); when `false` such elements are ignored.
+    public var rejectsInvalidForwardedFor = true
+    /// Problems found while loading (the input of ``lint()``).
+    public var loadFindings: [LintFinding] = []
+    /// The files the policy was loaded from.
+    public var files: [String] = []
 
-    /// Whether evaluation looks at anything besides the address (header filters), so that a
-    /// per-address cache would be wrong.
-    public var needsRequestHeaders: Bool { false }
+    var appService: CompiledAppService?
+    var serviceTags: ServiceTagsSummary?
+    /// IIS sections per URL scope, deepest scope first; the last one is the root (`/`).
+    var iisScopes: [CompiledIISSection] = []
+    /// `status * 1000 + substatus` of every static denial this policy logs.
+    var staticDenialCodes: [Int] = []
+
+    /// Evaluates a request known only by its address (the fast path for ingest's per-address cache).
+    ///
+    /// Equivalent to `evaluate(PolicyRequest(address: address))`. O(log n); no allocation, no
+    /// string work.
+    ///
+    /// - Parameter address: The client address.
+    /// - Returns: The decision and the rule behind it.
+    public func evaluate(address: IPAddress) -> PolicyDecision {
+        if let addressOnly { return addressOnly.decide(address, profile: profile, reverseDNS: reverseDNS) }
+        return evaluate(PolicyRequest(address: address))
+    }
+
+    /// The only section, when nothing but the address can matter (no App Service layer, one
+    /// scope, no proxy mode, no configuration error).
+    var addressOnly: CompiledIISSection? {
+        guard appService == nil, iisScopes.count == 1, let section = iisScopes.first,
+            !section.enableProxyMode, section.configError == nil
+        else { return nil }
+        return section
+    }
+
+    /// Whether evaluation looks at anything besides the address (X-Forwarded-For in proxy mode,
+    /// App Service header filters or SCM host selection, `<location>` paths, platform user
+    /// agents that bypass App Service rules), so that a per-address cache would be wrong.
+    public var needsRequestHeaders: Bool {
+        if iisScopes.count > 1 { return true }
+        if iisScopes.contains(where: { $0.enableProxyMode }) { return true }
+        if let appService { return appService.needsRequestHeaders }
+        return false
+    }
+
+    init(source: String, profile: IISProfile = .iis10, gateways: CIDRSet = CIDRSet()) {
+        self.source = source
+        self.profile = profile
+        self.gateways = gateways
+    }
 
     /// The policy implied by gateway addresses alone: allow the gateway and loopback (platform
-    /// warm-up), deny everything else with IIS's default `403.503`.
+    /// warm-up, Always On), deny everything else with IIS's default `403.503`.
     ///
     /// - Parameter gateways: The gateway blocks.
     /// - Returns: The lock-down policy.
     public static func lockDown(gateways: [CIDR]) -> Policy {
+        lockDown(gateways: gateways, profile: .iis10)
+    }
+
+    static func lockDown(gateways: [CIDR], profile: IISProfile) -> Policy {
+        var entries: [IISEntry] = []
         let loopback = [CIDR("127.0.0.0/8"), CIDR("::1/128")].compactMap { $0 }
-        return Policy(allowed: CIDRSet(gateways + loopback), source: "implied lock-down (gateway only)")
+        for (label, blocks) in [("gateway", gateways), ("loopback", loopback)] {
+            for block in blocks {
+                let mask = block.network.isIPv4 ? "\(block.prefixLength)" : "\(block.prefixLength)"
+                var entry = IISEntry(
+                    ipAddress: block.network.description,
+                    subnetMask: mask,
+                    domainName: nil,
+                    allowed: true,
+                    location: SourceLocation(file: label == "gateway" ? "--gateway" : "lock-down")
+                )
+                entry.label = "\(label) \(block)"
+                entries.append(entry)
+            }
+        }
+        var section = IISEffectiveSection(scope: "/")
+        section.allowUnlisted = false
+        section.entries = entries
+        section.isConfigured = true
+        var policy = Policy(source: "implied lock-down (gateway only)", profile: profile, gateways: CIDRSet(gateways))
+        policy.iisScopes = [CompiledIISSection(section)]
+        policy.staticDenialCodes = policy.computeStaticDenialCodes()
+        return policy
     }
 
     /// A policy that allows everything (no allowlist configured).
-    public static var allowAll: Policy { Policy(allowed: CIDRSet([CIDR("::/0"), CIDR("0.0.0.0/0")].compactMap { $0 }), source: "none") }
+    public static var allowAll: Policy { Policy(source: "none") }
+
+    /// Whether `address` is one of the declared gateway addresses.
+    ///
+    /// - Parameter address: The client address.
+    /// - Returns: `true` for a gateway address.
+    public func isGateway(_ address: IPAddress) -> Bool { gateways.contains(address) }
 
     /// Evaluates one request.
+    ///
+    /// O(log n) in the number of rules per layer. No allocation and no string work when only the
+    /// address matters (see ``needsRequestHeaders``).
     ///
     /// - Parameter request: The request.
     /// - Returns: The decision and the rule behind it.
     public func evaluate(_ request: PolicyRequest) -> PolicyDecision {
-        if allowed.contains(request.address) {
-            return PolicyDecision(verdict: .allow, rule: "allowed range", layer: .iisStatic)
+        if let addressOnly { return addressOnly.decide(request.address, profile: profile, reverseDNS: reverseDNS) }
+        guard let appService else {
+            // IIS only (or nothing): the common, address-only path.
+            guard let section = iisScopes.count == 1 ? iisScopes[0] : scope(for: request.path) else {
+                return PolicyDecision(verdict: .allow, rule: "implicit-allow-all", layer: .none)
+            }
+            return section.evaluate(request, profile: profile, reverseDNS: reverseDNS, rejectsInvalidForwardedFor: rejectsInvalidForwardedFor)
         }
-        return PolicyDecision(verdict: .deny, rule: "allowUnlisted=false", layer: .iisStatic, status: 403, substatus: 503)
+        let frontEnd: PolicyDecision
+        if let userAgent = request.userAgent, PlatformTraffic.bypassesFrontEnd(userAgent: userAgent) {
+            frontEnd = PolicyDecision(verdict: .allow, rule: "platform-bypass", layer: .appserviceFrontend)
+        } else {
+            frontEnd = appService.evaluate(request)
+            if case .allow = frontEnd.verdict {} else { return frontEnd }
+        }
+        guard let section = scope(for: request.path) else { return frontEnd }
+        let decision = section.evaluate(request, profile: profile, reverseDNS: reverseDNS, rejectsInvalidForwardedFor: rejectsInvalidForwardedFor)
+        if case .allow = decision.verdict, !section.isConfigured { return frontEnd }
+        return decision
+    }
+
+    /// The IIS section for a URL path: the deepest scope that contains it.
+    func scope(for path: String?) -> CompiledIISSection? {
+        guard iisScopes.count > 1, let path else { return iisScopes.last }
+        for section in iisScopes where section.contains(path: path) { return section }
+        return iisScopes.last
     }
 
     /// Whether a logged `status.substatus` is a denial this policy (or IIS dynamic restrictions)
     /// produces, i.e. whether a denied request was actually blocked.
+    ///
+    /// The decision's own expected status counts, and so do every static denial the policy's IIS
+    /// sections log (`x.503`/`x.504` by `denyAction` on IIS 8+, `403.6`/`403.8` on IIS 7) and the
+    /// dynamic denials `x.501`/`x.502`. A line for a request the App Service front end denies is
+    /// never a logged denial: the front end does not write W3C lines, so the line proves the
+    /// request was served (D14). O(1); no allocation.
     ///
     /// - Parameters:
     ///   - status: The logged HTTP status.
@@ -139,9 +271,37 @@ public struct Policy: Sendable {
     ///   - decision: The decision made for the request.
     /// - Returns: `true` when the log line shows the server refused the request.
     public func isLoggedDenial(status: Int, substatus: Int, for decision: PolicyDecision) -> Bool {
-        if let expected = decision.status, status == expected, substatus == (decision.substatus ?? 0) {
+        if decision.layer != .appserviceFrontend, decision.verdict != .allow, let expected = decision.status,
+            status == expected, substatus == (decision.substatus ?? 0)
+        {
             return true
         }
-        return substatus == 501 || substatus == 502 || (status == 403 && substatus == 503)
+        if substatus == 501 || substatus == 502 {
+            if let dynamic {
+                if dynamic.denyAction != .abortRequest && status == dynamic.denyAction.rawValue { return true }
+            } else if status == 401 || status == 403 || status == 404 {
+                return true
+            }
+        }
+        let code = status * 1000 + substatus
+        return staticDenialCodes.contains(code)
+    }
+
+    func computeStaticDenialCodes() -> [Int] {
+        var codes: Set<Int> = []
+        for section in iisScopes where section.isConfigured {
+            if profile.hasDenyAction {
+                if section.denyAction != .abortRequest {
+                    codes.insert(section.denyAction.rawValue * 1000 + 503)
+                    codes.insert(section.denyAction.rawValue * 1000 + 504)
+                }
+            } else {
+                codes.insert(403_006)
+                codes.insert(403_008)
+            }
+            if section.enableProxyMode { codes.insert(400_010) }
+            if section.configError != nil { codes.insert(500_019) }
+        }
+        return codes.sorted()
     }
 }

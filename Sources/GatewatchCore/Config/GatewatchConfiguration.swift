@@ -1,0 +1,327 @@
+import Foundation
+import Yams
+
+/// Why `gatewatch.yaml` could not be used.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    /// The file cannot be read.
+    case cannotRead(path: String, reason: String)
+    /// The YAML is not well-formed.
+    case malformedYAML(SourceLocation, reason: String)
+    /// A key the configuration does not define.
+    case unknownKey(SourceLocation, key: String, known: [String])
+    /// A value of the wrong type or outside its range.
+    case invalidValue(SourceLocation, key: String, value: String, expected: String)
+
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .cannotRead(let path, let reason):
+            "cannot read configuration '\(path)': \(reason); check the path given with --config"
+        case .malformedYAML(let location, let reason):
+            "\(location): malformed YAML: \(reason); fix the indentation or quoting"
+        case .unknownKey(let location, let key, let known):
+            "\(location): unknown key '\(key)'; use one of: \(known.joined(separator: ", "))"
+        case .invalidValue(let location, let key, let value, let expected):
+            "\(location): '\(PolicyError.clip(value))' is not a valid value for '\(key)'; use \(expected)"
+        }
+    }
+
+    /// The same as ``description``.
+    public var errorDescription: String? { description }
+}
+
+/// Which address of a request is the client (`client_ip`).
+public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The TCP peer, W3C `c-ip` (the default).
+    case clientIP = "c-ip"
+    /// The leftmost `X-Forwarded-For` address (client-controlled unless a proxy overwrites it).
+    case forwardedForLeftmost = "xff-leftmost"
+    /// The rightmost `X-Forwarded-For` address that is not a trusted proxy.
+    case forwardedForRightmostUntrusted = "xff-rightmost-untrusted"
+}
+
+/// The contents of `gatewatch.yaml`: everything `ingest`, `check`, `lint` and later commands need
+/// besides the logs, so that they need no long flag lists.
+///
+/// Precedence, highest first: **command-line flags**, then **the configuration file** (named by
+/// `--config`, else `gatewatch.yaml` / `gatewatch.yml` in the working directory), then **the
+/// defaults** below. A flag that can repeat (`--policy`, `--gateway`) replaces the file's whole
+/// list rather than adding to it. Relative paths in the file are relative to the file's directory.
+///
+/// ```yaml
+/// policy: [web.config]                 # or one string; parent first
+/// service_tags: ServiceTags_Public_20250101.json
+/// gateways: [20.50.10.0/28]
+/// iis_version: 10                      # 7, 8 or 10
+/// profile: iis                         # iis | appservice
+/// site: Default Web Site               # applicationHost.config <location path> site name
+/// client_ip: c-ip                      # c-ip | xff-leftmost | xff-rightmost-untrusted
+/// trusted_proxies: [10.0.0.0/8]
+/// platform_rules: platform.yaml
+/// names: { 20.50.10.4: apim-prod }
+/// db: gatewatch.db
+/// ```
+public struct GatewatchConfiguration: Sendable, Equatable {
+    /// The file this came from, or `nil` for the defaults.
+    public var path: String?
+    /// Policy files, parent first (resolved against the file's directory).
+    public var policyFiles: [String] = []
+    /// A `ServiceTags_*.json` file.
+    public var serviceTags: String?
+    /// Gateway addresses.
+    public var gateways: [CIDR] = []
+    /// The IIS profile (version and App Service).
+    public var profile: IISProfile = .iis10
+    /// The IIS site name for `applicationHost.config` locations.
+    public var siteName: String?
+    /// Which address is the client.
+    public var clientAddress: ClientAddressSource = .clientIP
+    /// Proxies whose `X-Forwarded-For` additions are trusted.
+    public var trustedProxies: [CIDR] = []
+    /// A file of platform-traffic rules.
+    public var platformRules: String?
+    /// Display names for addresses or blocks (`20.50.10.4: apim-prod`).
+    public var addressNames: [String: String] = [:]
+    /// The database path.
+    public var database: String?
+
+    /// The keys the file may contain.
+    public static let knownKeys = [
+        "policy", "service_tags", "gateways", "iis_version", "profile", "site", "client_ip", "trusted_proxies",
+        "platform_rules", "names", "db",
+    ]
+
+    /// The file names ``discover(in:)`` looks for, in order.
+    public static let fileNames = ["gatewatch.yaml", "gatewatch.yml"]
+
+    /// The defaults (no file).
+    public init() {}
+
+    /// Loads a configuration file.
+    ///
+    /// - Parameter path: The YAML file.
+    /// - Returns: The configuration, paths resolved against the file's directory.
+    /// - Throws: ``ConfigurationError`` with file:line:column for malformed YAML, unknown keys and bad values.
+    public static func load(path: String) throws(ConfigurationError) -> GatewatchConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw .cannotRead(path: path, reason: (error as NSError).localizedFailureReason ?? "no such file or not readable")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Looks for `gatewatch.yaml` (or `.yml`) in a directory.
+    ///
+    /// - Parameter directory: The directory, usually the working directory.
+    /// - Returns: The configuration, or `nil` when there is no file.
+    /// - Throws: ``ConfigurationError`` when a file exists but is invalid.
+    public static func discover(in directory: String) throws(ConfigurationError) -> GatewatchConfiguration? {
+        for name in fileNames {
+            let candidate = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate) { return try load(path: candidate) }
+        }
+        return nil
+    }
+
+    /// Parses configuration text.
+    ///
+    /// - Parameters:
+    ///   - text: The YAML.
+    ///   - path: The file path, for errors and relative paths.
+    /// - Returns: The configuration.
+    /// - Throws: ``ConfigurationError``.
+    public static func parse(_ text: String, path: String) throws(ConfigurationError) -> GatewatchConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw .malformedYAML(Self.location(of: error, path: path), reason: Self.problem(error))
+        } catch {
+            throw .malformedYAML(SourceLocation(file: path), reason: "\(error)")
+        }
+        var configuration = GatewatchConfiguration()
+        configuration.path = path
+        guard let root else { return configuration }
+        guard let mapping = root.mapping else {
+            throw .invalidValue(Self.location(root, path), key: "(top level)", value: root.string ?? "…", expected: "a mapping of keys to values")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        func resolve(_ file: String) -> String {
+            if file.hasPrefix("/") || base.isEmpty { return file }
+            return (base as NSString).appendingPathComponent(file)
+        }
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            let at = Self.location(value, path)
+            switch key {
+            case "policy":
+                configuration.policyFiles = try strings(value, key: key, path: path).map(resolve)
+            case "service_tags":
+                configuration.serviceTags = resolve(try string(value, key: key, path: path))
+            case "gateways":
+                configuration.gateways = try blocks(value, key: key, path: path)
+            case "trusted_proxies":
+                configuration.trustedProxies = try blocks(value, key: key, path: path)
+            case "iis_version":
+                guard let version = value.int, [6, 7, 8, 10].contains(version) else {
+                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "7, 8 or 10")
+                }
+                configuration.profile.version = version
+            case "profile":
+                switch try string(value, key: key, path: path).lowercased() {
+                case "iis": configuration.profile.isAppService = false
+                case "appservice", "app-service": configuration.profile.isAppService = true
+                default: throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "'iis' or 'appservice'")
+                }
+            case "site":
+                configuration.siteName = try string(value, key: key, path: path)
+            case "client_ip":
+                let text = try string(value, key: key, path: path)
+                guard let source = ClientAddressSource(rawValue: text) else {
+                    throw .invalidValue(at, key: key, value: text, expected: "'c-ip', 'xff-leftmost' or 'xff-rightmost-untrusted'")
+                }
+                configuration.clientAddress = source
+            case "platform_rules":
+                configuration.platformRules = resolve(try string(value, key: key, path: path))
+            case "names":
+                guard let names = value.mapping else {
+                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "a mapping of address or CIDR to name")
+                }
+                for (addressNode, nameNode) in names {
+                    let address = addressNode.string ?? ""
+                    guard CIDR(address) != nil else {
+                        throw .invalidValue(Self.location(addressNode, path), key: "names", value: address, expected: "an address or CIDR block as the key")
+                    }
+                    configuration.addressNames[address] = try string(nameNode, key: "names.\(address)", path: path)
+                }
+            case "db":
+                configuration.database = resolve(try string(value, key: key, path: path))
+            default:
+                throw .unknownKey(Self.location(keyNode, path), key: key, known: knownKeys)
+            }
+        }
+        return configuration
+    }
+
+    /// Applies command-line values over this configuration (flags win; a non-empty repeatable
+    /// flag replaces the whole list).
+    ///
+    /// - Parameters:
+    ///   - policyFiles: `--policy` values.
+    ///   - serviceTags: `--service-tags`.
+    ///   - gateways: `--gateway` values.
+    ///   - iisVersion: `--iis-version`.
+    ///   - isAppService: `--appservice` / profile flag, when given.
+    /// - Returns: The effective configuration.
+    public func overriding(
+        policyFiles: [String] = [],
+        serviceTags: String? = nil,
+        gateways: [CIDR] = [],
+        iisVersion: Int? = nil,
+        isAppService: Bool? = nil
+    ) -> GatewatchConfiguration {
+        var result = self
+        if !policyFiles.isEmpty { result.policyFiles = policyFiles }
+        if let serviceTags { result.serviceTags = serviceTags }
+        if !gateways.isEmpty { result.gateways = gateways }
+        if let iisVersion { result.profile.version = iisVersion }
+        if let isAppService { result.profile.isAppService = isAppService }
+        return result
+    }
+
+    /// Loads the policy this configuration describes.
+    ///
+    /// - Returns: The compiled policy.
+    /// - Throws: ``PolicyError`` from the loaders.
+    public func loadPolicy() throws(PolicyError) -> Policy {
+        try Policy.load(
+            policyFiles: policyFiles,
+            serviceTags: serviceTags,
+            gateways: gateways,
+            options: PolicyLoadOptions(profile: profile, siteName: siteName)
+        )
+    }
+
+    /// The effective configuration as YAML (what `gatewatch config show` prints).
+    public var yaml: String {
+        func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
+        func quoted(_ text: String) -> String {
+            "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+        var lines = ["# effective configuration (\(path.map { "from '\($0)'" } ?? "defaults"); flags override)"]
+        lines.append("policy: \(list(policyFiles))")
+        lines.append("service_tags: \(serviceTags.map(quoted) ?? "null")")
+        lines.append("gateways: \(list(gateways.map(\.description)))")
+        lines.append("iis_version: \(profile.version)")
+        lines.append("profile: \(profile.isAppService ? "appservice" : "iis")")
+        lines.append("site: \(siteName.map(quoted) ?? "null")")
+        lines.append("client_ip: \(clientAddress.rawValue)")
+        lines.append("trusted_proxies: \(list(trustedProxies.map(\.description)))")
+        lines.append("platform_rules: \(platformRules.map(quoted) ?? "null")")
+        if addressNames.isEmpty {
+            lines.append("names: {}")
+        } else {
+            lines.append("names:")
+            for (address, name) in addressNames.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(quoted(address)): \(quoted(name))")
+            }
+        }
+        lines.append("db: \(database.map(quoted) ?? "null")")
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: - Node helpers
+
+    static func location(_ node: Node, _ path: String) -> SourceLocation {
+        SourceLocation(file: path, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+    }
+
+    static func location(of error: YamlError, path: String) -> SourceLocation {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            SourceLocation(file: path, line: mark.line, column: mark.column)
+        default:
+            SourceLocation(file: path)
+        }
+    }
+
+    static func problem(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
+            problem
+        default:
+            "\(error)"
+        }
+    }
+
+    static func string(_ node: Node, key: String, path: String) throws(ConfigurationError) -> String {
+        guard let scalar = node.scalar else {
+            throw .invalidValue(location(node, path), key: key, value: "a list or mapping", expected: "a single value")
+        }
+        return scalar.string
+    }
+
+    static func strings(_ node: Node, key: String, path: String) throws(ConfigurationError) -> [String] {
+        if let sequence = node.sequence {
+            var result: [String] = []
+            for item in sequence { result.append(try string(item, key: key, path: path)) }
+            return result
+        }
+        return [try string(node, key: key, path: path)]
+    }
+
+    static func blocks(_ node: Node, key: String, path: String) throws(ConfigurationError) -> [CIDR] {
+        var result: [CIDR] = []
+        let items = node.sequence.map(Array.init) ?? [node]
+        for item in items {
+            let text = try string(item, key: key, path: path)
+            guard let block = CIDR(text) else {
+                throw .invalidValue(location(item, path), key: key, value: text, expected: "an IP address or CIDR block such as 20.50.10.0/28")
+            }
+            result.append(block)
+        }
+        return result
+    }
+}
