@@ -39,17 +39,22 @@ public final class Store: Sendable {
     /// The path used when neither `--db` nor `$GATEWATCH_DB` is given.
     public static let defaultPath = "gatewatch.db"
 
-    /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else `./gatewatch.db`.
+    /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else the
+    /// configuration file's `database`, else `./gatewatch.db`.
     ///
     /// - Parameters:
     ///   - option: The `--db` value, if given.
     ///   - environment: The process environment.
     /// - Returns: The path to use.
-    public static func resolvePath(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> String
-    {
+    ///   - configured: The `database` of `gatewatch.yaml`, if any (below the environment).
+    public static func resolvePath(
+        option: String?,
+        configured: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
         if let option, !option.isEmpty { return option }
         if let fromEnvironment = environment["GATEWATCH_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let configured, !configured.isEmpty { return configured }
         return defaultPath
     }
 

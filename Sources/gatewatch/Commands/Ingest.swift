@@ -19,9 +19,7 @@ extension Gatewatch {
         )
 
         @OptionGroup var store: StoreOptions
-
-        @Option(name: .long, help: ArgumentHelp("A gateway address or CIDR (repeatable).", valueName: "address|cidr"))
-        var gateway: [String] = []
+        @OptionGroup var policy: PolicyOptions
 
         @Option(
             name: .customLong("client-ip"),
@@ -30,7 +28,7 @@ extension Gatewatch {
                 valueName: "source"
             )
         )
-        var clientIP: ClientAddressSource = .clientIP
+        var clientIP: ClientAddressSource?
 
         @Option(
             name: .customLong("trusted-proxy"),
@@ -63,9 +61,6 @@ extension Gatewatch {
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input") }
-            for value in gateway where CIDR(value) == nil {
-                throw ValidationError("'\(value)' is not an IP address or CIDR block; use e.g. 20.50.10.4 or 20.50.10.0/28")
-            }
             for value in trustedProxy where CIDR(value) == nil {
                 throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
             }
@@ -75,11 +70,21 @@ extension Gatewatch {
         }
 
         func run() throws {
+            let configuration: GatewatchConfiguration
+            let loadedPolicy: GatewatchCore.Policy
+            do {
+                configuration = try policy.configuration()
+                loadedPolicy = try configuration.loadPolicy()
+            } catch {
+                StandardError().write("Error: \(error)\n")
+                throw ExitCode(2)
+            }
             var options = IngestOptions()
-            options.gateways = gateway.compactMap(CIDR.init)
+            options.gateways = configuration.gateways
+            options.policy = loadedPolicy
             options.format = inputFormat
-            options.clientAddress = clientIP
-            options.trustedProxies = trustedProxy.compactMap(CIDR.init)
+            options.clientAddress = clientIP ?? configuration.clientAddress
+            options.trustedProxies = trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
             if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
 
             let discovery = InputDiscovery.expand(paths)
@@ -87,7 +92,7 @@ extension Gatewatch {
             for problem in discovery.problems { errors.write("error: \(SafeText.terminal(problem.description))\n") }
             guard !discovery.paths.isEmpty else { throw ExitCode(2) }
 
-            let database = try Store(path: store.resolvedPath)
+            let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
             let report = try ingestor.ingest(discovery.paths) { progress.update($0) }
@@ -96,7 +101,7 @@ extension Gatewatch {
             if json {
                 print(try JSONOutput.encode(IngestSummaryJSON(report: report), pretty: true))
             } else if !quiet {
-                print(IngestSummaryText.render(report, gatewaysGiven: !gateway.isEmpty), terminator: "")
+                print(IngestSummaryText.render(report, policy: loadedPolicy, gateways: configuration.gateways), terminator: "")
             }
             for file in report.files {
                 if let error = file.error { errors.write("error: \(SafeText.terminal(error))\n") }
@@ -199,7 +204,7 @@ enum IngestSummaryText {
         return output
     }
 
-    static func render(_ report: IngestReport, gatewaysGiven: Bool) -> String {
+    static func render(_ report: IngestReport, policy: GatewatchCore.Policy, gateways: [CIDR]) -> String {
         var text = ""
         let seconds = String(format: "%.2f", report.elapsedSeconds)
         let speed = String(format: "%.1f", report.megabytesPerSecond)
@@ -214,9 +219,8 @@ enum IngestSummaryText {
         let verdicts = Verdict.allCases.map { "\($0.rawValue) \(number(report.byVerdict[$0.rawValue] ?? 0))" }
         text += "  verdicts: " + verdicts.joined(separator: "   ")
         text += "  (direct: blocked \(number(report.blocked)), served \(number(report.served)))\n"
-        if !gatewaysGiven, report.requests > 0 {
-            text += "  note: no --gateway or policy given, so no request counts as gateway traffic\n"
-        }
+        text += "  policy: \(SafeText.terminal(policy.source))"
+        text += gateways.isEmpty ? "; no gateway addresses given (--gateway)\n" : "; gateways \(gateways.map(\.description).joined(separator: ", "))\n"
         for note in report.notes { text += "  note: \(note)\n" }
         if !report.malformedSamples.isEmpty {
             text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"

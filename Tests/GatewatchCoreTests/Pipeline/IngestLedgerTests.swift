@@ -137,14 +137,20 @@ import Testing
             var first: String
             var last: String
             var by_class: [String: Int]
+            var direct_blocked: Int
+            var direct_served: Int
+            var direct_clients: Int
         }
         let data = try #require(FileManager.default.contents(atPath: TestSupport.sample("expected.json")))
         let expected = try JSONDecoder().decode(Expected.self, from: data)
         let directory = try TestSupport.scratchDirectory()
         let paths = InputDiscovery.expand([TestSupport.sample("backend")]).paths
         #expect(paths.count == 5)
+        let configuration = try GatewatchConfiguration.load(path: TestSupport.sample("gatewatch.yaml"))
+        let policy = try configuration.loadPolicy()
         let report = try TestSupport.ingest(paths, db: directory + "/t.db") {
-            $0.gateways = [CIDR("20.50.10.4"), CIDR("20.50.10.5")].compactMap { $0 }
+            $0.gateways = configuration.gateways
+            $0.policy = policy
         }
         #expect(report.lines == expected.lines)
         #expect(report.requests == expected.requests)
@@ -153,6 +159,12 @@ import Testing
         #expect(report.last == expected.last)
         #expect(report.byVerdict["gateway"] == expected.by_class["gateway"])
         #expect(report.byVerdict["platform"] == expected.by_class["platform"])
+        #expect(report.byVerdict["allowed"] == expected.by_class["office"])
+        #expect(report.byVerdict["direct"] == expected.by_class["direct"])
+        #expect(report.blocked == expected.direct_blocked)
+        #expect(report.served == expected.direct_served)
+        let summary = try Summary.compute(store: try Store(path: directory + "/t.db", readOnly: true), range: .all)
+        #expect(summary.direct.clients == expected.direct_clients)
         #expect(report.malformedSamples.map(\.line) == [4569, 5004])
     }
 
