@@ -51,9 +51,7 @@ struct Classifier {
         if let address, gateways.contains(address) {
             return Classification(verdict: .gateway, outcome: .none, decision: -1)
         }
-        if platform.matches(address: address, userAgent: userAgent) {
-            return Classification(verdict: .platform, outcome: .none, decision: -1)
-        }
+        let isPlatform = platform.matches(address: address, userAgent: userAgent)
         let index: Int32
         if let address {
             if !policy.needsRequestHeaders, let cached = cache[address] {
@@ -78,6 +76,16 @@ struct Classifier {
             index = intern(invalidDecision)
         }
         let decision = decisions[Int(index)]
+        if isPlatform {
+            // Platform traffic is never a bypass; an outcome marks the platform requests the
+            // allowlist denies (Always On or health probes the policy would break).
+            // The implied lock-down policy (no policy file) allows platform traffic by definition.
+            guard decision.verdict != .allow, address != nil, !policy.files.isEmpty else {
+                return Classification(verdict: .platform, outcome: .none, decision: index)
+            }
+            let blocked = policy.isLoggedDenial(status: Int(status), substatus: Int(substatus), for: decision)
+            return Classification(verdict: .platform, outcome: blocked ? .blocked : .served, decision: index)
+        }
         switch decision.verdict {
         case .allow:
             return Classification(verdict: .allowed, outcome: .none, decision: index)

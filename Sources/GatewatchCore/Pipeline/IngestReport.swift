@@ -69,6 +69,8 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public var blocked = 0
     /// Direct requests the backend answered in this run.
     public var served = 0
+    /// Platform requests (Always On, health checks, probes) the allowlist denies.
+    public var platformDenied = 0
     /// Wall-clock seconds.
     public var elapsedSeconds = 0.0
     /// Things about the whole run the operator should know (e.g. a spoofable client-address choice).

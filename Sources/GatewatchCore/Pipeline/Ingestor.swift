@@ -129,6 +129,7 @@ public final class Ingestor {
                 for (verdict, count) in run.verdictCounts { report.byVerdict[verdict.rawValue, default: 0] += count }
                 report.blocked += run.blockedCount
                 report.served += run.servedCount
+                report.platformDenied += run.platformDeniedCount
             }
         }
         if options.clientAddress.isSpoofable {
@@ -200,6 +201,7 @@ final class FileIngest {
     var verdictCounts: [Verdict: Int] = [:]
     var blockedCount = 0
     var servedCount = 0
+    var platformDeniedCount = 0
 
     static let headSize = 4096
 
@@ -261,6 +263,7 @@ final class FileIngest {
                     let (report, commit) = try pass.run()
                     result = report
                     if commit {
+                        platformDeniedCount = pass.platformDeniedCount
                         verdictCounts = pass.verdictCounts
                         blockedCount = pass.blockedCount
                         servedCount = pass.servedCount
@@ -323,6 +326,7 @@ final class PassState {
     }
     var blockedCount = 0
     var servedCount = 0
+    var platformDeniedCount = 0
     var warnings: [String] = []
     var headHashText = ""
     var headLength = 0
@@ -570,8 +574,12 @@ final class PassState {
         if timestamp < first { first = timestamp }
         if timestamp > last { last = timestamp }
         verdictTally[Int(decision.verdict.code)] += 1
-        if decision.outcome == .blocked { blockedCount += 1 }
-        if decision.outcome == .served { servedCount += 1 }
+        if decision.verdict == .direct {
+            if decision.outcome == .blocked { blockedCount += 1 }
+            if decision.outcome == .served { servedCount += 1 }
+        } else if decision.verdict == .platform, decision.outcome != .none {
+            platformDeniedCount += 1
+        }
         let siteID = aggregator.siteID(parser.field(.siteName))
         let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
         let key = AggregateKey(

@@ -92,6 +92,7 @@ public struct Summary: Sendable, Equatable, Codable {
                 let count: Int = row["n"]
                 byVerdict[verdict, default: 0] += count
                 requests += count
+                guard verdict == Verdict.direct.rawValue else { continue }
                 if outcome == Outcome.blocked.rawValue { blocked += count }
                 if outcome == Outcome.served.rawValue { served += count }
             }

@@ -134,6 +134,7 @@ struct IngestSummaryJSON: Encodable {
     var megabytesPerSecond: Double
     var files: [FileReport]
     var notes: [String]
+    var platformDenied: Int
 
     init(report: IngestReport) {
         notes = report.notes
@@ -150,6 +151,7 @@ struct IngestSummaryJSON: Encodable {
         last = report.last
         byVerdict = report.byVerdict
         direct = ["blocked": report.blocked, "served": report.served]
+        platformDenied = report.platformDenied
         elapsedSeconds = (report.elapsedSeconds * 1000).rounded() / 1000
         megabytesPerSecond = (report.megabytesPerSecond * 10).rounded() / 10
         files = report.files
@@ -168,6 +170,7 @@ struct IngestSummaryJSON: Encodable {
         case elapsedSeconds = "elapsed_seconds"
         case megabytesPerSecond = "mb_per_second"
         case files, notes
+        case platformDenied = "platform_denied"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -189,6 +192,7 @@ struct IngestSummaryJSON: Encodable {
         try container.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
         try container.encode(files, forKey: .files)
         try container.encode(notes, forKey: .notes)
+        try container.encode(platformDenied, forKey: .platformDenied)
     }
 }
 
@@ -221,6 +225,10 @@ enum IngestSummaryText {
         text += "  (direct: blocked \(number(report.blocked)), served \(number(report.served)))\n"
         text += "  policy: \(SafeText.terminal(policy.source))"
         text += gateways.isEmpty ? "; no gateway addresses given (--gateway)\n" : "; gateways \(gateways.map(\.description).joined(separator: ", "))\n"
+        if report.platformDenied > 0 {
+            text += "  warning: the allowlist denies \(number(report.platformDenied)) platform requests "
+            text += "(Always On, health checks, probes): allow loopback and the probe addresses, or the site will be taken out of rotation\n"
+        }
         for note in report.notes { text += "  note: \(note)\n" }
         if !report.malformedSamples.isEmpty {
             text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"
