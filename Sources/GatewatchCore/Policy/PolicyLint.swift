@@ -218,7 +218,9 @@ extension Policy {
             case .addresses, .any:
                 break
             }
-            if rule.headers.isEmpty, list.slowRules.firstIndex(of: Int32(index)) == nil, !winners.contains(Int32(index)) {
+            var hasBlocks = true
+            if case .serviceTags(_, let blocks, _) = rule.source, blocks.isEmpty { hasBlocks = false }
+            if hasBlocks, rule.headers.isEmpty, list.slowRules.firstIndex(of: Int32(index)) == nil, !winners.contains(Int32(index)) {
                 add(
                     .warning,
                     "SHADOWED",

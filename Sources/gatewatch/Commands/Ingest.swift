@@ -36,6 +36,12 @@ extension Gatewatch {
         )
         var trustedProxy: [String] = []
 
+        @Option(
+            name: .customLong("platform-rules"),
+            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
+        )
+        var platformRules: String?
+
         @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
         var inputFormat: InputFormat = .auto
 
@@ -80,6 +86,14 @@ extension Gatewatch {
                 throw ExitCode(2)
             }
             var options = IngestOptions()
+            if let rulesPath = platformRules ?? configuration.platformRules {
+                do {
+                    options.platformRules = try PlatformRules.load(path: rulesPath)
+                } catch {
+                    StandardError().write("Error: \(error)\n")
+                    throw ExitCode(2)
+                }
+            }
             options.gateways = configuration.gateways
             options.policy = loadedPolicy
             options.format = inputFormat

@@ -55,4 +55,25 @@ import Testing
         #expect(rules.count == 3)
         #expect(rules.allSatisfy { $0.contains("allowUnlisted") })
     }
+
+    @Test("platform rules are editable; bad rules files explain themselves")
+    func editableRules() throws {
+        let directory = try TestSupport.scratchDirectory()
+        try Data("user_agents: [curl]\naddresses: [198.51.100.8]\n".utf8).write(to: URL(fileURLWithPath: directory + "/p.yaml"))
+        let rules = try PlatformRules.load(path: directory + "/p.yaml")
+        #expect(rules.exactUserAgents == ["curl"])
+        #expect(rules.userAgentPrefixes == PlatformRules().userAgentPrefixes)
+        try Data(Self.log.utf8).write(to: URL(fileURLWithPath: directory + "/u_ex.log"))
+        let report = try TestSupport.ingest([directory + "/u_ex.log"], db: directory + "/t.db") {
+            $0.platformRules = rules
+            $0.gateways = [CIDR("20.50.10.4")].compactMap { $0 }
+        }
+        // curl (4 lines) and 198.51.100.8 are platform now; AlwaysOn no longer is, HealthCheck/ still is.
+        #expect(report.byVerdict["platform"] == 5)
+        #expect(report.byVerdict["direct"] == 1)
+
+        try Data("user_agent: [x]\n".utf8).write(to: URL(fileURLWithPath: directory + "/bad.yaml"))
+        let error = #expect(throws: PlatformRulesError.self) { try PlatformRules.load(path: directory + "/bad.yaml") }
+        #expect(error?.description.contains("unknown key 'user_agent'") == true)
+    }
 }
