@@ -12,7 +12,7 @@ import Darwin
 ///
 /// - A regular file is read whatever its name.
 /// - A directory is walked recursively, in name order, for log files: `*.log`, `*.txt`,
-///   `*.gz` and rotated names such as `*.log.1`; hidden files are skipped.
+///   `*.gz`, `*.json`, `*.csv` and rotated names such as `*.log.1`; hidden files are skipped.
 /// - A pattern with `*`, `?` or `[` is expanded with glob(3) (quote it so the shell doesn't).
 /// - `-` is standard input.
 ///
@@ -30,7 +30,7 @@ public enum InputDiscovery {
     static func looksLikeLog(_ name: String) -> Bool {
         guard !name.hasPrefix(".") else { return false }
         let lower = name.lowercased()
-        for suffix in [".log", ".txt", ".gz"] where lower.hasSuffix(suffix) { return true }
+        for suffix in [".log", ".txt", ".gz", ".json", ".csv"] where lower.hasSuffix(suffix) { return true }
         // Rotated: access.log.1, u_ex.log.2
         if let range = lower.range(of: ".log."), lower[range.upperBound...].allSatisfy(\.isNumber) { return true }
         return false

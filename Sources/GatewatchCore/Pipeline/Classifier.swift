@@ -57,20 +57,19 @@ struct Classifier {
             if !policy.needsRequestHeaders, let cached = cache[address] {
                 index = cached
             } else {
-                let request: PolicyRequest
                 if policy.needsRequestHeaders {
-                    request = PolicyRequest(
+                    let request = PolicyRequest(
                         address: address,
                         forwardedFor: Self.text(parser.field(.forwardedFor)),
                         host: Self.text(parser.field(.host)),
                         path: Self.text(parser.field(.uriStem)),
                         userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) }
                     )
+                    index = intern(policy.evaluate(request))
                 } else {
-                    request = PolicyRequest(address: address)
+                    index = intern(policy.evaluate(address: address))
+                    cache[address] = index
                 }
-                index = intern(policy.evaluate(request))
-                if !policy.needsRequestHeaders { cache[address] = index }
             }
         } else {
             index = intern(invalidDecision)

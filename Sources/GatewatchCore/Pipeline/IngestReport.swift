@@ -83,7 +83,9 @@ public struct IngestReport: Sendable, Codable, Equatable {
     /// Inputs that had grown.
     public var filesGrown: Int { files.count { $0.status == .grown } }
     /// Inputs that failed.
-    public var filesFailed: Int { files.count { $0.status == .failed || $0.status == .unsupported } }
+    public var filesFailed: Int { files.count { $0.status == .failed } }
+    /// Inputs that are not a log format Gatewatch reads.
+    public var filesUnsupported: Int { files.count { $0.status == .unsupported } }
     /// Lines read.
     public var lines: Int { files.reduce(0) { $0 + $1.lines } }
     /// Requests ingested.

@@ -36,6 +36,9 @@ public struct IngestOptions: Sendable {
     public var format: InputFormat = .auto
     /// Malformed lines kept per file in the database and per run in the report.
     public var malformedSampleLimit = 5
+    /// Leave an unterminated last line of a plain file for a later run (follow mode: the writer
+    /// may be in the middle of it). Batch ingest reads it as a line.
+    public var holdPartialLastLine = false
     /// Aggregate rows held in memory before they are written (bounds memory).
     public var aggregateFlushThreshold = 200_000
 
@@ -300,6 +303,8 @@ final class PassState {
     var boundaryHasher = ContentHasher()  // state at the last line boundary
     var aggregator = Aggregator()
     var inventories = Inventories()
+    /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
+    var consumer: (any RecordConsumer)?
     let writer: StoreWriter
     var classifier: Classifier
 
@@ -315,6 +320,7 @@ final class PassState {
     var malformed = 0
     var invalidAddresses = 0
     var noClientColumn = 0
+    var skipReasons: [String] = []
     var noForwardedColumn = 0
     var skippedContinuation = 0
     var first = Int64.max
@@ -401,7 +407,10 @@ final class PassState {
     /// `head_length` bytes; the content check happens when the stream reaches their length.
     private func start(head: [UInt8]) throws {
         if options.format == .auto, let reason = FormatSniffer.rejectW3C(head) {
-            throw UnsupportedInput(reason: reason)
+            guard let gateway = GatewayFormats.consumer(forHead: head, path: file.path) else {
+                throw UnsupportedInput(reason: reason)
+            }
+            consumer = gateway
         }
         headLength = min(head.count, FileIngest.headSize)
         headHashText = head.withUnsafeBytes { raw in
@@ -509,6 +518,18 @@ final class PassState {
         }
         lineNumber += 1
         lines += 1
+        if let consumer {
+            switch event {
+            case .overlong(let count):
+                recordMalformed(.overlong(byteCount: count), text: nil)
+            case .line(let bytes):
+                count(consumer.consume(bytes, lineNumber: lineNumber), text: bytes)
+                if consumer.pendingRowCount >= options.aggregateFlushThreshold {
+                    _ = try consumer.flush(db: db, fileID: fileID, final: false)
+                }
+            }
+            return
+        }
         switch event {
         case .overlong(let count):
             recordMalformed(.overlong(byteCount: count), text: nil)
@@ -522,6 +543,30 @@ final class PassState {
                 try record()
             }
         }
+    }
+
+    /// Accounts for a line read by a gateway consumer.
+    private func count(_ outcome: ConsumedLine, text: UnsafeRawBufferPointer?) {
+        switch outcome {
+        case .ignored, .pending:
+            break
+        case .record(let time):
+            requests += 1
+            if time < first { first = time }
+            if time > last { last = time }
+        case .skipped(let reason):
+            skipped += 1
+            if skipReasons.count < 5, !skipReasons.contains(reason) { skipReasons.append(reason) }
+        case .malformed(let reason):
+            malformedWithText(reason, text: text)
+        }
+    }
+
+    private func malformedWithText(_ reason: String, text: UnsafeRawBufferPointer?) {
+        malformed += 1
+        guard samples.count < options.malformedSampleLimit else { return }
+        let sample = text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
+        samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason, text: sample))
     }
 
     private func recordMalformed(_ reason: MalformedReason, text: UnsafeRawBufferPointer?) {
@@ -638,16 +683,19 @@ final class PassState {
 
     /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
     private func finish(failure: (any Error)?) throws -> (FileReport, Bool) {
-        if failure == nil {
+        let holdsPartialLine = failure == nil && options.holdPartialLastLine && !source.isGzip && file.path != "-"
+            && splitter.hasPartialLine
+        if failure == nil, !holdsPartialLine {
             // The input is complete: an unterminated last line is a line.
             try splitter.finish { event, lineEnd in try handle(event, lineEnd: lineEnd) }
         } else if splitter.hasPartialLine {
-            warnings.append("an incomplete line at the point of failure was not counted")
+            if failure != nil { warnings.append("an incomplete line at the point of failure was not counted") }
             splitter.discardPartialLine()
         }
-        let consumedBytes = failure == nil ? hasher.byteCount : boundaryHasher.byteCount
-        let fingerprint = failure == nil ? hasher.fingerprint : boundaryHasher.fingerprint
-        let endsWithNewline = failure != nil || hasher.byteCount == boundaryHasher.byteCount
+        let upToBoundary = failure != nil || holdsPartialLine
+        let consumedBytes = upToBoundary ? boundaryHasher.byteCount : hasher.byteCount
+        let fingerprint = upToBoundary ? boundaryHasher.fingerprint : hasher.fingerprint
+        let endsWithNewline = upToBoundary || hasher.byteCount == boundaryHasher.byteCount
         var report = fileReportBase()
         if let resume {
             guard resumeVerified || resume.bytes == 0 else {
@@ -685,10 +733,14 @@ final class PassState {
         if invalidAddresses > 0 {
             warnings.append("\(invalidAddresses) requests have a client address that is not an IP address")
         }
-        if !parser.sawFieldsDirective, requests + malformed > 0 {
+        if consumer == nil, !parser.sawFieldsDirective, requests + malformed > 0 {
             let names = parser.fallbackLayout.names.count
             warnings.append("no #Fields directive: read with a \(names)-column layout (pass --fields to name it)")
         }
+        if let consumer, let leftOver = try consumer.flush(db: db, fileID: fileID, final: true) {
+            count(leftOver, text: nil)
+        }
+        for reason in skipReasons { warnings.append("records skipped: \(reason)") }
         try writer.flush(&aggregator)
         try writer.flush(&inventories, aggregator: aggregator)
         try writer.updateLedger(
@@ -697,6 +749,7 @@ final class PassState {
             headHash: headHashText,
             headLength: headLength,
             path: file.path,
+            format: consumer?.formatName ?? "w3c",
             compressed: source.isGzip,
             bytes: consumedBytes,
             lines: (resume?.lines ?? 0) + lines,
@@ -734,7 +787,7 @@ final class PassState {
         FileReport(
             path: file.path,
             status: .new,
-            format: "w3c",
+            format: consumer?.formatName ?? "w3c",
             compressed: source.isGzip,
             lines: lines,
             requests: requests,

@@ -51,6 +51,7 @@ final class StoreWriter {
         headHash: String,
         headLength: Int,
         path: String,
+        format: String,
         compressed: Bool,
         bytes: Int64,
         lines: Int,
@@ -65,7 +66,7 @@ final class StoreWriter {
     ) throws {
         try db.execute(
             sql: """
-                UPDATE files SET fingerprint = ?, head_hash = ?, head_length = ?, path = ?, compressed = ?, bytes = ?, lines = ?,
+                UPDATE files SET fingerprint = ?, head_hash = ?, head_length = ?, path = ?, format = ?, compressed = ?, bytes = ?, lines = ?,
                     requests = requests + ?, skipped = skipped + ?, malformed = malformed + ?,
                     ends_with_newline = ?,
                     first_time = CASE WHEN first_time IS NULL OR ? < first_time THEN ? ELSE first_time END,
@@ -74,7 +75,7 @@ final class StoreWriter {
                 WHERE id = ?
                 """,
             arguments: [
-                fingerprint, headHash, headLength, path, compressed, bytes, lines, requests, skipped, malformed, endsWithNewline,
+                fingerprint, headHash, headLength, path, format, compressed, bytes, lines, requests, skipped, malformed, endsWithNewline,
                 first.map(UTCTime.format), first.map(UTCTime.format),
                 last.map(UTCTime.format), last.map(UTCTime.format),
                 status, error, Self.now(), id,

@@ -8,7 +8,7 @@ extension Gatewatch {
         static let configuration = CommandConfiguration(
             abstract: "Read backend logs (plain or gzip) into the database, classifying every request.",
             discussion: """
-                PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt), \
+                PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt, *.json, *.csv; files found there that are not logs are skipped with a note), \
                 a quoted glob pattern, or - for standard input. Gzip is recognised by its \
                 content, not its name. Content already ingested is recognised by its fingerprint and \
                 adds nothing; a file that has grown contributes only its new lines.
@@ -117,10 +117,19 @@ extension Gatewatch {
             } else if !quiet {
                 print(IngestSummaryText.render(report, policy: loadedPolicy, gateways: configuration.gateways), terminator: "")
             }
+            // A file that is not a log is an error when named, and a note when a directory walk found it.
+            let named = Set(paths)
+            var failed = false
             for file in report.files {
-                if let error = file.error { errors.write("error: \(SafeText.terminal(error))\n") }
+                guard let error = file.error else { continue }
+                if file.status == .unsupported, !named.contains(file.path) {
+                    if !quiet { errors.write("note: skipped \(SafeText.terminal(error))\n") }
+                } else {
+                    errors.write("error: \(SafeText.terminal(error))\n")
+                    failed = true
+                }
             }
-            if report.filesFailed > 0 || !discovery.problems.isEmpty { throw ExitCode(1) }
+            if failed || !discovery.problems.isEmpty { throw ExitCode(1) }
             if strict, report.malformed > 0 {
                 errors.write("error: \(report.malformed) malformed lines (--strict)\n")
                 throw ExitCode(3)
@@ -135,6 +144,7 @@ struct IngestSummaryJSON: Encodable {
     var filesKnown: Int
     var filesGrown: Int
     var filesFailed: Int
+    var filesUnsupported: Int
     var lines: Int
     var requests: Int
     var skipped: Int
@@ -156,6 +166,7 @@ struct IngestSummaryJSON: Encodable {
         filesKnown = report.filesKnown
         filesGrown = report.filesGrown
         filesFailed = report.filesFailed
+        filesUnsupported = report.filesUnsupported
         lines = report.lines
         requests = report.requests
         skipped = report.skipped
@@ -176,6 +187,7 @@ struct IngestSummaryJSON: Encodable {
         case filesKnown = "files_known"
         case filesGrown = "files_grown"
         case filesFailed = "files_failed"
+        case filesUnsupported = "files_unsupported"
         case lines, requests, skipped, malformed
         case malformedSamples = "malformed_samples"
         case first, last
@@ -193,6 +205,7 @@ struct IngestSummaryJSON: Encodable {
         try container.encode(filesKnown, forKey: .filesKnown)
         try container.encode(filesGrown, forKey: .filesGrown)
         try container.encode(filesFailed, forKey: .filesFailed)
+        try container.encode(filesUnsupported, forKey: .filesUnsupported)
         try container.encode(lines, forKey: .lines)
         try container.encode(requests, forKey: .requests)
         try container.encode(skipped, forKey: .skipped)
@@ -228,7 +241,9 @@ enum IngestSummaryText {
         let speed = String(format: "%.1f", report.megabytesPerSecond)
         text += "Ingested \(report.files.count) input\(report.files.count == 1 ? "" : "s"): "
         text += "\(report.filesNew) new, \(report.filesKnown) already known, \(report.filesGrown) grown, "
-        text += "\(report.filesFailed) failed — \(seconds) s, \(speed) MB/s\n"
+        text += "\(report.filesFailed) failed"
+        if report.filesUnsupported > 0 { text += ", \(report.filesUnsupported) not a log" }
+        text += " — \(seconds) s, \(speed) MB/s\n"
         text += "  lines \(number(report.lines))   requests \(number(report.requests))"
         text += "   skipped \(number(report.skipped))   malformed \(number(report.malformed))\n"
         if let first = report.first, let last = report.last {

@@ -128,6 +128,25 @@ import Testing
         #expect(try summary(db).requests == 250)
     }
 
+    @Test("follow mode holds an unterminated last line until it is complete")
+    func heldPartialLine() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let db = directory + "/t.db"
+        let complete = Self.header + Self.lines(0..<100)
+        let cut = complete.utf8.count - 40
+        let partial = String(decoding: Array(complete.utf8)[0..<cut], as: UTF8.self)
+        try TestSupport.write(Data(partial.utf8), to: directory + "/live.log")
+        let first = try TestSupport.ingest([directory + "/live.log"], db: db) { $0.holdPartialLastLine = true }
+        #expect(first.requests == 99)
+        #expect(first.malformed == 0)
+        try TestSupport.write(Data((complete + Self.lines(100..<150)).utf8), to: directory + "/live.log")
+        let second = try TestSupport.ingest([directory + "/live.log"], db: db) { $0.holdPartialLastLine = true }
+        #expect(second.filesGrown == 1)
+        #expect(second.requests == 51)
+        #expect(second.malformed == 0)
+        #expect(try summary(db).requests == 150)
+    }
+
     @Test("the sample logs ingest to the numbers their generator reports")
     func sampleLogs() throws {
         struct Expected: Decodable {

@@ -1,0 +1,48 @@
+import GRDB
+
+/// What a ``RecordConsumer`` made of one line.
+public enum ConsumedLine: Sendable, Equatable {
+    /// Not a record and not an error (blank line, envelope punctuation, a header row).
+    case ignored
+    /// Part of a record that continues on later lines (pretty-printed JSON).
+    case pending
+    /// A complete record at this time (Unix seconds, UTC).
+    case record(time: Int64)
+    /// A record that was read but not counted, with the reason.
+    case skipped(reason: String)
+    /// Not a valid record, with the reason. For a multi-line record, reported at the line that
+    /// ended it.
+    case malformed(reason: String)
+}
+
+/// Reads the lines of a non-W3C log (gateway logs) inside the ingest transaction.
+///
+/// The ingest driver owns the input, the ledger, the transaction and line accounting; a consumer
+/// owns parsing and what its records become in the store. A consumer is made per input by
+/// ``GatewayFormats/consumer(forHead:path:)`` after sniffing the input's first bytes.
+public protocol RecordConsumer: AnyObject {
+    /// A short format name for the ledger and summaries (`apim-json`, `apim-csv`, `nginx`).
+    var formatName: String { get }
+
+    /// Reads one line (terminator removed). The bytes are valid only during the call.
+    ///
+    /// - Parameters:
+    ///   - line: The line.
+    ///   - lineNumber: Its 1-based number in the input.
+    /// - Returns: What the line was.
+    func consume(_ line: UnsafeRawBufferPointer, lineNumber: Int) -> ConsumedLine
+
+    /// Writes what is held in memory into the store (inside the input's transaction).
+    ///
+    /// - Parameters:
+    ///   - db: The database, in the input's transaction.
+    ///   - fileID: The ledger id of the input.
+    ///   - final: Whether the input has ended.
+    /// - Returns: A malformed record left open at the end of the input (e.g. a JSON record that
+    ///   never closed), when `final` is true.
+    /// - Throws: Database errors.
+    func flush(db: Database, fileID: Int64, final: Bool) throws -> ConsumedLine?
+
+    /// Rows held in memory; the driver flushes when this passes its threshold.
+    var pendingRowCount: Int { get }
+}
