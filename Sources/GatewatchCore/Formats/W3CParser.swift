@@ -47,7 +47,12 @@ public final class W3CParser {
     /// The timestamp of the last record, in seconds since the Unix epoch (UTC).
     public private(set) var timestamp: Int64 = 0
 
-    private var activeLayout: W3CLayout
+    private var activeLayout: W3CLayout {
+        didSet { cachePositions() }
+    }
+    /// `activeLayout`'s positions and column count, unboxed for the per-field path.
+    private let positions: UnsafeMutablePointer<Int32>
+    private var fieldCount = 0
     private var directiveDays: Int64?
     private let capacity = 512
     private let starts: UnsafeMutablePointer<Int32>
@@ -78,11 +83,19 @@ public final class W3CParser {
         activeLayout = fallbackLayout
         starts = .allocate(capacity: capacity)
         ends = .allocate(capacity: capacity)
+        positions = .allocate(capacity: W3CField.allCases.count)
+        cachePositions()
     }
 
     deinit {
         starts.deallocate()
         ends.deallocate()
+        positions.deallocate()
+    }
+
+    private func cachePositions() {
+        for field in W3CField.allCases { positions[field.rawValue] = Int32(activeLayout.position(field)) }
+        fieldCount = activeLayout.fieldCount
     }
 
     /// The layout records are currently read with.
@@ -114,7 +127,7 @@ public final class W3CParser {
                 index += 1
                 continue
             }
-            if tokenCount == capacity { return .malformed(.fieldCount(expected: activeLayout.fieldCount, found: tokenCount + 1)) }
+            if tokenCount == capacity { return .malformed(.fieldCount(expected: fieldCount, found: tokenCount + 1)) }
             let tokenStart = index
             if byte == UInt8(ascii: "\"") {
                 index += 1
@@ -142,8 +155,8 @@ public final class W3CParser {
             ends[tokenCount] = Int32(index)
             tokenCount += 1
         }
-        guard tokenCount == activeLayout.fieldCount else {
-            return .malformed(.fieldCount(expected: activeLayout.fieldCount, found: tokenCount))
+        guard tokenCount == fieldCount else {
+            return .malformed(.fieldCount(expected: fieldCount, found: tokenCount))
         }
         // Timestamp.
         let days: Int64
@@ -159,7 +172,7 @@ public final class W3CParser {
         if let time = field(.time) {
             guard let parsed = Self.parseTime(time) else { return .malformed(.badTimestamp) }
             seconds = parsed
-        } else if activeLayout.position(.date) < 0 {
+        } else if positions[W3CField.date.rawValue] < 0 {
             return .malformed(.noDate)
         }
         timestamp = days * 86_400 + seconds
@@ -173,7 +186,7 @@ public final class W3CParser {
     /// - Returns: The value's bytes, valid until the next `parse`.
     @inline(__always)
     public func field(_ field: W3CField) -> UnsafeRawBufferPointer? {
-        let position = activeLayout.position(field)
+        let position = Int(positions[field.rawValue])
         guard position >= 0, position < tokenCount, let base = line.baseAddress else { return nil }
         var start = Int(starts[position])
         var end = Int(ends[position])
@@ -189,7 +202,7 @@ public final class W3CParser {
     ///
     /// - Parameter field: The field.
     /// - Returns: `true` when the column exists.
-    public func hasColumn(_ field: W3CField) -> Bool { activeLayout.position(field) >= 0 }
+    public func hasColumn(_ field: W3CField) -> Bool { positions[field.rawValue] >= 0 }
 
     // MARK: Directives
 

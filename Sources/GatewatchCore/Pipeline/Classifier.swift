@@ -15,6 +15,7 @@ struct Classifier {
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
     private(set) var decisions: [PolicyDecision] = []
+    private var ruleTexts: [String] = []
     private var decisionIndex: [PolicyDecision: Int32] = [:]
     private var cache: [IPAddress: Int32] = [:]
     private let invalidDecision = PolicyDecision(
@@ -33,6 +34,7 @@ struct Classifier {
         if let known = decisionIndex[decision] { return known }
         let index = Int32(decisions.count)
         decisions.append(decision)
+        ruleTexts.append("\(decision.layer.rawValue): \(decision.rule)")
         decisionIndex[decision] = index
         return index
     }
@@ -97,7 +99,6 @@ struct Classifier {
     /// The rule text stored with evidence.
     func ruleText(_ classification: Classification) -> String {
         guard classification.decision >= 0 else { return "" }
-        let decision = decisions[Int(classification.decision)]
-        return "\(decision.layer.rawValue): \(decision.rule)"
+        return ruleTexts[Int(classification.decision)]
     }
 }

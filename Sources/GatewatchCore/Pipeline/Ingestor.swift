@@ -303,6 +303,10 @@ final class PassState {
     var boundaryHasher = ContentHasher()  // state at the last line boundary
     var aggregator = Aggregator()
     var inventories = Inventories()
+    /// Direct requests not yet handed to the evidence writer.
+    var evidence = EvidenceBatch()
+    /// Writes evidence batches on its own thread while parsing goes on.
+    var evidenceWorker: BackgroundWorker<EvidenceBatch>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
     var consumer: (any RecordConsumer)?
     let writer: StoreWriter
@@ -358,10 +362,16 @@ final class PassState {
         var headBuffer: [UInt8] = []
         var headDone = false
         var failure: (any Error)?
+        // Inflate on one core, parse on the other; every exit stops both helper threads.
+        let prefetcher = ChunkPrefetcher(source: source)
+        defer {
+            prefetcher.cancel()
+            evidenceWorker?.cancel()
+        }
         do {
             while true {
                 var chunkCopy: [UInt8]?
-                let more = try source.nextChunk { chunk in
+                let more = try prefetcher.nextChunk { chunk in
                     if !headDone {
                         headBuffer.append(contentsOf: chunk)
                         if headBuffer.count >= FileIngest.headSize {
@@ -376,7 +386,7 @@ final class PassState {
                     try start(head: chunkCopy)
                     try chunkCopy.withUnsafeBytes { try process($0) }
                 }
-                file.tracker.update(rawBytes: source.rawOffset, lines: lines)
+                file.tracker.update(rawBytes: prefetcher.rawOffset, lines: lines)
                 if !more { break }
             }
             if !headDone {
@@ -406,11 +416,14 @@ final class PassState {
     /// file when it was smaller). Candidates are rows whose head matches this input's first
     /// `head_length` bytes; the content check happens when the stream reaches their length.
     private func start(head: [UInt8]) throws {
-        if options.format == .auto, let reason = FormatSniffer.rejectW3C(head) {
-            guard let gateway = GatewayFormats.consumer(forHead: head, path: file.path) else {
+        if options.format == .auto {
+            // Gateway formats claim only heads they recognise (a quoted CSV header row would
+            // otherwise pass for a quoted W3C record).
+            if let gateway = GatewayFormats.consumer(forHead: head, path: file.path) {
+                consumer = gateway
+            } else if let reason = FormatSniffer.rejectW3C(head) {
                 throw UnsupportedInput(reason: reason)
             }
-            consumer = gateway
         }
         headLength = min(head.count, FileIngest.headSize)
         headHashText = head.withUnsafeBytes { raw in
@@ -559,6 +572,8 @@ final class PassState {
             if skipReasons.count < 5, !skipReasons.contains(reason) { skipReasons.append(reason) }
         case .malformed(let reason):
             malformedWithText(reason, text: text)
+        case .several(let outcomes):
+            for outcome in outcomes { count(outcome, text: text) }
         }
     }
 
@@ -661,24 +676,50 @@ final class PassState {
             )
         }
         if decision.verdict == .direct {
-            try writer.insertEvidence(
-                time: timestamp,
-                fileID: fileID,
-                line: lineNumber,
-                site: aggregator.siteName(siteID),
-                address: aggregator.addressText(key.address, invalid: invalidID),
-                parser: parser,
-                status: status,
-                substatus: substatus,
-                verdict: decision.verdict,
-                outcome: decision.outcome,
-                rule: classifier.ruleText(decision)
+            evidence.rows.append(
+                EvidenceBatch.Row(
+                    time: timestamp,
+                    line: Int64(lineNumber),
+                    status: status,
+                    substatus: substatus,
+                    verdictCode: decision.verdict.code,
+                    outcomeCode: decision.outcome.code
+                )
             )
+            evidence.append(aggregator.siteName(siteID))
+            evidence.append(aggregator.addressText(key.address, invalid: invalidID))
+            evidence.append(parser.field(.forwardedFor))
+            evidence.append(parser.field(.method))
+            evidence.append(stem)
+            evidence.append(parser.field(.uriQuery))
+            evidence.append(userAgent)
+            evidence.append(parser.field(.host))
+            evidence.append(classifier.ruleText(decision))
+            if evidence.count >= 4096 || evidence.arenaBytes >= 4 << 20 { try submitEvidence() }
         }
         if aggregator.count + inventories.count >= options.aggregateFlushThreshold {
+            try evidenceWorker?.waitIdle()  // one user of the connection at a time
             try writer.flush(&aggregator)
             try writer.flush(&inventories, aggregator: aggregator)
         }
+    }
+
+    /// Hands the pending evidence rows to the writer thread (started on first use).
+    private func submitEvidence() throws {
+        guard evidence.count > 0 else { return }
+        if evidenceWorker == nil {
+            let sink = try writer.makeEvidenceSink(fileID: fileID)
+            evidenceWorker = BackgroundWorker(name: "gatewatch-evidence", capacity: 2, work: sink)
+        }
+        try evidenceWorker?.submit(evidence)
+        evidence = EvidenceBatch()
+    }
+
+    /// Writes the remaining evidence and stops the writer thread.
+    private func finishEvidence() throws {
+        try submitEvidence()
+        try evidenceWorker?.finish()
+        evidenceWorker = nil
     }
 
     /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
@@ -692,6 +733,8 @@ final class PassState {
             if failure != nil { warnings.append("an incomplete line at the point of failure was not counted") }
             splitter.discardPartialLine()
         }
+        // Before any other use of the connection: the evidence writer must be done with it.
+        try finishEvidence()
         let upToBoundary = failure != nil || holdsPartialLine
         let consumedBytes = upToBoundary ? boundaryHasher.byteCount : hasher.byteCount
         let fingerprint = upToBoundary ? boundaryHasher.fingerprint : hasher.fingerprint

@@ -2,8 +2,8 @@
 /// histograms, held in memory between flushes.
 ///
 /// Cardinality is bounded: per address, day and kind, the first ``valuesPerAddress`` distinct
-/// values are kept and the rest are counted under `(other)` (the store applies the same bound
-/// across runs); per site and day, the first ``endpointsPerDay`` endpoints get their own latency
+/// values of an input are kept and the rest are counted under `(other)` (so the store holds at
+/// most that many per input file; IIS and App Service write one file per day and server); per site and day, the first ``endpointsPerDay`` endpoints get their own latency
 /// histogram and the rest share `(other)`; endpoints are reduced to their templates for latency. Inventories are kept for non-gateway traffic: the
 /// gateway's own endpoints are the gateway side's business.
 struct Inventories {
@@ -139,6 +139,13 @@ struct Inventories {
     /// strings become `{id}` (`/api/v1/orders/42` → `/api/v1/orders/{id}`), so per-endpoint
     /// latency is per route, not per resource.
     mutating func templateID(_ stem: UnsafeRawBufferPointer) -> Int32 {
+        // Most routes without a digit are their own template.
+        var hasDigit = false
+        for byte in stem where byte >= 0x30 && byte <= 0x39 {
+            hasDigit = true
+            break
+        }
+        if !hasDigit { return templates.id(stem) }
         templateBuffer.removeAll(keepingCapacity: true)
         var index = 0
         let count = stem.count
@@ -168,7 +175,7 @@ struct Inventories {
             if isIdentifier {
                 templateBuffer.append(contentsOf: [0x7B, 0x69, 0x64, 0x7D])  // {id}
             } else {
-                templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[index..<end]))
+                for position in index..<end { templateBuffer.append(stem[position]) }
             }
             index = end
         }
@@ -190,5 +197,33 @@ struct Inventories {
     mutating func removeCounts() {
         counts.removeAll(keepingCapacity: true)
         latency.removeAll(keepingCapacity: true)
+    }
+}
+
+extension Inventories.Key {
+    func hash(into hasher: inout Hasher) {
+        var folded = mix64(UInt64(UInt32(bitPattern: day)) ^ UInt64(kind) << 32 ^ UInt64(UInt32(bitPattern: value)) << 40)
+        folded = mix64(folded ^ address.high)
+        folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
+        hasher.combine(folded)
+    }
+}
+
+extension Inventories.SlotKey {
+    func hash(into hasher: inout Hasher) {
+        var folded = mix64(UInt64(UInt32(bitPattern: day)) ^ UInt64(kind) << 32)
+        folded = mix64(folded ^ address.high)
+        folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
+        hasher.combine(folded)
+    }
+}
+
+extension Inventories.LatencyKey {
+    func hash(into hasher: inout Hasher) {
+        let folded = mix64(
+            UInt64(UInt32(bitPattern: day)) ^ UInt64(UInt32(bitPattern: site)) << 32
+                ^ mix64(UInt64(UInt32(bitPattern: endpoint)) ^ UInt64(verdictCode) << 32 ^ UInt64(UInt32(bitPattern: bucket)) << 40)
+        )
+        hasher.combine(folded)
     }
 }

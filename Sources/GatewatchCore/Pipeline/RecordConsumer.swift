@@ -13,6 +13,8 @@ public enum ConsumedLine: Sendable, Equatable {
     /// Not a valid record, with the reason. For a multi-line record, reported at the line that
     /// ended it.
     case malformed(reason: String)
+    /// Several outcomes from one line (an Event Hubs `{"records": [...]}` message holds many).
+    indirect case several([ConsumedLine])
 }
 
 /// Reads the lines of a non-W3C log (gateway logs) inside the ingest transaction.

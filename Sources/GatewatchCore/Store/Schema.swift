@@ -60,7 +60,6 @@ enum Schema {
                         PRIMARY KEY (hour, site, address, verdict, outcome, status, substatus)
                     ) WITHOUT ROWID;
                     CREATE INDEX hourly_address ON hourly(address, hour);
-                    CREATE INDEX hourly_verdict ON hourly(verdict, hour);
 
                     CREATE TABLE evidence (
                         id INTEGER PRIMARY KEY,
@@ -111,6 +110,8 @@ enum Schema {
                     """
             )
         }
+        GatewaySchema.register(in: &migrator)
+        AlertSchema.register(in: &migrator)
         return migrator
     }
 }

@@ -2,19 +2,65 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
+/// SQLite's "copy the text now" destructor.
+nonisolated(unsafe) let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
+struct EvidenceBatch {
+    /// The text fields of a row, in this order: site, address, forwarded_for, method, uri_stem,
+    /// uri_query, user_agent, host, rule.
+    static let fieldCount = 9
+
+    struct Span {
+        var offset: Int32
+        var count: Int32  // -1 for NULL
+    }
+
+    struct Row {
+        var time: Int64
+        var line: Int64
+        var status: Int32
+        var substatus: Int32
+        var verdictCode: UInt8
+        var outcomeCode: UInt8
+    }
+
+    var arena: [UInt8] = []
+    var spans: [Span] = []
+    var rows: [Row] = []
+
+    init() {
+        arena.reserveCapacity(1 << 20)
+        spans.reserveCapacity(4096 * Self.fieldCount)
+        rows.reserveCapacity(4096)
+    }
+
+    var count: Int { rows.count }
+    var arenaBytes: Int { arena.count }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer?) {
+        guard let bytes else {
+            spans.append(Span(offset: 0, count: -1))
+            return
+        }
+        spans.append(Span(offset: Int32(arena.count), count: Int32(bytes.count)))
+        arena.append(contentsOf: bytes)
+    }
+
+    mutating func append(_ text: String) {
+        var copy = text
+        copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// Writes ingest results inside the caller's transaction, through cached statements bound in
 /// place (no argument arrays on the per-row path).
 final class StoreWriter {
     let db: Database
-    private var evidenceStatement: Statement?
     private var upsertStatement: Statement?
     private var inventoryStatement: Statement?
     private var latencyStatement: Statement?
-    private var lastTime: Int64 = .min
-    private var lastTimeText = ""
 
-    // SQLite copies transient text before `bind` returns.
-    private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     init(db: Database) {
         self.db = db
@@ -94,7 +140,7 @@ final class StoreWriter {
     @inline(__always)
     private func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer?) {
         if let bytes, let base = bytes.baseAddress {
-            sqlite3_bind_text(statement, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+            sqlite3_bind_text(statement, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), sqliteTransient)
         } else {
             sqlite3_bind_null(statement, index)
         }
@@ -106,56 +152,77 @@ final class StoreWriter {
         copy.withUTF8 { buffer in
             bind(statement, index, UnsafeRawBufferPointer(buffer))
         }
-        if text.isEmpty { sqlite3_bind_text(statement, index, "", 0, transient) }
+        if text.isEmpty { sqlite3_bind_text(statement, index, "", 0, sqliteTransient) }
     }
 
-    /// Records one flagged request as evidence.
-    func insertEvidence(
-        time: Int64,
-        fileID: Int64,
-        line: Int,
-        site: String,
-        address: String,
-        parser: W3CParser,
-        status: Int32,
-        substatus: Int32,
-        verdict: Verdict,
-        outcome: Outcome,
-        rule: String
-    ) throws {
-        if evidenceStatement == nil {
-            evidenceStatement = try db.makeStatement(
-                sql: """
-                    INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
-                        uri_query, status, substatus, user_agent, host, verdict, outcome, rule)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
+    /// Prepares the evidence insert and returns the function that writes a batch with it.
+    ///
+    /// The returned closure may run on another thread, as long as nothing else uses the
+    /// connection meanwhile (the ingest driver waits for it before its own writes).
+    func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
+        let statement = try db.makeStatement(
+            sql: """
+                INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
+                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        let connection = db.sqliteConnection
+        let sql = statement.sql
+        nonisolated(unsafe) let raw = statement.sqliteStatement
+        let columns: [Int32] = [4, 5, 6, 7, 8, 9, 12, 13, 16]  // site … rule, in EvidenceBatch.Field order
+        return { batch in
+            var lastTime: Int64 = .min
+            var timeText: [UInt8] = []
+            try withExtendedLifetime(statement) {
+                try batch.arena.withUnsafeBytes { arena in
+                    guard let base = arena.baseAddress else { return }
+                    for (rowIndex, row) in batch.rows.enumerated() {
+                        sqlite3_reset(raw)
+                        if row.time != lastTime {
+                            lastTime = row.time
+                            timeText = Array(UTCTime.format(row.time).utf8)
+                        }
+                        timeText.withUnsafeBytes { text in
+                            _ = sqlite3_bind_text(raw, 1, text.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(text.count), sqliteTransient)
+                        }
+                        sqlite3_bind_int64(raw, 2, fileID)
+                        sqlite3_bind_int64(raw, 3, row.line)
+                        for (fieldIndex, column) in columns.enumerated() {
+                            let span = batch.spans[rowIndex * EvidenceBatch.fieldCount + fieldIndex]
+                            if span.count < 0 {
+                                sqlite3_bind_null(raw, column)
+                            } else {
+                                // The arena outlives the step: no copy needed.
+                                sqlite3_bind_text(
+                                    raw,
+                                    column,
+                                    (base + Int(span.offset)).assumingMemoryBound(to: CChar.self),
+                                    span.count,
+                                    nil
+                                )
+                            }
+                        }
+                        sqlite3_bind_int64(raw, 10, Int64(row.status))
+                        sqlite3_bind_int64(raw, 11, Int64(row.substatus))
+                        let verdict = Verdict.allCases[Int(row.verdictCode)].rawValue
+                        let outcome = Outcome.allCases[Int(row.outcomeCode)].rawValue
+                        sqlite3_bind_text(raw, 14, verdict, -1, sqliteTransient)
+                        sqlite3_bind_text(raw, 15, outcome, -1, sqliteTransient)
+                        let code = sqlite3_step(raw)
+                        guard code == SQLITE_DONE else {
+                            throw DatabaseError(
+                                resultCode: ResultCode(rawValue: code),
+                                message: String(cString: sqlite3_errmsg(connection)),
+                                sql: sql
+                            )
+                        }
+                    }
+                    sqlite3_reset(raw)
+                    sqlite3_clear_bindings(raw)
+                }
+            }
         }
-        guard let statement = evidenceStatement else { return }
-        let raw = statement.sqliteStatement
-        sqlite3_reset(raw)
-        if time != lastTime {
-            lastTime = time
-            lastTimeText = UTCTime.format(time)
-        }
-        bind(raw, 1, lastTimeText)
-        sqlite3_bind_int64(raw, 2, fileID)
-        sqlite3_bind_int64(raw, 3, Int64(line))
-        bind(raw, 4, site)
-        bind(raw, 5, address)
-        bind(raw, 6, parser.field(.forwardedFor))
-        bind(raw, 7, parser.field(.method))
-        bind(raw, 8, parser.field(.uriStem))
-        bind(raw, 9, parser.field(.uriQuery))
-        sqlite3_bind_int64(raw, 10, Int64(status))
-        sqlite3_bind_int64(raw, 11, Int64(substatus))
-        bind(raw, 12, parser.field(.userAgent))
-        bind(raw, 13, parser.field(.host))
-        bind(raw, 14, verdict.rawValue)
-        bind(raw, 15, outcome.rawValue)
-        bind(raw, 16, rule)
-        try check(sqlite3_step(raw), statement)
     }
 
     /// Writes the aggregates held in memory and empties them.
@@ -201,20 +268,13 @@ final class StoreWriter {
 
     /// Writes inventories and latency histograms held in memory and empties them.
     ///
-    /// The per-address bound holds in the store too: a value not yet stored for an address,
-    /// day and kind that already has its quota of values is counted under `(other)`.
+    /// The per-address bound is applied per input (see ``Inventories``): an address, day and
+    /// kind gets at most that many values from each input file, the rest under `(other)`.
     func flush(_ inventories: inout Inventories, aggregator: Aggregator) throws {
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
                 sql: """
-                    INSERT INTO inventory (day, address, kind, value, requests)
-                    VALUES (?1, ?2, ?3,
-                        CASE WHEN ?4 = '(other)'
-                            OR EXISTS (SELECT 1 FROM inventory WHERE day = ?1 AND address = ?2 AND kind = ?3 AND value = ?4)
-                            OR (SELECT COUNT(*) FROM inventory
-                                WHERE day = ?1 AND address = ?2 AND kind = ?3 AND value != '(other)') < ?6
-                        THEN ?4 ELSE '(other)' END,
-                        ?5)
+                    INSERT INTO inventory (day, address, kind, value, requests) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests
                     """
             )
@@ -233,17 +293,14 @@ final class StoreWriter {
             dayTexts[day] = text
             return text
         }
-        // The busiest values first, so that they are the ones that get a place of their own.
-        let sorted = inventories.counts.sorted { $0.value > $1.value }
         let raw = inventoryStatement.sqliteStatement
-        for (key, requests) in sorted {
+        for (key, requests) in inventories.counts {
             sqlite3_reset(raw)
             bind(raw, 1, dayText(key.day))
             bind(raw, 2, aggregator.addressText(key.address, invalid: key.invalidAddress))
             bind(raw, 3, Inventories.Kind(rawValue: key.kind)?.name ?? "")
             bind(raw, 4, inventories.text(kind: key.kind, value: key.value))
             sqlite3_bind_int64(raw, 5, requests)
-            sqlite3_bind_int64(raw, 6, Int64(Inventories.valuesPerAddress))
             try check(sqlite3_step(raw), inventoryStatement)
         }
         let latencyRaw = latencyStatement.sqliteStatement

@@ -68,9 +68,11 @@ import Testing
             $0.platformRules = rules
             $0.gateways = [CIDR("20.50.10.4")].compactMap { $0 }
         }
-        // curl (4 lines) and 198.51.100.8 are platform now; AlwaysOn no longer is, HealthCheck/ still is.
+        // curl (4 lines) and 198.51.100.8 are platform now; AlwaysOn no longer is (::1 is allowed by the
+        // implied lock-down policy, which admits loopback), HealthCheck/ still is.
         #expect(report.byVerdict["platform"] == 5)
-        #expect(report.byVerdict["direct"] == 1)
+        #expect(report.byVerdict["allowed"] == 1)
+        #expect(report.byVerdict["direct"] == 0)
 
         try Data("user_agent: [x]\n".utf8).write(to: URL(fileURLWithPath: directory + "/bad.yaml"))
         let error = #expect(throws: PlatformRulesError.self) { try PlatformRules.load(path: directory + "/bad.yaml") }

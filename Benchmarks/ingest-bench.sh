@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Ingest throughput and memory benchmark (never part of `swift test`).
+#
+#   Benchmarks/ingest-bench.sh [--runs N] [--quick] [--goaccess]
+#
+# Generates inputs with ../shared/bench/genlog.py (deterministic), builds the release binary,
+# and for each input runs, in the same session and interleaved, `gzip -dc FILE > /dev/null`
+# and `gatewatch ingest` into a fresh database. Reports the median wall time over N runs
+# (default 5), lines/s, MB/s of uncompressed input, peak RSS, and the ratio to gzip -dc.
+# Machines are noisy: compare the ratios of one run, not absolute times across runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=5
+quick=0
+goaccess=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs="$2"; shift 2 ;;
+        --quick) quick=1; shift ;;
+        --goaccess) goaccess=1; shift ;;
+        *) echo "usage: $0 [--runs N] [--quick] [--goaccess]" >&2; exit 2 ;;
+    esac
+done
+
+genlog="${GENLOG:-../shared/bench/genlog.py}"
+work="${BENCH_DIR:-/tmp/gatewatch-bench}"
+mkdir -p "$work"
+
+swift build -c release --product gatewatch >&2
+bin="$(swift build -c release --show-bin-path)/gatewatch"
+
+generate() {  # name lines seed fields
+    local out="$work/$1.log.gz"
+    [ -f "$out" ] || python3 "$genlog" --lines "$2" --seed "$3" --fields "$4" --out "$out" >&2
+    echo "$out"
+}
+
+inputs=()
+inputs+=("iis-1m|$(generate iis-1m 1000000 42 iis)")
+inputs+=("appservice-1m|$(generate appservice-1m 1000000 43 appservice)")
+if [ "$quick" = 0 ]; then
+    inputs+=("iis-5m|$(generate iis-5m 5000000 44 iis)")
+    set8=()
+    for i in 1 2 3 4 5 6 7 8; do set8+=("$(generate "part-$i" 250000 $((100 + i)) iis)"); done
+    inputs+=("8x250k|${set8[*]}")
+fi
+
+# measure CMD... -> prints "seconds maxrss_kb"
+measure() {
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/stderr.txt" || {
+        cat "$work/stderr.txt" >&2
+        return 1
+    }
+    cat "$work/time.txt"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+printf "| input | lines | MB (plain) | gzip -dc | gatewatch ingest | ratio | lines/s | MB/s | peak RSS |\n"
+printf "|---|---|---|---|---|---|---|---|---|\n"
+for entry in "${inputs[@]}"; do
+    name="${entry%%|*}"
+    files="${entry#*|}"
+    # shellcheck disable=SC2086
+    bytes=$(cat $files | gzip -dc | wc -c)
+    # shellcheck disable=SC2086
+    lines=$(cat $files | gzip -dc | grep -vc '^#')
+    gz=(); gw=(); rss=()
+    for _ in $(seq "$runs"); do
+        # shellcheck disable=SC2086
+        read -r t _ < <(measure sh -c "for f in $files; do gzip -dc \"\$f\"; done")
+        gz+=("$t")
+        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        # shellcheck disable=SC2086
+        read -r t m < <(measure "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 $files)
+        gw+=("$t"); rss+=("$m")
+    done
+    g=$(printf "%s\n" "${gz[@]}" | median)
+    w=$(printf "%s\n" "${gw[@]}" | median)
+    r=$(printf "%s\n" "${rss[@]}" | sort -n | tail -1)
+    awk -v n="$name" -v l="$lines" -v b="$bytes" -v g="$g" -v w="$w" -v r="$r" 'BEGIN {
+        printf "| %s | %d | %.0f | %.2f s | %.2f s | %.2f× | %.2fM | %.0f | %.0f MB |\n",
+            n, l, b/1e6, g, w, w/g, l/w/1e6, b/1e6/w, r/1024 }'
+done
+
+if [ "$goaccess" = 1 ] && command -v goaccess > /dev/null; then
+    f="$work/iis-1m.log.gz"
+    read -r t m < <(measure sh -c "zcat '$f' | goaccess --log-format=W3C --no-progress -o '$work/goaccess.json' -")
+    echo
+    echo "GoAccess on iis-1m: ${t} s, $((m / 1024)) MB peak RSS"
+fi

@@ -1,0 +1,114 @@
+import Foundation
+
+/// A thread that consumes items from a bounded queue: one stage of the ingest pipeline.
+///
+/// `submit` blocks while the queue is full (back-pressure keeps memory bounded); the first error
+/// thrown by the work closure stops the worker and is rethrown by the next `submit` or by
+/// `finish`.
+///
+/// `@unchecked Sendable`: every mutable field is read and written only while `condition` is
+/// locked; the work closure runs on the worker thread alone.
+final class BackgroundWorker<Item>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private let capacity: Int
+    private var closed = false
+    private var done = false
+    private var busy = false
+    private var failure: (any Error)?
+    private let work: (Item) throws -> Void
+
+    /// Starts the worker thread.
+    ///
+    /// - Parameters:
+    ///   - name: The thread name (shows in debuggers and `top -H`).
+    ///   - capacity: Items queued before `submit` blocks.
+    ///   - work: Runs on the worker thread for each item, in order.
+    init(name: String, capacity: Int, work: @escaping (Item) throws -> Void) {
+        self.capacity = max(1, capacity)
+        self.work = work
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty, !closed { condition.wait() }
+            if queue.isEmpty, closed {
+                done = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let item = queue.removeFirst()
+            busy = true
+            condition.broadcast()
+            condition.unlock()
+            do {
+                try work(item)
+                condition.lock()
+                busy = false
+                condition.broadcast()
+                condition.unlock()
+            } catch {
+                condition.lock()
+                failure = error
+                queue.removeAll()
+                done = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+        }
+    }
+
+    /// Queues an item, waiting while the queue is full.
+    ///
+    /// - Parameter item: The item.
+    /// - Throws: The worker's error, if it has failed.
+    func submit(_ item: Item) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity, failure == nil, !done { condition.wait() }
+        if let failure { throw failure }
+        queue.append(item)
+        condition.broadcast()
+    }
+
+    /// Waits until every queued item is done, leaving the thread running: after this the
+    /// caller may use what the work closure uses until it submits again.
+    ///
+    /// - Throws: The worker's error, if it failed.
+    func waitIdle() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while (!queue.isEmpty || busy), failure == nil, !done { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// Waits until every queued item is done and the thread has ended.
+    ///
+    /// - Throws: The worker's error, if it failed.
+    func finish() throws {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while !done { condition.wait() }
+        let error = failure
+        condition.unlock()
+        if let error { throw error }
+    }
+
+    /// Stops the worker without waiting for queued items (after an error elsewhere).
+    func cancel() {
+        condition.lock()
+        queue.removeAll()
+        closed = true
+        condition.broadcast()
+        while !done { condition.wait() }
+        condition.unlock()
+    }
+}
