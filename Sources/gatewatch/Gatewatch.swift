@@ -20,6 +20,9 @@ struct Gatewatch: ParsableCommand {
     /// Runs the command line, mapping usage errors to exit code 2 (DESIGN.md) instead of
     /// ArgumentParser's 64.
     static func main() {
+        // Past a file-size limit (ulimit -f), fail the write with EFBIG and report it, instead of
+        // being killed by SIGXFSZ halfway through a commit.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -76,6 +76,11 @@ public final class ByteSource {
     private var memberStartOffset: Int64 = 0
     private var started = false
     private var finished = false
+    private var inflatedTotal: Int64 = 0
+
+    /// A gzip input may inflate to at most this many times its compressed size (plus 256 MiB)
+    /// before it is refused as a gzip bomb; real access logs compress 5–30×.
+    public static let maximumInflationRatio: Int64 = 250
 
     /// The size of each chunk handed to the caller.
     public static let chunkSize = 1 << 20
@@ -254,6 +259,10 @@ public final class ByteSource {
             }
             if produced == output.count { break }
             if !streamActive, produced > 0 { break }
+        }
+        inflatedTotal += Int64(produced)
+        if inflatedTotal > (256 << 20) + Self.maximumInflationRatio * max(rawOffset, 1) {
+            throw InputError.inflationLimit(path: path, ratio: Int(Self.maximumInflationRatio))
         }
         try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
         return true

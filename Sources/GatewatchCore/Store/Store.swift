@@ -1,6 +1,12 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Why the database could not be used.
 public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     /// SQLite could not open or migrate the file.
@@ -97,7 +103,7 @@ public final class Store: Sendable {
                 if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
                     throw StoreError.newerSchema(path: path)
                 }
-                try Schema.migrator.migrate(queue)
+                try Self.migrate(queue)
             }
         } catch let error as StoreError {
             throw error
@@ -105,6 +111,22 @@ public final class Store: Sendable {
             throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
         } catch {
             throw StoreError.cannotOpen(path: path, message: "\(error)")
+        }
+    }
+
+    /// Applies pending migrations. Two processes that create the same database at once race on
+    /// the schema; the loser's migration fails, and on retry it finds the schema in place.
+    private static func migrate(_ queue: DatabaseQueue) throws {
+        var attempt = 0
+        while true {
+            do {
+                try Schema.migrator.migrate(queue)
+                return
+            } catch let error as DatabaseError where attempt < 5 {
+                attempt += 1
+                _ = error
+                usleep(UInt32(50_000 * attempt))
+            }
         }
     }
 
