@@ -3,6 +3,13 @@ public enum W3CField: Int, CaseIterable, Sendable {
     case date, time, clientIP, method, uriStem, uriQuery, status, substatus, win32Status
     case bytesSent, bytesReceived, timeTaken, userAgent, host, siteName, forwardedFor, referer, username
     case serverIP, serverPort
+    /// The gateway's request id, logged by the backend as a custom field (see ``W3CLayout``).
+    case requestID
+
+    /// Custom-field names taken as the gateway's request id when `--request-id-field` is not given.
+    static let defaultRequestIDNames = [
+        "x-correlation-id", "x-request-id", "x-apim-request-id", "request-id", "correlation-id", "x-ms-request-id",
+    ]
 
     /// Maps a `#Fields` name (case-insensitive) to a field, `nil` for columns Gatewatch ignores.
     static func from(name: String) -> W3CField? {
@@ -55,8 +62,12 @@ public struct W3CLayout: Sendable, Equatable {
 
     /// Creates a layout from column names.
     ///
-    /// - Parameter names: The `#Fields` names in order.
-    public init(names: [String]) {
+    /// - Parameters:
+    ///   - names: The `#Fields` names in order.
+    ///   - requestIDField: The column holding the gateway's request id (case-insensitive); by
+    ///     default the first of `x-correlation-id`, `x-request-id`, `x-apim-request-id`,
+    ///     `request-id`, `correlation-id`, `x-ms-request-id`.
+    public init(names: [String], requestIDField: String? = nil) {
         self.names = names
         var positions = [Int](repeating: -1, count: W3CField.allCases.count)
         var local = false
@@ -65,8 +76,25 @@ public struct W3CLayout: Sendable, Equatable {
             positions[field.rawValue] = index
             if name.lowercased().hasSuffix("-local") { local = true }
         }
+        let lowered = names.map { $0.lowercased() }
+        let candidates = requestIDField.map { [$0.lowercased()] } ?? W3CField.defaultRequestIDNames
+        for candidate in candidates {
+            if let index = lowered.firstIndex(of: candidate) {
+                positions[W3CField.requestID.rawValue] = index
+                break
+            }
+        }
         self.positions = positions
         usesLocalTime = local
+    }
+
+    /// The same columns with another request-id column choice.
+    func withRequestIDField(_ name: String?) -> W3CLayout { W3CLayout(names: names, requestIDField: name) }
+
+    /// The name of the request-id column, if the layout has one.
+    public var requestIDFieldName: String? {
+        let position = positions[W3CField.requestID.rawValue]
+        return position >= 0 ? names[position] : nil
     }
 
     /// Parses a `--fields` value: a preset (`iis`, `iis-xff`, `appservice`, `appservice-xff`) or

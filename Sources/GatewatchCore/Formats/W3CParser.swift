@@ -40,6 +40,8 @@ public enum MalformedReason: Sendable, Equatable, CustomStringConvertible {
 public final class W3CParser {
     /// The layout in effect for records before any `#Fields` directive.
     public let fallbackLayout: W3CLayout
+    /// The column holding the gateway's request id, when not one of the usual names.
+    public let requestIDField: String?
     /// The layout from the most recent `#Fields` directive, if any.
     public private(set) var layout: W3CLayout?
     /// Whether any `#Fields` directive has been seen.
@@ -78,9 +80,10 @@ public final class W3CParser {
     ///
     /// - Parameter fallbackLayout: The layout for records before any `#Fields` directive
     ///   (headerless files); the IIS default layout unless `--fields` names another.
-    public init(fallbackLayout: W3CLayout = .iisDefault) {
-        self.fallbackLayout = fallbackLayout
-        activeLayout = fallbackLayout
+    public init(fallbackLayout: W3CLayout = .iisDefault, requestIDField: String? = nil) {
+        self.requestIDField = requestIDField
+        self.fallbackLayout = fallbackLayout.withRequestIDField(requestIDField)
+        activeLayout = self.fallbackLayout
         starts = .allocate(capacity: capacity)
         ends = .allocate(capacity: capacity)
         positions = .allocate(capacity: W3CField.allCases.count)
@@ -219,7 +222,7 @@ public final class W3CParser {
         case "fields":
             let names = value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
             guard !names.isEmpty else { return }
-            let parsed = W3CLayout(names: names)
+            let parsed = W3CLayout(names: names, requestIDField: requestIDField)
             layout = parsed
             activeLayout = parsed
         case "date", "start-date":

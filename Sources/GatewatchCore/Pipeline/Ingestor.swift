@@ -39,6 +39,12 @@ public struct IngestOptions: Sendable {
     /// Leave an unterminated last line of a plain file for a later run (follow mode: the writer
     /// may be in the middle of it). Batch ingest reads it as a line.
     public var holdPartialLastLine = false
+    /// Record every gateway-verdict request in `backend_gateway_requests` for `correlate` (always
+    /// on for layouts that log a request id). Costs about as much as the evidence of the same
+    /// number of direct requests.
+    public var keepGatewayRequests = false
+    /// The W3C column holding the gateway's request id (`--request-id-field`).
+    public var requestIDField: String?
     /// Aggregate rows held in memory before they are written (bounds memory).
     public var aggregateFlushThreshold = 200_000
 
@@ -305,6 +311,8 @@ final class PassState {
     var inventories = Inventories()
     /// Direct requests not yet handed to the evidence writer.
     var evidence = EvidenceBatch()
+    /// Gateway-verdict requests not yet handed to the writer (for `correlate`).
+    var gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
     /// Writes evidence batches on its own thread while parsing goes on.
     var evidenceWorker: BackgroundWorker<EvidenceBatch>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
@@ -347,7 +355,7 @@ final class PassState {
         self.db = db
         self.source = source
         options = file.ingestor.options
-        parser = W3CParser(fallbackLayout: options.fallbackLayout)
+        parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
         writer = StoreWriter(db: db)
         classifier = Classifier(
             policy: file.ingestor.policy,
@@ -696,6 +704,29 @@ final class PassState {
             evidence.append(parser.field(.host))
             evidence.append(classifier.ruleText(decision))
             if evidence.count >= 4096 || evidence.arenaBytes >= 4 << 20 { try submitEvidence() }
+        } else if decision.verdict == .gateway, options.keepGatewayRequests || parser.hasColumn(.requestID) {
+            gatewayRequests.rows.append(
+                EvidenceBatch.Row(
+                    time: timestamp,
+                    line: Int64(lineNumber),
+                    status: status,
+                    substatus: substatus,
+                    verdictCode: 0,
+                    outcomeCode: 0
+                )
+            )
+            gatewayRequests.append(aggregator.siteName(siteID))
+            gatewayRequests.append(aggregator.addressText(key.address, invalid: invalidID))
+            gatewayRequests.append(parser.field(.method) ?? Self.emptyBytes)
+            gatewayRequests.append(stem ?? Self.emptyBytes)
+            let requestID = parser.field(.requestID)
+            gatewayRequests.append(requestID)
+            if requestID != nil, let name = parser.currentLayout.requestIDFieldName {
+                gatewayRequests.append(name)
+            } else {
+                gatewayRequests.append(nil as UnsafeRawBufferPointer?)
+            }
+            if gatewayRequests.count >= 4096 || gatewayRequests.arenaBytes >= 4 << 20 { try submitEvidence() }
         }
         if aggregator.count + inventories.count >= options.aggregateFlushThreshold {
             try evidenceWorker?.waitIdle()  // one user of the connection at a time
@@ -706,14 +737,22 @@ final class PassState {
 
     /// Hands the pending evidence rows to the writer thread (started on first use).
     private func submitEvidence() throws {
-        guard evidence.count > 0 else { return }
+        guard evidence.count > 0 || gatewayRequests.count > 0 else { return }
         if evidenceWorker == nil {
             let sink = try writer.makeEvidenceSink(fileID: fileID)
             evidenceWorker = BackgroundWorker(name: "gatewatch-evidence", capacity: 2, work: sink)
         }
-        try evidenceWorker?.submit(evidence)
-        evidence = EvidenceBatch()
+        if evidence.count > 0 {
+            try evidenceWorker?.submit(evidence)
+            evidence = EvidenceBatch()
+        }
+        if gatewayRequests.count > 0 {
+            try evidenceWorker?.submit(gatewayRequests)
+            gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
+        }
     }
+
+    private static var emptyBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
 
     /// Writes the remaining evidence and stops the writer thread.
     private func finishEvidence() throws {

@@ -7,9 +7,20 @@ nonisolated(unsafe) let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destruct
 
 /// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
 struct EvidenceBatch {
-    /// The text fields of a row, in this order: site, address, forwarded_for, method, uri_stem,
-    /// uri_query, user_agent, host, rule.
-    static let fieldCount = 9
+    /// What the rows are.
+    enum Kind {
+        /// `evidence` rows; text fields: site, address, forwarded_for, method, uri_stem,
+        /// uri_query, user_agent, host, rule.
+        case evidence
+        /// `backend_gateway_requests` rows; text fields: site, address, method, path, request_id,
+        /// request_id_field.
+        case gatewayRequests
+
+        var fieldCount: Int { self == .evidence ? 9 : 6 }
+    }
+
+    let kind: Kind
+    var fieldCount: Int { kind.fieldCount }
 
     struct Span {
         var offset: Int32
@@ -29,9 +40,10 @@ struct EvidenceBatch {
     var spans: [Span] = []
     var rows: [Row] = []
 
-    init() {
+    init(kind: Kind = .evidence) {
+        self.kind = kind
         arena.reserveCapacity(1 << 20)
-        spans.reserveCapacity(4096 * Self.fieldCount)
+        spans.reserveCapacity(4096 * kind.fieldCount)
         rows.reserveCapacity(4096)
     }
 
@@ -160,6 +172,22 @@ final class StoreWriter {
     /// The returned closure may run on another thread, as long as nothing else uses the
     /// connection meanwhile (the ingest driver waits for it before its own writes).
     func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
+        let evidence = try makeSink(fileID: fileID, kind: .evidence)
+        let gatewayRequests = try makeSink(fileID: fileID, kind: .gatewayRequests)
+        return { batch in try batch.kind == .evidence ? evidence(batch) : gatewayRequests(batch) }
+    }
+
+    private func makeSink(fileID: Int64, kind: EvidenceBatch.Kind) throws -> (EvidenceBatch) throws -> Void {
+        if kind == .gatewayRequests {
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO backend_gateway_requests (time, file_id, line, site, address, method, path, status,
+                        substatus, request_id, request_id_field)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            return try makeSink(fileID: fileID, statement: statement, textColumns: [4, 5, 6, 7, 10, 11], statusColumns: (8, 9), verdictColumns: nil)
+        }
         let statement = try db.makeStatement(
             sql: """
                 INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
@@ -167,16 +195,32 @@ final class StoreWriter {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
+        return try makeSink(
+            fileID: fileID,
+            statement: statement,
+            textColumns: [4, 5, 6, 7, 8, 9, 12, 13, 16],
+            statusColumns: (10, 11),
+            verdictColumns: (14, 15)
+        )
+    }
+
+    private func makeSink(
+        fileID: Int64,
+        statement: Statement,
+        textColumns: [Int32],
+        statusColumns: (Int32, Int32),
+        verdictColumns: (Int32, Int32)?
+    ) throws -> (EvidenceBatch) throws -> Void {
         let connection = db.sqliteConnection
         let sql = statement.sql
         nonisolated(unsafe) let raw = statement.sqliteStatement
-        let columns: [Int32] = [4, 5, 6, 7, 8, 9, 12, 13, 16]  // site … rule, in EvidenceBatch.Field order
         return { batch in
             var lastTime: Int64 = .min
             var timeText: [UInt8] = []
+            let fieldCount = batch.fieldCount
             try withExtendedLifetime(statement) {
                 try batch.arena.withUnsafeBytes { arena in
-                    guard let base = arena.baseAddress else { return }
+                    let base = arena.baseAddress
                     for (rowIndex, row) in batch.rows.enumerated() {
                         sqlite3_reset(raw)
                         if row.time != lastTime {
@@ -188,11 +232,11 @@ final class StoreWriter {
                         }
                         sqlite3_bind_int64(raw, 2, fileID)
                         sqlite3_bind_int64(raw, 3, row.line)
-                        for (fieldIndex, column) in columns.enumerated() {
-                            let span = batch.spans[rowIndex * EvidenceBatch.fieldCount + fieldIndex]
+                        for (fieldIndex, column) in textColumns.enumerated() {
+                            let span = batch.spans[rowIndex * fieldCount + fieldIndex]
                             if span.count < 0 {
                                 sqlite3_bind_null(raw, column)
-                            } else {
+                            } else if let base {
                                 // The arena outlives the step: no copy needed.
                                 sqlite3_bind_text(
                                     raw,
@@ -201,14 +245,18 @@ final class StoreWriter {
                                     span.count,
                                     nil
                                 )
+                            } else {
+                                sqlite3_bind_text(raw, column, "", 0, sqliteTransient)
                             }
                         }
-                        sqlite3_bind_int64(raw, 10, Int64(row.status))
-                        sqlite3_bind_int64(raw, 11, Int64(row.substatus))
-                        let verdict = Verdict.allCases[Int(row.verdictCode)].rawValue
-                        let outcome = Outcome.allCases[Int(row.outcomeCode)].rawValue
-                        sqlite3_bind_text(raw, 14, verdict, -1, sqliteTransient)
-                        sqlite3_bind_text(raw, 15, outcome, -1, sqliteTransient)
+                        sqlite3_bind_int64(raw, statusColumns.0, Int64(row.status))
+                        sqlite3_bind_int64(raw, statusColumns.1, Int64(row.substatus))
+                        if let verdictColumns {
+                            let verdict = Verdict.allCases[Int(row.verdictCode)].rawValue
+                            let outcome = Outcome.allCases[Int(row.outcomeCode)].rawValue
+                            sqlite3_bind_text(raw, verdictColumns.0, verdict, -1, sqliteTransient)
+                            sqlite3_bind_text(raw, verdictColumns.1, outcome, -1, sqliteTransient)
+                        }
                         let code = sqlite3_step(raw)
                         guard code == SQLITE_DONE else {
                             throw DatabaseError(

@@ -42,6 +42,21 @@ extension Gatewatch {
         )
         var platformRules: String?
 
+        @Option(
+            name: .customLong("request-id-field"),
+            help: ArgumentHelp(
+                "The W3C custom field holding the gateway's request id (default: x-correlation-id, x-request-id, …).",
+                valueName: "name"
+            )
+        )
+        var requestIDField: String?
+
+        @Flag(
+            name: .customLong("keep-gateway-requests"),
+            help: "Keep every gateway request as a row for 'correlate' (automatic when a request-id field is logged)."
+        )
+        var keepGatewayRequests = false
+
         @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
         var inputFormat: InputFormat = .auto
 
@@ -97,6 +112,8 @@ extension Gatewatch {
             options.gateways = configuration.gateways
             options.policy = loadedPolicy
             options.format = inputFormat
+            options.requestIDField = requestIDField
+            options.keepGatewayRequests = keepGatewayRequests
             options.clientAddress = clientIP ?? configuration.clientAddress
             options.trustedProxies = trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
             if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
