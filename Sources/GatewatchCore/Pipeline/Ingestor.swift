@@ -774,6 +774,9 @@ final class PassState {
         }
         // Before any other use of the connection: the evidence writer must be done with it.
         try finishEvidence()
+        if let consumer, let leftOver = try consumer.flush(db: db, fileID: fileID, final: true) {
+            count(leftOver, text: nil)  // a record left open at the end of the input
+        }
         let upToBoundary = failure != nil || holdsPartialLine
         let consumedBytes = upToBoundary ? boundaryHasher.byteCount : hasher.byteCount
         let fingerprint = upToBoundary ? boundaryHasher.fingerprint : hasher.fingerprint
@@ -818,9 +821,6 @@ final class PassState {
         if consumer == nil, !parser.sawFieldsDirective, requests + malformed > 0 {
             let names = parser.fallbackLayout.names.count
             warnings.append("no #Fields directive: read with a \(names)-column layout (pass --fields to name it)")
-        }
-        if let consumer, let leftOver = try consumer.flush(db: db, fileID: fileID, final: true) {
-            count(leftOver, text: nil)
         }
         for reason in skipReasons { warnings.append("records skipped: \(reason)") }
         try writer.flush(&aggregator)
