@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import GatewatchCore
+
+extension Gatewatch {
+    /// `gatewatch watch`: follow logs into the store, alert, and write metrics.
+    struct Watch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Follow log files and directories into the database, alerting as direct hits appear.",
+            discussion: """
+                Every --interval, PATHs are expanded again (new files are found), files whose \
+                device, inode, size and mtime are unchanged are skipped, and the rest are ingested \
+                as by 'gatewatch ingest' (an unfinished last line waits for the next poll). Renames, \
+                rotation and a .log replaced by its .log.gz add nothing twice. Then the alert rules \
+                are evaluated (see 'gatewatch alert check') and the --metrics-file is rewritten.
+
+                SIGINT or SIGTERM stops after the current file is committed; a second signal exits \
+                at once (nothing is lost: the next run resumes). Alerts go to the sinks of the rules \
+                file and flags (default: NDJSON on standard output); progress and problems go to \
+                standard error. A failing sink is reported and retried with the next alert, never \
+                stopping ingestion.
+
+                Exit codes: 0 stopped by a signal; 1 the database or metrics file cannot be written; \
+                2 usage error, bad configuration or rules file.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var policy: PolicyOptions
+        @OptionGroup var alerting: AlertOptions
+
+        @Option(help: ArgumentHelp("Time between polls (e.g. 5s, 500ms, 1m).", valueName: "duration"))
+        var interval = "5s"
+
+        @Option(
+            name: .customLong("metrics-file"),
+            help: ArgumentHelp(
+                "Write Prometheus metrics here after every poll (node_exporter textfile collector: name it *.prom).",
+                valueName: "path"
+            )
+        )
+        var metricsFile: String?
+
+        @Flag(name: .customLong("no-alerts"), help: "Only ingest (and write metrics); evaluate no alert rules.")
+        var noAlerts = false
+
+        @Option(
+            name: .customLong("client-ip"),
+            help: ArgumentHelp(
+                "Which address is the client: c-ip (the TCP peer), xff-leftmost (spoofable), or xff-rightmost-untrusted.",
+                valueName: "source"
+            )
+        )
+        var clientIP: ClientAddressSource?
+
+        @Option(
+            name: .customLong("trusted-proxy"),
+            help: ArgumentHelp("A proxy whose X-Forwarded-For hop is skipped (repeatable).", valueName: "cidr")
+        )
+        var trustedProxy: [String] = []
+
+        @Option(
+            name: .customLong("platform-rules"),
+            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
+        )
+        var platformRules: String?
+
+        @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
+        var inputFormat: InputFormat = .auto
+
+        @Option(
+            help: ArgumentHelp(
+                "Column layout for lines before any #Fields directive: iis, iis-xff, appservice, appservice-xff, or a list of field names.",
+                valueName: "layout"
+            )
+        )
+        var fields: String?
+
+        @Flag(name: .shortAndLong, help: "Print only problems on standard error (alerts still go to their sinks).")
+        var quiet = false
+
+        @Argument(help: ArgumentHelp("Files, directories or quoted glob patterns to follow.", valueName: "path"))
+        var paths: [String] = []
+
+        func validate() throws {
+            if paths.isEmpty { throw ValidationError("name at least one file, directory or glob to follow") }
+            if paths.contains("-") {
+                throw ValidationError("watch follows files; pipe standard input to 'gatewatch ingest -' instead")
+            }
+            guard let seconds = AlertDuration.seconds(interval), seconds >= 0.05 else {
+                throw ValidationError("--interval '\(interval)' is not a duration of at least 50ms; pass e.g. 5s")
+            }
+            for value in trustedProxy where CIDR(value) == nil {
+                throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
+            }
+            if let fields, W3CLayout.named(fields) == nil {
+                throw ValidationError("--fields '\(fields)' names no columns")
+            }
+        }
+
+        func run() throws {
+            // Copied from Ingest.run (the lead will factor it out): configuration → IngestOptions.
+            let configuration: GatewatchConfiguration
+            var options = IngestOptions()
+            let rules: AlertRuleSet
+            do {
+                configuration = try policy.configuration()
+                options.policy = try configuration.loadPolicy()
+                if let rulesPath = platformRules ?? configuration.platformRules {
+                    options.platformRules = try PlatformRules.load(path: rulesPath)
+                }
+                rules = try alerting.ruleSet()
+            } catch {
+                throw Gatewatch.badInput(error)
+            }
+            options.gateways = configuration.gateways
+            options.format = inputFormat
+            options.clientAddress = clientIP ?? configuration.clientAddress
+            options.trustedProxies =
+                trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
+            if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
+
+            var watchOptions = WatchOptions(paths: paths)
+            watchOptions.intervalSeconds = AlertDuration.seconds(interval) ?? 5
+            watchOptions.metricsFile = metricsFile
+            let errors = StandardError()
+            let quiet = quiet
+            do {
+                let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+                let watcher = try Watcher(
+                    store: database,
+                    ingestOptions: options,
+                    options: watchOptions,
+                    evaluator: noAlerts ? nil : AlertEvaluator(store: database, rules: rules),
+                    dispatcher: noAlerts ? nil : AlertDispatcher(sinks: rules.sinks)
+                ) { event in
+                    switch event {
+                    case .ingested(let file):
+                        guard !quiet else { return }
+                        var line = "\(file.status.rawValue) \(SafeText.terminal(file.path)): \(file.requests) requests"
+                        if let last = file.last { line += ", up to \(last)" }
+                        errors.write(line + "\n")
+                    case .deferred(let path):
+                        if !quiet { errors.write("waiting for '\(SafeText.terminal(path))' to be complete\n") }
+                    case .alert(let alert, let results):
+                        if !quiet { errors.write("alert \(SafeText.terminal(alert.rule)): \(alert.summary)\n") }
+                        _ = AlertOptions.reportFailures(results, rule: alert.rule)
+                    case .skipped(let path, let reason):
+                        if !quiet {
+                            errors.write("note: skipped '\(SafeText.terminal(path))': \(SafeText.terminal(reason))\n")
+                        }
+                    case .problem(let text):
+                        errors.write("error: \(SafeText.terminal(text))\n")
+                    }
+                }
+                StopSignal.install()
+                if !quiet {
+                    errors.write(
+                        "watching \(paths.count) path\(paths.count == 1 ? "" : "s") every \(interval) into \(SafeText.terminal(database.path)); SIGINT or SIGTERM stops\n"
+                    )
+                }
+                try watcher.run()
+                if !quiet { errors.write("stopped\n") }
+            } catch {
+                errors.write("Error: \(error)\n")
+                throw ExitCode.failure
+            }
+        }
+    }
+}
