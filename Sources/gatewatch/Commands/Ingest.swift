@@ -21,52 +21,7 @@ extension Gatewatch {
         @OptionGroup var store: StoreOptions
         @OptionGroup var policy: PolicyOptions
 
-        @Option(
-            name: .customLong("client-ip"),
-            help: ArgumentHelp(
-                "Which address is the client: c-ip (the TCP peer), xff-leftmost (spoofable), or xff-rightmost-untrusted.",
-                valueName: "source"
-            )
-        )
-        var clientIP: ClientAddressSource?
-
-        @Option(
-            name: .customLong("trusted-proxy"),
-            help: ArgumentHelp("A proxy whose X-Forwarded-For hop is skipped (repeatable).", valueName: "cidr")
-        )
-        var trustedProxy: [String] = []
-
-        @Option(
-            name: .customLong("platform-rules"),
-            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
-        )
-        var platformRules: String?
-
-        @Option(
-            name: .customLong("request-id-field"),
-            help: ArgumentHelp(
-                "The W3C custom field holding the gateway's request id (default: x-correlation-id, x-request-id, …).",
-                valueName: "name"
-            )
-        )
-        var requestIDField: String?
-
-        @Flag(
-            name: .customLong("keep-gateway-requests"),
-            help: "Keep every gateway request as a row for 'correlate' (automatic when a request-id field is logged)."
-        )
-        var keepGatewayRequests = false
-
-        @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
-        var inputFormat: InputFormat = .auto
-
-        @Option(
-            help: ArgumentHelp(
-                "Column layout for lines before any #Fields directive: iis, iis-xff, appservice, appservice-xff, or a list of field names.",
-                valueName: "layout"
-            )
-        )
-        var fields: String?
+        @OptionGroup var reading: ReadingOptions
 
         @Flag(help: "Exit with code 3 when any line is malformed.")
         var strict = false
@@ -82,41 +37,19 @@ extension Gatewatch {
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input") }
-            for value in trustedProxy where CIDR(value) == nil {
-                throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
-            }
-            if let fields, W3CLayout.named(fields) == nil {
-                throw ValidationError("--fields '\(fields)' names no columns")
-            }
         }
 
         func run() throws {
             let configuration: GatewatchConfiguration
-            let loadedPolicy: GatewatchCore.Policy
+            let options: IngestOptions
             do {
                 configuration = try policy.configuration()
-                loadedPolicy = try configuration.loadPolicy()
+                options = try reading.ingestOptions(configuration: configuration)
             } catch {
                 StandardError().write("Error: \(error)\n")
                 throw ExitCode(2)
             }
-            var options = IngestOptions()
-            if let rulesPath = platformRules ?? configuration.platformRules {
-                do {
-                    options.platformRules = try PlatformRules.load(path: rulesPath)
-                } catch {
-                    StandardError().write("Error: \(error)\n")
-                    throw ExitCode(2)
-                }
-            }
-            options.gateways = configuration.gateways
-            options.policy = loadedPolicy
-            options.format = inputFormat
-            options.requestIDField = requestIDField
-            options.keepGatewayRequests = keepGatewayRequests
-            options.clientAddress = clientIP ?? configuration.clientAddress
-            options.trustedProxies = trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
-            if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
+            let loadedPolicy = options.policy ?? GatewatchCore.Policy.allowAll
 
             let discovery = InputDiscovery.expand(paths)
             let errors = StandardError()

@@ -44,37 +44,7 @@ extension Gatewatch {
         @Flag(name: .customLong("no-alerts"), help: "Only ingest (and write metrics); evaluate no alert rules.")
         var noAlerts = false
 
-        @Option(
-            name: .customLong("client-ip"),
-            help: ArgumentHelp(
-                "Which address is the client: c-ip (the TCP peer), xff-leftmost (spoofable), or xff-rightmost-untrusted.",
-                valueName: "source"
-            )
-        )
-        var clientIP: ClientAddressSource?
-
-        @Option(
-            name: .customLong("trusted-proxy"),
-            help: ArgumentHelp("A proxy whose X-Forwarded-For hop is skipped (repeatable).", valueName: "cidr")
-        )
-        var trustedProxy: [String] = []
-
-        @Option(
-            name: .customLong("platform-rules"),
-            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
-        )
-        var platformRules: String?
-
-        @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
-        var inputFormat: InputFormat = .auto
-
-        @Option(
-            help: ArgumentHelp(
-                "Column layout for lines before any #Fields directive: iis, iis-xff, appservice, appservice-xff, or a list of field names.",
-                valueName: "layout"
-            )
-        )
-        var fields: String?
+        @OptionGroup var reading: ReadingOptions
 
         @Flag(name: .shortAndLong, help: "Print only problems on standard error (alerts still go to their sinks).")
         var quiet = false
@@ -90,35 +60,19 @@ extension Gatewatch {
             guard let seconds = AlertDuration.seconds(interval), seconds >= 0.05 else {
                 throw ValidationError("--interval '\(interval)' is not a duration of at least 50ms; pass e.g. 5s")
             }
-            for value in trustedProxy where CIDR(value) == nil {
-                throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
-            }
-            if let fields, W3CLayout.named(fields) == nil {
-                throw ValidationError("--fields '\(fields)' names no columns")
-            }
         }
 
         func run() throws {
-            // Copied from Ingest.run (the lead will factor it out): configuration → IngestOptions.
             let configuration: GatewatchConfiguration
-            var options = IngestOptions()
+            let options: IngestOptions
             let rules: AlertRuleSet
             do {
                 configuration = try policy.configuration()
-                options.policy = try configuration.loadPolicy()
-                if let rulesPath = platformRules ?? configuration.platformRules {
-                    options.platformRules = try PlatformRules.load(path: rulesPath)
-                }
+                options = try reading.ingestOptions(configuration: configuration)
                 rules = try alerting.ruleSet()
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            options.gateways = configuration.gateways
-            options.format = inputFormat
-            options.clientAddress = clientIP ?? configuration.clientAddress
-            options.trustedProxies =
-                trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
-            if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
 
             var watchOptions = WatchOptions(paths: paths)
             watchOptions.intervalSeconds = AlertDuration.seconds(interval) ?? 5

@@ -1,0 +1,82 @@
+import ArgumentParser
+import GatewatchCore
+
+/// How logs are read and classified: shared by `ingest` and `watch`.
+struct ReadingOptions: ParsableArguments {
+    @Option(
+        name: .customLong("client-ip"),
+        help: ArgumentHelp(
+            "Which address is the client: c-ip (the TCP peer), xff-leftmost (spoofable), or xff-rightmost-untrusted.",
+            valueName: "source"
+        )
+    )
+    var clientIP: ClientAddressSource?
+
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp("A proxy whose X-Forwarded-For hop is skipped (repeatable).", valueName: "cidr")
+    )
+    var trustedProxy: [String] = []
+
+    @Option(
+        name: .customLong("platform-rules"),
+        help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
+    )
+    var platformRules: String?
+
+    @Option(
+        name: .customLong("request-id-field"),
+        help: ArgumentHelp(
+            "The W3C custom field holding the gateway's request id (default: x-correlation-id, x-request-id, …).",
+            valueName: "name"
+        )
+    )
+    var requestIDField: String?
+
+    @Flag(
+        name: .customLong("keep-gateway-requests"),
+        help: "Keep every gateway request as a row for 'correlate' (automatic when a request-id field is logged)."
+    )
+    var keepGatewayRequests = false
+
+    @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
+    var inputFormat: InputFormat = .auto
+
+    @Option(
+        help: ArgumentHelp(
+            "Column layout for lines before any #Fields directive: iis, iis-xff, appservice, appservice-xff, or a list of field names.",
+            valueName: "layout"
+        )
+    )
+    var fields: String?
+
+    func validate() throws {
+        for value in trustedProxy where CIDR(value) == nil {
+            throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
+        }
+        if let fields, W3CLayout.named(fields) == nil {
+            throw ValidationError("--fields '\(fields)' names no columns")
+        }
+    }
+
+    /// The ingest settings: these flags over the configuration file over the defaults.
+    ///
+    /// - Parameter configuration: The effective configuration (policy files, gateways, …).
+    /// - Returns: The settings, with the policy and platform rules loaded.
+    /// - Throws: Policy or platform-rules errors (bad input).
+    func ingestOptions(configuration: GatewatchConfiguration) throws -> IngestOptions {
+        var options = IngestOptions()
+        options.policy = try configuration.loadPolicy()
+        if let rulesPath = platformRules ?? configuration.platformRules {
+            options.platformRules = try PlatformRules.load(path: rulesPath)
+        }
+        options.gateways = configuration.gateways
+        options.format = inputFormat
+        options.clientAddress = clientIP ?? configuration.clientAddress
+        options.trustedProxies = trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
+        options.requestIDField = requestIDField
+        options.keepGatewayRequests = keepGatewayRequests
+        if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
+        return options
+    }
+}
