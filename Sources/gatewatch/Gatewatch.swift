@@ -13,7 +13,8 @@ struct Gatewatch: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Ingest.self, Summary.self, Top.self, IP.self, Clients.self, Timeline.self, Statuses.self, Events.self,
-            SQL.self, Correlate.self, Watch.self, AlertCommand.self, Prune.self, Check.self, Lint.self, ConfigCommand.self,
+            SQL.self, Correlate.self, WhatIf.self, Readiness.self, Report.self, Watch.self, AlertCommand.self,
+            Prune.self, Check.self, Lint.self, ConfigCommand.self,
         ]
     )
 

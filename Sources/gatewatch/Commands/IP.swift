@@ -1,8 +1,33 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the query commands land.
+    /// `gatewatch ip ADDRESS`: everything about one client.
     struct IP: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ip", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "ip",
+            abstract: "Show everything about one client address.",
+            discussion: """
+                Verdicts and the policy rule that decided them, counts by verdict and status, endpoints, \
+                methods and user agents (--limit caps these lists), a daily trend, first and last seen. \
+                Endpoints and user agents come from the per-day inventory (UTC days), or from the \
+                evidence of direct requests when the store has no inventory.
+                """
+        )
+
+        @Argument(help: "The client address (any IPv4 or IPv6 form, or the raw text logged).")
+        var address: String
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let report = try AddressReport.compute(address: address, filter: filter, store: database)
+            emit(try report.render(output.format))
+        }
     }
 }

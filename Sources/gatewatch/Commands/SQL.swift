@@ -1,8 +1,41 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the query commands land.
+    /// `gatewatch sql`: a read-only SQL statement on the store.
     struct SQL: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "sql", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "sql",
+            abstract: "Run one read-only SQL statement on the database.",
+            discussion: """
+                The database is opened read-only and statements that would write are refused. Tables: \
+                hourly, evidence, files, inventory, latency (documented in README.md). Example:
+                  gatewatch sql "SELECT address, SUM(requests) n FROM hourly WHERE verdict = 'direct' \
+                GROUP BY address ORDER BY n DESC LIMIT 5"
+                """
+        )
+
+        @Argument(help: "One SQL statement.")
+        var statement: String
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "At most N rows; 0 shows all (default: 20 in table output, all otherwise).")
+        var limit: Int?
+
+        func validate() throws {
+            if let limit, limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+        }
+
+        func run() throws {
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let result = try SQLQuery.run(
+                statement,
+                store: database,
+                limit: limit ?? (output.format == .table ? 20 : 0)
+            )
+            emit(try result.render(output.format))
+        }
     }
 }

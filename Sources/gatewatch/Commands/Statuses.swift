@@ -1,8 +1,33 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the query commands land.
+    /// `gatewatch statuses`: status × verdict, and latency per endpoint.
     struct Statuses: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "statuses", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            abstract: "Count requests by status.substatus and verdict, with time-taken percentiles per endpoint.",
+            discussion: """
+                p50, p95 and p99 are approximate: each is the upper bound of the time-taken histogram bucket \
+                (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, … ms) where the \
+                cumulative count reaches the percentile; "overflow" (-1 in JSON) means above the largest \
+                bucket. Latency is stored per UTC day and endpoint, not per address: the window is rounded \
+                to whole days, and --cidr leaves the latency table out. --limit caps the endpoints.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "The verdicts counted: gateway, allowed, platform, direct or all.")
+        var verdict: VerdictSelection = .all
+
+        func run() throws {
+            let filter = try query.filter(time: time, format: output.format)
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let report = try StatusesQuery(filter: filter, verdict: verdict).run(store: database)
+            emit(try report.render(output.format, hasBlockFilter: !filter.cidrs.isEmpty))
+        }
     }
 }

@@ -1,8 +1,33 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the query commands land.
+    /// `gatewatch timeline`: requests per hour or day.
     struct Timeline: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "timeline", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            abstract: "Show requests per hour or day, by verdict, with a bar chart in the terminal.",
+            discussion: """
+                Empty buckets between the first and the last are shown. Hours are UTC hours labelled in \
+                --tz; days are days in --tz. --limit keeps the newest buckets (default: all).
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "Bucket width: hour or day.")
+        var bucket: TimelineBucket = .hour
+
+        @Option(help: "The verdicts counted: gateway, allowed, platform, direct or all.")
+        var verdict: VerdictSelection = .all
+
+        func run() throws {
+            let filter = try query.filter(time: time, format: output.format, tableLimit: 0)
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let result = try TimelineQuery(filter: filter, bucket: bucket, verdict: verdict).run(store: database)
+            emit(try result.render(output.format))
+        }
     }
 }

@@ -1,8 +1,34 @@
 import ArgumentParser
+import GatewatchCore
 
 extension Gatewatch {
-    /// Placeholder until the query commands land.
+    /// `gatewatch top`: the busiest client addresses.
     struct Top: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "top", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            abstract: "List the busiest client addresses of a verdict (direct callers by default).",
+            discussion: """
+                Sorted by --by descending, ties by address. The JSON form is a stable contract:
+                  [{"address": "…", "requests": N, "blocked": N, "served": N, "bytes": N,
+                    "first_seen": "…", "last_seen": "…"}]
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "The verdict to rank: gateway, allowed, platform, direct or all.")
+        var verdict: VerdictSelection = .direct
+
+        @Option(help: "Rank by requests or bytes.")
+        var by: TopMeasure = .requests
+
+        func run() throws {
+            let filter = try query.filter(time: time, format: output.format)
+            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
+            emit(try result.render(output.format))
+        }
     }
 }

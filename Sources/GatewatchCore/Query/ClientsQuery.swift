@@ -1,0 +1,203 @@
+import Foundation
+import GRDB
+
+/// Where a direct caller stands in a migration.
+public enum ClientState: String, Sendable, CaseIterable, Codable {
+    /// Still calling, and at least one request was served.
+    case active
+    /// No request for the quiet period before the newest data.
+    case quiet
+    /// Never served: every direct request was blocked.
+    case blockedOnly = "blocked-only"
+}
+
+/// One direct caller in the migration inventory.
+public struct ClientEntry: Sendable, Equatable, Codable {
+    /// The client address, canonical.
+    public var address: String
+    /// The state: `blocked-only` wins over `quiet`, which wins over `active`.
+    public var state: ClientState
+    /// The first direct request, in the display zone.
+    public var firstSeen: String
+    /// The last direct request, in the display zone.
+    public var lastSeen: String
+    /// Direct requests in the window.
+    public var requests: Int
+    /// Of which blocked.
+    public var blocked: Int
+    /// Of which served.
+    public var served: Int
+    /// Direct requests in the last day of the data.
+    public var last1d: Int
+    /// Direct requests in the last 7 days of the data.
+    public var last7d: Int
+    /// Direct requests in the last 30 days of the data.
+    public var last30d: Int
+    /// The busiest endpoints.
+    public var endpoints: [ValueCount]
+    /// The busiest user agents.
+    public var userAgents: [ValueCount]
+
+    enum CodingKeys: String, CodingKey {
+        case address, state
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case requests, blocked, served
+        case last1d = "last_1d"
+        case last7d = "last_7d"
+        case last30d = "last_30d"
+        case endpoints
+        case userAgents = "user_agents"
+    }
+}
+
+/// The migration inventory.
+public struct ClientsResult: Sendable, Equatable {
+    /// The callers, busiest first, at most the filter's limit.
+    public var clients: [ClientEntry]
+    /// How many callers matched before the limit.
+    public var total: Int
+    /// The newest data in the window (UTC), which the 1/7/30-day and quiet windows count back
+    /// from; `nil` when the window is empty.
+    public var newest: String?
+}
+
+/// Every direct caller with first/last seen, recent activity, endpoints, user agents and state.
+public struct ClientsQuery: Sendable {
+    /// The common filter.
+    public var filter: QueryFilter
+    /// Days without a request after which a caller is `quiet`.
+    public var quietDays: Int
+    /// Only callers in this state, or all.
+    public var state: ClientState?
+    /// Endpoints and user agents listed per caller.
+    public var valuesPerClient: Int
+
+    /// Creates the query.
+    ///
+    /// - Parameters:
+    ///   - filter: The common filter.
+    ///   - quietDays: Days without a request after which a caller is `quiet`.
+    ///   - state: Only callers in this state, or `nil` for all.
+    ///   - valuesPerClient: Endpoints and user agents listed per caller.
+    public init(filter: QueryFilter, quietDays: Int = 7, state: ClientState? = nil, valuesPerClient: Int = 3) {
+        self.filter = filter
+        self.quietDays = quietDays
+        self.state = state
+        self.valuesPerClient = valuesPerClient
+    }
+
+    /// Runs the query.
+    ///
+    /// The 1/7/30-day counts and the quiet period count back from the end of the
+    /// newest hour of data in the window (any verdict), not from the wall clock.
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The inventory, busiest callers first (ties by address).
+    /// - Throws: Database errors.
+    public func run(store: Store) throws -> ClientsResult {
+        let display = filter.display
+        return try store.read { db in
+            let all = try filter.hourlyConditions(db)
+            guard
+                let newestText = try String.fetchOne(
+                    db,
+                    sql: "SELECT MAX(last_seen) FROM hourly \(all.whereClause)",
+                    arguments: all.statementArguments
+                ),
+                let newest = TimeDisplay.parse(newestText)
+            else {
+                return ClientsResult(clients: [], total: 0, newest: nil)
+            }
+            let reference = (newest - ((newest % 3600) + 3600) % 3600) + 3600
+            let quietSince = UTCTime.format(newest - Int64(quietDays) * 86_400)
+            let direct = try filter.hourlyConditions(db, verdict: .direct)
+            var arguments = StatementArguments([
+                UTCTime.format(reference - 86_400), UTCTime.format(reference - 7 * 86_400),
+                UTCTime.format(reference - 30 * 86_400),
+            ])
+            arguments += direct.statementArguments
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
+                        SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
+                        MIN(first_seen), MAX(last_seen),
+                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END)
+                    FROM hourly \(direct.whereClause) GROUP BY address
+                    """,
+                arguments: arguments
+            )
+            var clients: [ClientEntry] = []
+            while let row = try cursor.next() {
+                let served: Int = row[3]
+                let lastSeen: String = row[5]
+                let state: ClientState = served == 0 ? .blockedOnly : (lastSeen < quietSince ? .quiet : .active)
+                if let wanted = self.state, wanted != state { continue }
+                clients.append(
+                    ClientEntry(
+                        address: row[0],
+                        state: state,
+                        firstSeen: row[4],
+                        lastSeen: lastSeen,
+                        requests: row[1],
+                        blocked: row[2],
+                        served: served,
+                        last1d: row[6],
+                        last7d: row[7],
+                        last30d: row[8],
+                        endpoints: [],
+                        userAgents: []
+                    )
+                )
+            }
+            clients.sort { $0.requests != $1.requests ? $0.requests > $1.requests : byteOrder($0.address, $1.address) }
+            let total = clients.count
+            clients.removeSubrange(filter.cap(total)...)
+            let lookup = try InventoryLookup(db, filter: filter, perAddress: valuesPerClient)
+            let values = try lookup.values(for: clients.map(\.address), kinds: ["endpoint", "user_agent"])
+            for index in clients.indices {
+                let address = clients[index].address
+                clients[index].endpoints = values.endpoints[address] ?? []
+                clients[index].userAgents = values.userAgents[address] ?? []
+                clients[index].firstSeen = display.format(clients[index].firstSeen)
+                clients[index].lastSeen = display.format(clients[index].lastSeen)
+            }
+            return ClientsResult(clients: clients, total: total, newest: newestText)
+        }
+    }
+}
+
+extension ClientsResult {
+    /// The result in an output format; in `table` and `csv`, endpoints and user agents are joined
+    /// with ` | `.
+    ///
+    /// - Parameter format: The format.
+    /// - Returns: The text, ending in a newline.
+    /// - Throws: Encoding errors.
+    public func render(_ format: OutputFormat) throws -> String {
+        var footer = QueryRendering.truncationNote(shown: clients.count, total: total, noun: "direct callers")
+        if format == .table, let newest {
+            footer = (footer.map { $0 + "\n" } ?? "") + "(last_1d/7d/30d count back from the newest data, \(newest))"
+        }
+        return try QueryRendering.list(clients, format: format, footer: footer) {
+            func joined(_ list: [ValueCount]) -> String { list.map(\.value).joined(separator: " | ") }
+            return TextTable(
+                columns: [
+                    "address", "state", "requests", "blocked", "served", "last_1d", "last_7d", "last_30d",
+                    "first_seen", "last_seen", "endpoints", "user_agents",
+                ],
+                rows: clients.map {
+                    [
+                        $0.address, $0.state.rawValue, String($0.requests), String($0.blocked), String($0.served),
+                        String($0.last1d), String($0.last7d), String($0.last30d), $0.firstSeen, $0.lastSeen,
+                        joined($0.endpoints), joined($0.userAgents),
+                    ]
+                },
+                numericColumns: [2, 3, 4, 5, 6, 7]
+            )
+        }
+    }
+}

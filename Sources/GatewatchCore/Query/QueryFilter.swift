@@ -1,0 +1,294 @@
+import Foundation
+import GRDB
+
+/// Why a query could not run.
+public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    /// The `sql` statement would write to the database.
+    case notReadOnly(statement: String)
+    /// The `sql` statement is empty.
+    case emptyStatement
+    /// The `sql` text holds more than one statement.
+    case multipleStatements
+    /// SQLite rejected the `sql` statement.
+    case sqlFailed(message: String)
+
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .notReadOnly(let statement):
+            "refusing '\(statement.prefix(80))': the database is opened read-only and only statements that read "
+                + "(SELECT, WITH, read-only PRAGMA, EXPLAIN) are run"
+        case .emptyStatement:
+            "no SQL statement given; pass one such as \"SELECT * FROM hourly LIMIT 5\""
+        case .multipleStatements:
+            "give one statement at a time; the text holds more than one"
+        case .sqlFailed(let message):
+            "the statement failed: \(message); the schema is in README.md (tables hourly, evidence, files, inventory, latency)"
+        }
+    }
+
+    /// The same as ``description``.
+    public var errorDescription: String? { description }
+}
+
+/// Which verdicts a query looks at: one, or all of them.
+public enum VerdictSelection: String, Sendable, CaseIterable, Codable {
+    /// Requests from the gateway.
+    case gateway
+    /// Requests the policy allows (office, partner, localhost).
+    case allowed
+    /// Platform traffic (Always On, health checks, probes).
+    case platform
+    /// Requests that bypassed the gateway.
+    case direct
+    /// Every verdict.
+    case all
+
+    /// The single verdict selected, or `nil` for ``all``.
+    public var verdict: Verdict? { Verdict(rawValue: rawValue) }
+}
+
+/// The filter every query command shares: time window, address blocks, site, row limit, time zone.
+///
+/// Times in results are formatted in ``timeZone`` (`2026-11-20T13:00:00Z` in UTC,
+/// `2026-11-20T14:00:00+01:00` elsewhere), and day buckets are days in that zone. Aggregates are
+/// stored per UTC hour, so an hour is counted in the local day it starts in.
+public struct QueryFilter: Sendable, Equatable {
+    /// The time window; hourly aggregates are included when their hour starts inside it.
+    public var range: TimeRange
+    /// Only addresses inside one of these blocks; empty means every address.
+    ///
+    /// An address that is not an IP (a `-` in the log) never matches a block.
+    public var cidrs: [CIDR]
+    /// Only this site (`s-sitename`), or every site.
+    public var site: String?
+    /// The most rows to return; 0 means all.
+    public var limit: Int
+    /// The zone for displayed times and day buckets.
+    public var timeZone: TimeZone
+
+    /// Creates a filter.
+    ///
+    /// - Parameters:
+    ///   - range: The time window.
+    ///   - cidrs: Address blocks; empty for all addresses.
+    ///   - site: A site name, or `nil` for all sites.
+    ///   - limit: The most rows to return; 0 means all.
+    ///   - timeZone: The zone for display and day buckets.
+    public init(
+        range: TimeRange = .all,
+        cidrs: [CIDR] = [],
+        site: String? = nil,
+        limit: Int = 0,
+        timeZone: TimeZone = QueryFilter.utc
+    ) {
+        self.range = range
+        self.cidrs = cidrs
+        self.site = site
+        self.limit = limit
+        self.timeZone = timeZone
+    }
+
+    /// The UTC zone.
+    public static let utc: TimeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? .current
+
+    /// Whether `address` passes the ``cidrs`` filter.
+    ///
+    /// - Parameter address: Address text as stored.
+    /// - Returns: `true` when there is no block filter or a block contains the address.
+    public func matches(address: String) -> Bool {
+        guard !cidrs.isEmpty else { return true }
+        guard let parsed = IPAddress(address) else { return false }
+        return CIDRSet(cidrs).contains(parsed)
+    }
+
+    /// The rows to keep out of `count` under ``limit``.
+    func cap(_ count: Int) -> Int { limit > 0 ? min(limit, count) : count }
+
+    var display: TimeDisplay { TimeDisplay(timeZone: timeZone) }
+
+    /// The stored addresses that pass the block filter, or `nil` when there is no block filter.
+    func matchingAddresses(_ db: Database) throws -> [String]? {
+        guard !cidrs.isEmpty else { return nil }
+        let set = CIDRSet(cidrs)
+        var result: [String] = []
+        // Covered by the hourly_address index: one pass over distinct addresses.
+        let cursor = try String.fetchCursor(db, sql: "SELECT DISTINCT address FROM hourly")
+        while let address = try cursor.next() {
+            if let parsed = IPAddress(address), set.contains(parsed) { result.append(address) }
+        }
+        return result
+    }
+
+    /// Conditions on the `hourly` table: hour window (rounded down to the hour, as `summary`
+    /// does), site, blocks, and optionally a verdict.
+    func hourlyConditions(_ db: Database, verdict: Verdict? = nil) throws -> SQLConditions {
+        var conditions = SQLConditions()
+        if let since = range.since {
+            conditions.add("hour >= ?", UTCTime.format(since - ((since % 3600) + 3600) % 3600))
+        }
+        if let until = range.until {
+            conditions.add("hour < ?", UTCTime.format(until))
+        }
+        try addCommon(db, to: &conditions)
+        if let verdict { conditions.add("verdict = ?", verdict.rawValue) }
+        return conditions
+    }
+
+    /// Site and address-block conditions, for any table with `site` and `address` columns.
+    func addCommon(_ db: Database, to conditions: inout SQLConditions, site hasSite: Bool = true) throws {
+        if hasSite, let site { conditions.add("site = ?", site) }
+        if let addresses = try matchingAddresses(db) {
+            conditions.add("address IN (SELECT value FROM json_each(?))", try JSONOutput.encode(addresses))
+        }
+    }
+
+    /// Conditions on a table keyed by UTC `day` (`inventory`, `latency`): the window rounded out
+    /// to whole UTC days.
+    func dayConditions() -> SQLConditions {
+        var conditions = SQLConditions()
+        if let since = range.since {
+            conditions.add("day >= ?", String(UTCTime.format(since).prefix(10)))
+        }
+        if let until = range.until {
+            conditions.add("day <= ?", String(UTCTime.format(until - 1).prefix(10)))
+        }
+        return conditions
+    }
+}
+
+/// A list of SQL conditions with their bound arguments.
+struct SQLConditions {
+    var clauses: [String] = []
+    var arguments: [any DatabaseValueConvertible] = []
+
+    mutating func add(_ clause: String, _ values: any DatabaseValueConvertible...) {
+        clauses.append(clause)
+        arguments += values
+    }
+
+    /// `WHERE a AND b`, or an empty string.
+    var whereClause: String { clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") }
+
+    var statementArguments: StatementArguments { StatementArguments(arguments) ?? StatementArguments() }
+}
+
+/// Formats stored UTC times in a display zone and assigns them to local days.
+struct TimeDisplay {
+    let timeZone: TimeZone
+    let isUTC: Bool
+
+    init(timeZone: TimeZone) {
+        self.timeZone = timeZone
+        isUTC = timeZone.identifier == "UTC" || timeZone.identifier == "GMT"
+    }
+
+    /// Parses the stored form `YYYY-MM-DDTHH:MM:SSZ` (or a prefix of it) into Unix seconds.
+    static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 10 else { return nil }
+        func number(_ start: Int, _ length: Int) -> Int64? {
+            guard start + length <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[start..<start + length] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2) else { return nil }
+        var seconds = daysFromCivil(year: year, month: month, day: day) * 86_400
+        if bytes.count >= 19, let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) {
+            seconds += hour * 3600 + minute * 60 + second
+        }
+        return seconds
+    }
+
+    /// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The zone's offset from UTC at an instant, in seconds.
+    func offset(at seconds: Int64) -> Int64 {
+        isUTC ? 0 : Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
+    }
+
+    /// A stored UTC time in the display zone; unchanged in UTC or when it cannot be read.
+    func format(_ stored: String) -> String {
+        guard !isUTC, let seconds = Self.parse(stored) else { return stored }
+        return format(seconds: seconds)
+    }
+
+    /// Unix seconds as ISO 8601 in the display zone.
+    func format(seconds: Int64) -> String {
+        let offset = offset(at: seconds)
+        guard offset != 0 || !isUTC else { return UTCTime.format(seconds) }
+        let local = String(UTCTime.format(seconds + offset).dropLast())
+        let sign = offset < 0 ? "-" : "+"
+        let minutes = abs(offset) / 60
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return local + sign + two(minutes / 60) + ":" + two(minutes % 60)
+    }
+
+    /// The local day (`YYYY-MM-DD`) of an instant.
+    func day(of seconds: Int64) -> String {
+        String(UTCTime.format(seconds + offset(at: seconds)).prefix(10))
+    }
+
+    /// Days since the epoch of a `YYYY-MM-DD` day key.
+    static func dayNumber(_ day: String) -> Int64? { parse(day).map { $0 / 86_400 } }
+
+    /// The `YYYY-MM-DD` key of a day number.
+    static func dayKey(_ number: Int64) -> String { String(UTCTime.format(number * 86_400).prefix(10)) }
+}
+
+/// Orders text as Python and SQLite's BINARY collation do: by UTF-8 bytes.
+func byteOrder(_ lhs: String, _ rhs: String) -> Bool {
+    lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+}
+
+/// `status.substatus` text.
+func statusText(_ status: Int, _ substatus: Int) -> String { "\(status).\(substatus)" }
+
+/// Shared rendering helpers for query results.
+enum QueryRendering {
+    /// One JSON object per line, one encoder for all of them.
+    static func ndjson<T: Encodable>(_ items: [T]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var output = ""
+        for item in items {
+            output += String(decoding: try encoder.encode(item), as: UTF8.self)
+            output += "\n"
+        }
+        return output
+    }
+
+    /// A list result in any format; `table` builds a ``TextTable`` and adds `footer` when given.
+    static func list<T: Encodable>(
+        _ items: [T],
+        format: OutputFormat,
+        footer: String?,
+        table: () -> TextTable
+    ) throws -> String {
+        switch format {
+        case .json: return try JSONOutput.encode(items) + "\n"
+        case .ndjson: return try ndjson(items)
+        case .csv: return table().renderCSV()
+        case .table:
+            return table().renderText() + (footer.map { $0 + "\n" } ?? "")
+        }
+    }
+
+    /// The note under a table cut by `--limit`.
+    static func truncationNote(shown: Int, total: Int, noun: String) -> String? {
+        guard shown < total else { return nil }
+        return "(\(shown) of \(total) \(noun); --limit 0 shows all)"
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+
+/// What `top` ranks addresses by.
+public enum TopMeasure: String, Sendable, CaseIterable, Codable {
+    /// Request count.
+    case requests
+    /// Bytes sent (`sc-bytes`).
+    case bytes
+}
+
+/// One address in the `top` ranking.
+///
+/// JSON contract: `{"address": "…", "requests": N, "blocked": N, "served": N, "bytes": N,
+/// "first_seen": "…", "last_seen": "…"}`.
+public struct TopEntry: Sendable, Equatable, Codable {
+    /// The client address, canonical.
+    public var address: String
+    /// Requests.
+    public var requests: Int
+    /// Direct requests the backend refused.
+    public var blocked: Int
+    /// Direct requests the backend answered.
+    public var served: Int
+    /// Bytes sent.
+    public var bytes: Int
+    /// The first request, in the display zone.
+    public var firstSeen: String
+    /// The last request, in the display zone.
+    public var lastSeen: String
+
+    enum CodingKeys: String, CodingKey {
+        case address, requests, blocked, served, bytes
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+    }
+}
+
+/// The `top` ranking: the busiest addresses.
+public struct TopResult: Sendable, Equatable {
+    /// The ranked addresses, at most the filter's limit.
+    public var entries: [TopEntry]
+    /// How many addresses matched before the limit.
+    public var total: Int
+}
+
+/// The busiest client addresses of one verdict (or all), by requests or bytes.
+public struct TopQuery: Sendable {
+    /// The common filter.
+    public var filter: QueryFilter
+    /// The verdict to rank.
+    public var verdict: VerdictSelection
+    /// The measure to rank by.
+    public var measure: TopMeasure
+
+    /// Creates the query.
+    ///
+    /// - Parameters:
+    ///   - filter: The common filter.
+    ///   - verdict: The verdict to rank (`direct` by default).
+    ///   - measure: Requests or bytes.
+    public init(filter: QueryFilter, verdict: VerdictSelection = .direct, measure: TopMeasure = .requests) {
+        self.filter = filter
+        self.verdict = verdict
+        self.measure = measure
+    }
+
+    /// Runs the query.
+    ///
+    /// Sorted by the measure, descending; ties by address ascending (byte order).
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The ranking.
+    /// - Throws: Database errors.
+    public func run(store: Store) throws -> TopResult {
+        let display = filter.display
+        var entries: [TopEntry] = try store.read { db in
+            let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
+                        SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END), SUM(bytes),
+                        MIN(first_seen), MAX(last_seen)
+                    FROM hourly \(conditions.whereClause) GROUP BY address
+                    """,
+                arguments: conditions.statementArguments
+            )
+            var entries: [TopEntry] = []
+            while let row = try cursor.next() {
+                entries.append(
+                    TopEntry(
+                        address: row[0],
+                        requests: row[1],
+                        blocked: row[2],
+                        served: row[3],
+                        bytes: row[4],
+                        firstSeen: row[5],
+                        lastSeen: row[6]
+                    )
+                )
+            }
+            return entries
+        }
+        let byBytes = measure == .bytes
+        entries.sort { lhs, rhs in
+            let left = byBytes ? lhs.bytes : lhs.requests
+            let right = byBytes ? rhs.bytes : rhs.requests
+            return left != right ? left > right : byteOrder(lhs.address, rhs.address)
+        }
+        let total = entries.count
+        entries.removeSubrange(filter.cap(total)...)
+        for index in entries.indices {
+            entries[index].firstSeen = display.format(entries[index].firstSeen)
+            entries[index].lastSeen = display.format(entries[index].lastSeen)
+        }
+        return TopResult(entries: entries, total: total)
+    }
+}
+
+extension TopResult {
+    /// The result in an output format; log-derived text is escaped by the table and CSV writers.
+    ///
+    /// - Parameter format: The format.
+    /// - Returns: The text, ending in a newline.
+    /// - Throws: Encoding errors.
+    public func render(_ format: OutputFormat) throws -> String {
+        try QueryRendering.list(
+            entries,
+            format: format,
+            footer: QueryRendering.truncationNote(shown: entries.count, total: total, noun: "addresses")
+        ) {
+            TextTable(
+                columns: ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"],
+                rows: entries.map {
+                    [
+                        $0.address, String($0.requests), String($0.blocked), String($0.served), String($0.bytes),
+                        $0.firstSeen, $0.lastSeen,
+                    ]
+                },
+                numericColumns: [1, 2, 3, 4]
+            )
+        }
+    }
+}

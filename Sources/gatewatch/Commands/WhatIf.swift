@@ -1,0 +1,74 @@
+import ArgumentParser
+import GatewatchCore
+
+extension Gatewatch {
+    /// `gatewatch whatif`: what a proposed allowlist or gateway set would do to the traffic on record.
+    struct WhatIf: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "whatif",
+            abstract:
+                "Show what a proposed allowlist or gateway set would block, allow or break, using the stored history.",
+            discussion: """
+                The proposed policy is --policy/--gateway over gatewatch.yaml (as for 'check'); the current \
+                policy is the one the history was classified with at ingest. No log is read again: every \
+                stored client address is evaluated once. Lists addresses newly blocked (with endpoints, user \
+                agents, last seen), direct callers that are served today and would be cut off once the policy \
+                is enforced, addresses newly allowed, platform traffic the policy would refuse (Always On, \
+                health checks, warm-up, the 168.63.129.16 probe), declared gateways the policy denies, and \
+                the lint findings of the proposed policy.
+
+                Exit codes: 0 nothing that is served today would be refused; 4 non-platform traffic that was \
+                served in the window would be refused, or a declared gateway is denied; 5 platform traffic \
+                would be refused (wins over 4); 1 failure (no database, no data in the window); 2 usage or \
+                a policy file that cannot be read.
+                """
+        )
+
+        @OptionGroup var policy: PolicyOptions
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "At most N addresses per group in table output; 0 shows all (default 20).")
+        var limit: Int = 20
+
+        @Option(name: .customLong("values"), help: "Endpoints and user agents listed per address (default 3; 0 = all).")
+        var valuesPerAddress: Int = 3
+
+        func validate() throws {
+            if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+            if valuesPerAddress < 0 {
+                throw ValidationError("--values must be 0 (all) or more, not \(valuesPerAddress)")
+            }
+        }
+
+        func run() throws {
+            let range = try time.resolve()
+            let configuration: GatewatchConfiguration
+            let proposed: Policy
+            do {
+                configuration = try policy.configuration()
+                guard !configuration.policyFiles.isEmpty || !configuration.gateways.isEmpty else {
+                    throw ValidationError(
+                        "no proposed policy; pass --policy FILE (the allowlist you plan to deploy) and/or --gateway ADDRESS"
+                    )
+                }
+                proposed = try configuration.loadPolicy()
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw Gatewatch.badInput(error)
+            }
+            let database = try Store(
+                path: Store.resolvePath(option: store.db, configured: configuration.database),
+                readOnly: true
+            )
+            let result = try WhatIfQuery(proposed: proposed, range: range, valuesPerAddress: valuesPerAddress).run(
+                store: database
+            )
+            emit(try result.render(output.format, limit: limit))
+            let code = result.outcome.exitCode
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
