@@ -1,0 +1,237 @@
+import Foundation
+import GRDB
+
+/// A client that keeps the backend from being ready for lock-down.
+public struct ReadinessBlocker: Sendable, Equatable, Codable {
+    /// The client address, as stored.
+    public var address: String
+    /// Its counted direct requests in the quiet window.
+    public var requests: Int
+    /// Its last counted direct request in the quiet window.
+    public var lastSeen: String
+
+    enum CodingKeys: String, CodingKey {
+        case address, requests
+        case lastSeen = "last_seen"
+    }
+}
+
+/// The answer of `gatewatch readiness`.
+///
+/// Its JSON form is a contract that never changes shape:
+/// `{"ready": bool, "quiet_days": N, "last_direct": "…"|null, "blocking": [{"address", "requests", "last_seen"}]}`.
+/// The window and the coverage are for people and are not part of the JSON.
+public struct ReadinessResult: Sendable, Equatable, Encodable {
+    /// Whether the quiet window holds no counted direct traffic and the data covers it.
+    public var ready: Bool
+    /// The required quiet period in days.
+    public var quietDays: Int
+    /// The newest counted direct request up to the end of the window, in any day; `nil` when
+    /// there never was one.
+    public var lastDirect: String?
+    /// The clients that still call directly in the window, busiest first.
+    public var blocking: [ReadinessBlocker]
+    /// The first hour of the quiet window (inclusive).
+    public var windowStart: String
+    /// The end of the quiet window (exclusive): the end of the newest hour of data.
+    public var windowEnd: String
+    /// The first request in the store (up to the window end).
+    public var dataStart: String
+    /// Whether blocked direct requests counted too (`--include-blocked`).
+    public var includesBlocked: Bool
+
+    /// Whether the stored data reaches back to the start of the window.
+    public var coversWindow: Bool { dataStart < UTCTime.format((TimeDisplay.parse(windowStart) ?? 0) + 3600) }
+
+    /// The process exit code: 0 when ready, ``ReadinessResult/notReadyExitCode`` otherwise.
+    public var exitCode: Int32 { ready ? 0 : Self.notReadyExitCode }
+
+    /// The exit code of a backend that is not ready.
+    public static let notReadyExitCode: Int32 = 3
+
+    enum CodingKeys: String, CodingKey {
+        case ready
+        case quietDays = "quiet_days"
+        case lastDirect = "last_direct"
+        case blocking
+    }
+
+    /// Encodes exactly the contract's four keys; `last_direct` is `null` when absent.
+    ///
+    /// - Parameter encoder: The encoder.
+    /// - Throws: Encoding errors.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ready, forKey: .ready)
+        try container.encode(quietDays, forKey: .quietDays)
+        try container.encode(lastDirect, forKey: .lastDirect)
+        try container.encode(blocking, forKey: .blocking)
+    }
+}
+
+/// Decides whether a backend is ready to be locked down: no non-platform direct traffic was
+/// served in the last N days of data.
+///
+/// **The last N days of data** count back from the newest data in the store, not from the wall
+/// clock, so a database copied elsewhere or checked a week later gives the same answer: the
+/// window ends at the end of the hour that holds the newest stored request (of any verdict) and
+/// starts N × 24 hours earlier, on an hour boundary. With ``until`` the newest data before that
+/// time is used instead, which answers "was it ready then?"; like every window, it applies to
+/// whole hours (an `until` inside an hour keeps that hour). When the stored data starts after
+/// the window's first hour, the store cannot prove N quiet days and the result is not ready.
+///
+/// **Counted traffic** is verdict `direct` (platform traffic never counts) with outcome `served`:
+/// a client that is already refused by an enforced allowlist cannot break anything more. With
+/// ``includesBlocked`` blocked attempts count too, for teams that want every client migrated
+/// before they call the change done. Addresses inside ``ignored`` blocks (known scanners, a
+/// monitoring probe) never count.
+public struct ReadinessQuery: Sendable {
+    /// The required quiet period in days (1 or more).
+    public var quietDays: Int
+    /// Address blocks whose traffic never counts.
+    public var ignored: [CIDR]
+    /// Judge the data before this time (Unix seconds), or everything.
+    public var until: Int64?
+    /// Whether blocked direct requests count as well as served ones.
+    public var includesBlocked: Bool
+
+    /// Creates the query.
+    ///
+    /// - Parameters:
+    ///   - quietDays: The required quiet period in days.
+    ///   - ignored: Address blocks that never count.
+    ///   - until: Judge only data before this time (Unix seconds).
+    ///   - includesBlocked: Whether blocked direct requests count.
+    public init(quietDays: Int, ignored: [CIDR] = [], until: Int64? = nil, includesBlocked: Bool = false) {
+        self.quietDays = quietDays
+        self.ignored = ignored
+        self.until = until
+        self.includesBlocked = includesBlocked
+    }
+
+    /// Runs the check.
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The verdict with the blocking clients.
+    /// - Throws: ``MigrationError/invalidQuietDays(_:)``, ``MigrationError/noData(path:window:)``
+    ///   when there is no request to judge, database errors otherwise.
+    public func run(store: Store) throws -> ReadinessResult {
+        guard quietDays >= 1 else { throw MigrationError.invalidQuietDays(quietDays) }
+        // Windows apply to whole hours: an `until` inside an hour keeps that hour.
+        let untilHour = until.map { $0 + (3600 - (($0 % 3600) + 3600) % 3600) % 3600 }
+        let untilText = untilHour.map(UTCTime.format)
+        let ignoredSet = CIDRSet(ignored)
+        return try store.read { db in
+            var bounds = SQLConditions()
+            if let untilText { bounds.add("hour < ?", untilText) }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT MIN(first_seen), MAX(hour), MAX(last_seen) FROM hourly \(bounds.whereClause)",
+                    arguments: bounds.statementArguments
+                ),
+                let dataStart = row[0] as String?,
+                let newestHourText = row[1] as String?,
+                let newestHour = TimeDisplay.parse(newestHourText)
+            else {
+                throw MigrationError.noData(
+                    path: store.path,
+                    window: untilText.map { "before \($0)" }
+                )
+            }
+            var windowEnd = newestHour + 3600
+            if let untilHour, untilHour < windowEnd { windowEnd = untilHour }
+            let windowStart = windowEnd - Int64(quietDays) * 86_400
+            let startText = UTCTime.format(windowStart)
+            let endText = UTCTime.format(windowEnd)
+
+            let outcomes = includesBlocked ? "('served', 'blocked')" : "('served')"
+            var blocking: [ReadinessBlocker] = []
+            var lastDirect: String?
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT address, SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                        MAX(CASE WHEN hour >= ? THEN last_seen END), MAX(last_seen)
+                    FROM hourly
+                    WHERE verdict = 'direct' AND outcome IN \(outcomes) AND hour < ?
+                    GROUP BY address
+                    """,
+                arguments: [startText, startText, endText]
+            )
+            while let row = try cursor.next() {
+                let address: String = row[0]
+                if !ignoredSet.isEmpty, let parsed = IPAddress(address), ignoredSet.contains(parsed) { continue }
+                let last: String = row[3]
+                if lastDirect.map({ last > $0 }) ?? true { lastDirect = last }
+                let requests: Int = row[1]
+                if requests > 0, let lastInWindow = row[2] as String? {
+                    blocking.append(ReadinessBlocker(address: address, requests: requests, lastSeen: lastInWindow))
+                }
+            }
+            blocking.sort { $0.requests != $1.requests ? $0.requests > $1.requests : byteOrder($0.address, $1.address) }
+            var result = ReadinessResult(
+                ready: false,
+                quietDays: quietDays,
+                lastDirect: lastDirect,
+                blocking: blocking,
+                windowStart: startText,
+                windowEnd: endText,
+                dataStart: dataStart,
+                includesBlocked: includesBlocked
+            )
+            result.ready = blocking.isEmpty && result.coversWindow
+            return result
+        }
+    }
+}
+
+extension ReadinessResult {
+    /// The result in an output format.
+    ///
+    /// `json` is the contract document; `ndjson` and `csv` list the blocking clients (`address`,
+    /// `requests`, `last_seen`); `table` explains the verdict, the window and the clients, with
+    /// log-derived values escaped for the terminal.
+    ///
+    /// - Parameter format: The format.
+    /// - Returns: The text, ending in a newline.
+    /// - Throws: Encoding errors.
+    public func render(_ format: OutputFormat) throws -> String {
+        switch format {
+        case .json:
+            return try JSONOutput.encode(self) + "\n"
+        case .ndjson:
+            return try blocking.map { try JSONOutput.encode($0) + "\n" }.joined()
+        case .csv:
+            return TextTable(
+                columns: ["address", "requests", "last_seen"],
+                rows: blocking.map { [$0.address, String($0.requests), $0.lastSeen] }
+            ).renderCSV()
+        case .table:
+            let counted = includesBlocked ? "direct traffic (served or blocked)" : "served direct traffic"
+            var output: String
+            if ready {
+                output =
+                    "READY: no \(counted) in the last \(quietDays) day(s) of data (\(windowStart) … \(windowEnd))\n"
+            } else if blocking.isEmpty {
+                output =
+                    "NOT READY: the data starts at \(dataStart), after the start of the \(quietDays)-day window "
+                    + "(\(windowStart) … \(windowEnd)); ingest older logs or lower --quiet-days\n"
+            } else {
+                output =
+                    "NOT READY: \(blocking.count) client(s) sent \(counted) in the last \(quietDays) day(s) of data "
+                    + "(\(windowStart) … \(windowEnd))\n"
+            }
+            output += "Last \(counted): \(lastDirect ?? "never")\n"
+            if !blocking.isEmpty {
+                output += "\n"
+                output += TextTable(
+                    columns: ["ADDRESS", "REQUESTS", "LAST SEEN"],
+                    rows: blocking.map { [$0.address, String($0.requests), $0.lastSeen] },
+                    numericColumns: [1]
+                ).renderText()
+            }
+            return output
+        }
+    }
+}

@@ -1,0 +1,363 @@
+import Foundation
+import GRDB
+
+/// What goes into an HTML report.
+public struct ReportOptions: Sendable {
+    /// The time window; everything by default.
+    public var range: TimeRange
+    /// The backend's policy, for findings and for whether platform traffic is allowed; `nil`
+    /// leaves the findings section as a placeholder.
+    public var policy: Policy?
+    /// The page title.
+    public var title: String
+    /// When the report was made, shown in the footer; `nil` leaves it out (reproducible output).
+    public var generatedAt: String?
+    /// Rows per table (clients, endpoints, user agents, platform addresses).
+    public var rowsPerTable: Int
+    /// Days without a request after which a direct client is `quiet`.
+    public var quietDays: Int
+
+    /// Creates options.
+    ///
+    /// - Parameters:
+    ///   - range: The time window.
+    ///   - policy: The backend's policy, or `nil`.
+    ///   - title: The page title.
+    ///   - generatedAt: The generation time to show, or `nil`.
+    ///   - rowsPerTable: Rows per table.
+    ///   - quietDays: Days after which a direct client is quiet.
+    public init(
+        range: TimeRange = .all,
+        policy: Policy? = nil,
+        title: String = "Gatewatch report",
+        generatedAt: String? = nil,
+        rowsPerTable: Int = 25,
+        quietDays: Int = 7
+    ) {
+        self.range = range
+        self.policy = policy
+        self.title = title
+        self.generatedAt = generatedAt
+        self.rowsPerTable = rowsPerTable
+        self.quietDays = quietDays
+    }
+}
+
+/// Requests of one time bucket, by verdict and outcome.
+struct ReportBucket: Equatable {
+    var start: Int64
+    var gateway = 0
+    var allowed = 0
+    var platform = 0
+    var blocked = 0
+    var served = 0
+}
+
+/// One row of a "top values hit directly" table.
+struct ReportTopValue: Equatable {
+    var value: String
+    var requests: Int
+    var served: Int
+    var blocked: Int
+    var clients: Int
+}
+
+/// One platform address.
+struct ReportPlatformRow: Equatable {
+    var address: String
+    var kinds: [String]
+    var requests: Int
+    var blocked: Int
+    var lastSeen: String
+    var userAgents: [ValueCount]
+    /// The policy's decision for the address, when a policy was given.
+    var decision: PolicyDecision?
+}
+
+/// Where a direct client stands, as the report shows it.
+enum ReportClientState: Int, Comparable {
+    /// Served within the quiet period before the newest data: the backend is still open to it.
+    case served
+    /// Still calling within the quiet period, but every recent request was blocked.
+    case blocked
+    /// No request within the quiet period: it stopped calling directly.
+    case quiet
+
+    static func < (lhs: ReportClientState, rhs: ReportClientState) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One direct client in the report's inventory.
+struct ReportClient: Equatable {
+    var address: String
+    var state: ReportClientState
+    var requests: Int
+    var served: Int
+    var blocked: Int
+    var firstSeen: String
+    var lastSeen: String
+    var lastServed: String?
+    var endpoints: [ValueCount]
+    var userAgents: [ValueCount]
+}
+
+/// The gateway-side section: absent tables, no data, a failure, or a reconciliation.
+enum ReportCorrelation: Equatable {
+    case noTables
+    case noData(String)
+    case failed(String)
+    case report(CorrelationReport)
+}
+
+/// Everything the HTML report shows, read from the store in one pass per section.
+struct ReportData {
+    var options: ReportOptions
+    var databasePath: String
+    var summary: Summary
+    var bucketSeconds: Int64
+    var buckets: [ReportBucket]
+    var lastServedDirect: String?
+    var clients: [ReportClient]
+    var clientTotal: Int
+    var endpoints: [ReportTopValue]
+    var userAgents: [ReportTopValue]
+    var platform: [ReportPlatformRow]
+    var findings: [LintFinding]?
+    var correlation: ReportCorrelation
+
+    /// Reads the report's data.
+    static func load(store: Store, options: ReportOptions) throws -> ReportData {
+        let range = options.range
+        let summary = try Summary.compute(store: store, range: range)
+        let filter = QueryFilter(range: range, limit: options.rowsPerTable)
+        var data = try store.read { db in
+            let conditions = try filter.hourlyConditions(db)
+            let first = summary.first.flatMap(TimeDisplay.parse) ?? 0
+            let last = summary.last.flatMap(TimeDisplay.parse) ?? first
+            let bucketSeconds = Self.bucketSeconds(span: last - first)
+            let buckets =
+                summary.first == nil
+                ? [] : try Self.buckets(db, conditions: conditions, first: first, last: last, size: bucketSeconds)
+            var directConditions = conditions
+            directConditions.add("verdict = 'direct'")
+            directConditions.add("outcome = 'served'")
+            let lastServed = try String.fetchOne(
+                db,
+                sql: "SELECT MAX(last_seen) FROM hourly \(directConditions.whereClause)",
+                arguments: directConditions.statementArguments
+            )
+            return ReportData(
+                options: options,
+                databasePath: store.path,
+                summary: summary,
+                bucketSeconds: bucketSeconds,
+                buckets: buckets,
+                lastServedDirect: lastServed,
+                clients: [],
+                clientTotal: 0,
+                endpoints: try Self.topEvidence(db, column: "uri_stem", range: range, limit: options.rowsPerTable),
+                userAgents: try Self.topEvidence(db, column: "user_agent", range: range, limit: options.rowsPerTable),
+                platform: try Self.platform(db, filter: filter, conditions: conditions, policy: options.policy),
+                findings: options.policy?.lint(),
+                correlation: .noTables
+            )
+        }
+        try store.read { db in
+            let conditions = try filter.hourlyConditions(db)
+            (data.clients, data.clientTotal) = try Self.clients(
+                db,
+                filter: filter,
+                conditions: conditions,
+                newest: summary.last,
+                quietDays: options.quietDays,
+                limit: options.rowsPerTable
+            )
+        }
+        data.correlation = try Self.correlation(store: store, range: range)
+        return data
+    }
+
+    /// Direct clients: the ones still served first, then the blocked ones still calling, then
+    /// the quiet ones; busiest first within each state.
+    private static func clients(
+        _ db: Database,
+        filter: QueryFilter,
+        conditions: SQLConditions,
+        newest: String?,
+        quietDays: Int,
+        limit: Int
+    ) throws -> ([ReportClient], Int) {
+        guard let newest, let newestSeconds = TimeDisplay.parse(newest) else { return ([], 0) }
+        let quietSince = UTCTime.format(newestSeconds - Int64(quietDays) * 86_400)
+        var directConditions = conditions
+        directConditions.add("verdict = 'direct'")
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
+                    SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MIN(first_seen), MAX(last_seen),
+                    MAX(CASE WHEN outcome = 'served' THEN last_seen END)
+                FROM hourly \(directConditions.whereClause) GROUP BY address
+                """,
+            arguments: directConditions.statementArguments
+        )
+        var clients = rows.map { row in
+            let lastSeen: String = row[5]
+            let lastServed: String? = row[6]
+            let state: ReportClientState =
+                lastSeen < quietSince ? .quiet : (lastServed.map { $0 >= quietSince } ?? false) ? .served : .blocked
+            return ReportClient(
+                address: row[0],
+                state: state,
+                requests: row[1],
+                served: row[2],
+                blocked: row[3],
+                firstSeen: row[4],
+                lastSeen: lastSeen,
+                lastServed: lastServed,
+                endpoints: [],
+                userAgents: []
+            )
+        }
+        clients.sort {
+            if $0.state != $1.state { return $0.state < $1.state }
+            return $0.requests != $1.requests ? $0.requests > $1.requests : byteOrder($0.address, $1.address)
+        }
+        let total = clients.count
+        if limit > 0, clients.count > limit { clients.removeSubrange(limit...) }
+        let values = try InventoryLookup(db, filter: filter, perAddress: 2).values(for: clients.map(\.address))
+        for index in clients.indices {
+            clients[index].endpoints = values.endpoints[clients[index].address] ?? []
+            clients[index].userAgents = values.userAgents[clients[index].address] ?? []
+        }
+        return (clients, total)
+    }
+
+    /// The chart bucket for a span of data: the smallest of 1 h, 3 h, 6 h, 12 h, 1 d, 7 d that
+    /// keeps the chart at 120 bars or fewer.
+    static func bucketSeconds(span: Int64) -> Int64 {
+        for hours: Int64 in [1, 3, 6, 12, 24, 168] where (span / (hours * 3600)) + 1 <= 120 {
+            return hours * 3600
+        }
+        return 168 * 3600 * ((span / (168 * 3600 * 120)) + 1)
+    }
+
+    private static func buckets(
+        _ db: Database,
+        conditions: SQLConditions,
+        first: Int64,
+        last: Int64,
+        size: Int64
+    ) throws -> [ReportBucket] {
+        guard last >= first, size > 0 else { return [] }
+        let origin = first - ((first % size) + size) % size
+        let count = Int((last - origin) / size) + 1
+        guard count > 0, count <= 10_000 else { return [] }
+        var buckets = (0..<count).map { ReportBucket(start: origin + Int64($0) * size) }
+        let cursor = try Row.fetchCursor(
+            db,
+            sql:
+                "SELECT hour, verdict, outcome, SUM(requests) FROM hourly \(conditions.whereClause) GROUP BY hour, verdict, outcome",
+            arguments: conditions.statementArguments
+        )
+        while let row = try cursor.next() {
+            guard let hour = TimeDisplay.parse(row[0] as String) else { continue }
+            let index = Int((hour - origin) / size)
+            guard index >= 0, index < buckets.count else { continue }
+            let requests: Int = row[3]
+            switch Verdict(rawValue: row[1] as String) {
+            case .gateway: buckets[index].gateway += requests
+            case .allowed: buckets[index].allowed += requests
+            case .platform: buckets[index].platform += requests
+            case .direct, nil:
+                if (row[2] as String) == Outcome.blocked.rawValue {
+                    buckets[index].blocked += requests
+                } else {
+                    buckets[index].served += requests
+                }
+            }
+        }
+        return buckets
+    }
+
+    /// The busiest values of an evidence column among direct requests.
+    private static func topEvidence(
+        _ db: Database,
+        column: String,
+        range: TimeRange,
+        limit: Int
+    ) throws -> [ReportTopValue] {
+        var conditions = SQLConditions()
+        conditions.add("verdict = 'direct'")
+        if let since = range.since { conditions.add("time >= ?", UTCTime.format(since)) }
+        if let until = range.until { conditions.add("time < ?", UTCTime.format(until)) }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT COALESCE(\(column), '-'), COUNT(*), SUM(outcome = 'served'), SUM(outcome = 'blocked'),
+                    COUNT(DISTINCT address)
+                FROM evidence \(conditions.whereClause)
+                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?
+                """,
+            arguments: conditions.statementArguments + [limit > 0 ? limit : -1]
+        )
+        return rows.map { row in
+            ReportTopValue(value: row[0], requests: row[1], served: row[2], blocked: row[3], clients: row[4])
+        }
+    }
+
+    private static func platform(
+        _ db: Database,
+        filter: QueryFilter,
+        conditions: SQLConditions,
+        policy: Policy?
+    ) throws -> [ReportPlatformRow] {
+        var platformConditions = conditions
+        platformConditions.add("verdict = 'platform'")
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MAX(last_seen)
+                FROM hourly \(platformConditions.whereClause)
+                GROUP BY address ORDER BY 2 DESC, 1
+                """,
+            arguments: platformConditions.statementArguments
+        )
+        let addresses = rows.map { $0[0] as String }
+        let values = try InventoryLookup(db, filter: filter, perAddress: 4).values(for: addresses)
+        return rows.map { row in
+            let address: String = row[0]
+            let userAgents = values.userAgents[address] ?? []
+            let decision = policy.flatMap { policy in IPAddress(address).map { policy.evaluate(address: $0) } }
+            return ReportPlatformRow(
+                address: address,
+                kinds: WhatIfQuery.platformKinds(address: address, userAgents: userAgents),
+                requests: row[1],
+                blocked: row[2],
+                lastSeen: row[3],
+                userAgents: userAgents,
+                decision: decision
+            )
+        }
+    }
+
+    /// Reconciles with gateway logs when the gateway tables exist; never fails the report.
+    private static func correlation(store: Store, range: TimeRange) throws -> ReportCorrelation {
+        let tables = try store.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'gateway\\_%' ESCAPE '\\'"
+            )
+        }
+        guard tables.contains("gateway_minutes") else { return .noTables }
+        var options = CorrelationOptions()
+        options.range = range
+        options.listLimit = 20
+        do {
+            return .report(try Correlation.run(store: store, options: options))
+        } catch let error as CorrelationError {
+            return .noData(error.description)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import GatewatchCore
+@testable import gatewatch
+
+/// `whatif`, `readiness` and `report` parsed and run in-process, for their options and exit codes.
+@Suite struct MigrationCLITests {
+    static let yaml = CLI.repositoryRoot.appendingPathComponent("SampleLogs/gatewatch.yaml").path
+
+    /// The sample ingested once by the real binary.
+    static let sampleDatabase: String = {
+        do {
+            let db = try CLI.scratch("migrationcli") + "/gatewatch.db"
+            let backend = CLI.repositoryRoot.appendingPathComponent("SampleLogs/backend").path
+            let result = try CLI.run(["ingest", "--quiet", "--db", db, "--config", yaml, backend])
+            guard result.status == 0 else { preconditionFailure("ingest failed: \(result.stderr)") }
+            return db
+        } catch {
+            preconditionFailure("cannot ingest SampleLogs: \(error)")
+        }
+    }()
+
+    /// Runs a parsed command; returns its exit code (0 when it returns normally).
+    static func exitCode(of command: some ParsableCommand) throws -> Int32 {
+        var command = command
+        do {
+            try command.run()
+            return 0
+        } catch let code as ExitCode {
+            return code.rawValue
+        }
+    }
+
+    @Test(
+        "readiness exits 0 when ready and 3 when not",
+        arguments: [
+            (["--quiet-days", "2"], Int32(0)),
+            (["--quiet-days", "2", "--include-blocked"], Int32(3)),
+            (["--quiet-days", "4"], Int32(3)),
+            (["--quiet-days", "2", "--until", "2026-11-21"], Int32(3)),
+            (
+                [
+                    "--quiet-days", "2", "--include-blocked", "--ignore", "192.0.2.0/24", "--ignore", "198.51.100.0/24",
+                    "--ignore", "203.0.113.0/24", "--ignore", "2001:db8::/32",
+                ], Int32(0)
+            ),
+        ]
+    )
+    func readinessExitCodes(arguments: [String], expected: Int32) throws {
+        let command = try Gatewatch.Readiness.parse(["--db", Self.sampleDatabase, "--format", "json"] + arguments)
+        #expect(try Self.exitCode(of: command) == expected)
+    }
+
+    @Test("whatif exits 0, 4 or 5 as documented")
+    func whatIfExitCodes() throws {
+        let directory = try CLI.scratch()
+        let webConfig = try String(
+            contentsOfFile: CLI.repositoryRoot.appendingPathComponent("SampleLogs/web.config").path,
+            encoding: .utf8
+        )
+        func variant(_ name: String, removing fragment: String) throws -> String {
+            let path = directory + "/" + name
+            let text = webConfig.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !($0.contains("<add") && $0.contains(fragment)) }.joined(separator: "\n")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let noOffice = try variant("no-office.config", removing: "10.20.0.0")
+        let noProbe = try variant("no-probe.config", removing: "168.63.129.16")
+        let common = ["--db", Self.sampleDatabase, "--config", Self.yaml, "--since", "2026-11-22"]
+        #expect(try Self.exitCode(of: Gatewatch.WhatIf.parse(common)) == 0)
+        #expect(try Self.exitCode(of: Gatewatch.WhatIf.parse(common + ["--policy", noOffice])) == 4)
+        #expect(try Self.exitCode(of: Gatewatch.WhatIf.parse(common + ["--policy", noProbe, "--format", "json"])) == 5)
+        #expect(
+            try Self.exitCode(of: Gatewatch.WhatIf.parse(common + ["--gateway", "20.50.10.9", "--format", "csv"])) == 4
+        )
+    }
+
+    @Test(
+        "usage errors name the option and the fix",
+        arguments: [
+            (["--quiet-days", "0"], "--quiet-days must be 1 or more"),
+            (["--quiet-days", "2", "--ignore", "not-an-address"], "cannot read --ignore 'not-an-address'"),
+        ]
+    )
+    func readinessUsage(arguments: [String], fragment: String) {
+        #expect {
+            _ = try Gatewatch.Readiness.parse(arguments)
+        } throws: { error in
+            Gatewatch.Readiness.message(for: error).contains(fragment)
+        }
+    }
+
+    @Test("report writes one file; --out - prints it")
+    func reportFile() throws {
+        let directory = try CLI.scratch()
+        let out = directory + "/r.html"
+        let command = try Gatewatch.Report.parse([
+            "--db", Self.sampleDatabase, "--out", out, "--rows", "5", "--title", "T",
+        ])
+        #expect(try Self.exitCode(of: command) == 0)
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("<title>T</title>"))
+        #expect(html.contains("No policy was given.") || html.contains("Policy findings"))
+        #expect {
+            _ = try Gatewatch.Report.parse(["--db", Self.sampleDatabase, "--out", out, "--rows", "0"])
+        } throws: { error in
+            Gatewatch.Report.message(for: error).contains("--rows must be 1 or more")
+        }
+    }
+}
