@@ -55,6 +55,8 @@ public struct AddressReport: Sendable, Equatable, Codable {
 
     /// The address, canonical.
     public var address: String
+    /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
+    public var name: String?
     /// Requests in the window.
     public var requests: Int
     /// Bytes sent.
@@ -82,7 +84,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public var daily: [DayCount]
 
     enum CodingKeys: String, CodingKey {
-        case address, requests, bytes
+        case address, name, requests, bytes
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case verdicts, rules, statuses, endpoints, methods
@@ -94,6 +96,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(address, forKey: .address)
+        try container.encodeIfPresent(name, forKey: .name)
         try container.encode(requests, forKey: .requests)
         try container.encode(bytes, forKey: .bytes)
         try container.encode(firstSeen, forKey: .firstSeen)
@@ -265,7 +268,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
         guard requests > 0 else {
             return "no requests from \(SafeText.terminal(address)) in the selected window\n"
         }
-        var output = SafeText.terminal(address) + "\n"
+        var output = SafeText.terminal(address) + (name.map { " (" + SafeText.terminal($0) + ")" } ?? "") + "\n"
         output += "  requests \(requests), bytes \(bytes)\n"
         output += "  first seen \(firstSeen ?? "-"), last seen \(lastSeen ?? "-")\n\n"
         output += TextTable(

@@ -38,8 +38,11 @@ public struct ClientEntry: Sendable, Equatable, Codable {
     /// The busiest user agents.
     public var userAgents: [ValueCount]
 
+    /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
+    public var name: String?
+
     enum CodingKeys: String, CodingKey {
-        case address, state
+        case address, state, name
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case requests, blocked, served
@@ -189,11 +192,12 @@ extension ClientsResult {
                     "address", "state", "requests", "blocked", "served", "last_1d", "last_7d", "last_30d",
                     "first_seen", "last_seen", "endpoints", "user_agents",
                 ],
-                rows: clients.map {
-                    [
-                        $0.address, $0.state.rawValue, String($0.requests), String($0.blocked), String($0.served),
-                        String($0.last1d), String($0.last7d), String($0.last30d), $0.firstSeen, $0.lastSeen,
-                        joined($0.endpoints), joined($0.userAgents),
+                rows: clients.map { client -> [String] in
+                    let label = client.name.map { client.address + " (" + $0 + ")" } ?? client.address
+                    return [
+                        label, client.state.rawValue, String(client.requests), String(client.blocked),
+                        String(client.served), String(client.last1d), String(client.last7d), String(client.last30d),
+                        client.firstSeen, client.lastSeen, joined(client.endpoints), joined(client.userAgents),
                     ]
                 },
                 numericColumns: [2, 3, 4, 5, 6, 7]

@@ -144,6 +144,7 @@ extension TopEntry: FastJSONObject {
         writer.member("bytes", bytes)
         writer.member("first_seen", firstSeen)
         writer.member("last_seen", lastSeen)
+        if let name { writer.member("name", name) }
         writer.member("requests", requests)
         writer.member("served", served)
     }
@@ -159,6 +160,7 @@ extension ClientEntry: FastJSONObject {
         writer.member("last_30d", last30d)
         writer.member("last_7d", last7d)
         writer.member("last_seen", lastSeen)
+        if let name { writer.member("name", name) }
         writer.member("requests", requests)
         writer.member("served", served)
         writer.member("state", state.rawValue)

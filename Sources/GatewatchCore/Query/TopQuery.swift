@@ -28,9 +28,11 @@ public struct TopEntry: Sendable, Equatable, Codable {
     public var firstSeen: String
     /// The last request, in the display zone.
     public var lastSeen: String
+    /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
+    public var name: String?
 
     enum CodingKeys: String, CodingKey {
-        case address, requests, blocked, served, bytes
+        case address, requests, blocked, served, bytes, name
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
     }
@@ -132,10 +134,11 @@ extension TopResult {
         ) {
             TextTable(
                 columns: ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"],
-                rows: entries.map {
-                    [
-                        $0.address, String($0.requests), String($0.blocked), String($0.served), String($0.bytes),
-                        $0.firstSeen, $0.lastSeen,
+                rows: entries.map { entry -> [String] in
+                    let label = entry.name.map { entry.address + " (" + $0 + ")" } ?? entry.address
+                    return [
+                        label, String(entry.requests), String(entry.blocked), String(entry.served), String(entry.bytes),
+                        entry.firstSeen, entry.lastSeen,
                     ]
                 },
                 numericColumns: [1, 2, 3, 4]

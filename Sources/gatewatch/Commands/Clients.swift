@@ -33,7 +33,7 @@ extension Gatewatch {
             let filter = try query.filter(time: time, format: output.format)
             let database = try Store(path: store.resolvedPath, readOnly: true)
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
-            emit(try result.render(output.format))
+            emit(try result.named(try query.addressNames()).render(output.format))
         }
     }
 }

@@ -26,7 +26,8 @@ extension Gatewatch {
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
             let database = try Store(path: store.resolvedPath, readOnly: true)
-            let report = try AddressReport.compute(address: address, filter: filter, store: database)
+            var report = try AddressReport.compute(address: address, filter: filter, store: database)
+            report.name = try query.addressNames().name(for: report.address)
             emit(try report.render(output.format))
         }
     }

@@ -28,7 +28,7 @@ extension Gatewatch {
             let filter = try query.filter(time: time, format: output.format)
             let database = try Store(path: store.resolvedPath, readOnly: true)
             let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
-            emit(try result.render(output.format))
+            emit(try result.named(try query.addressNames()).render(output.format))
         }
     }
 }

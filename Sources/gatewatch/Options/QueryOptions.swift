@@ -16,6 +16,27 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "IANA time zone for displayed times and day buckets, e.g. Europe/Paris (default: UTC).")
     var tz: String = "UTC"
 
+    @Option(
+        name: .customLong("config"),
+        help: "A gatewatch.yaml whose 'names:' label addresses (default: ./gatewatch.yaml if present)."
+    )
+    var configPath: String?
+
+    /// The address names of the configuration file, if any.
+    func addressNames() throws -> AddressNames {
+        do {
+            let configuration: GatewatchConfiguration?
+            if let configPath {
+                configuration = try GatewatchConfiguration.load(path: configPath)
+            } else {
+                configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+            }
+            return AddressNames(configuration?.addressNames ?? [:])
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func validate() throws {
         _ = try blocks()
         _ = try timeZone()
