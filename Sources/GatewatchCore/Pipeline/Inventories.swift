@@ -45,6 +45,7 @@ struct Inventories {
     static let valuesPerAddress = 20
     static let endpointsPerDay = 500
     static let otherValue = "(other)"
+    static let dash: [UInt8] = [UInt8(ascii: "-")]
 
     var endpoints = ByteInterner(maximumLength: 512)
     var templates = ByteInterner(maximumLength: 512)
@@ -111,9 +112,12 @@ struct Inventories {
             slot.kind = Kind.method.rawValue
             count(slot, value: methods.id(method))
         }
+        // A request without a user agent is counted under "-", as logged, so the counts add up.
+        slot.kind = Kind.userAgent.rawValue
         if let userAgent {
-            slot.kind = Kind.userAgent.rawValue
             count(slot, value: userAgents.id(userAgent))
+        } else {
+            count(slot, value: Self.dash.withUnsafeBytes { userAgents.id($0) })
         }
     }
 

@@ -57,6 +57,8 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public var address: String
     /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
     public var name: String?
+    /// The address as the gateway's own logs saw it, when gateway logs were ingested and name it.
+    public var gateway: GatewayAddressStats?
     /// Requests in the window.
     public var requests: Int
     /// Bytes sent.
@@ -84,7 +86,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public var daily: [DayCount]
 
     enum CodingKeys: String, CodingKey {
-        case address, name, requests, bytes
+        case address, name, gateway, requests, bytes
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case verdicts, rules, statuses, endpoints, methods
@@ -97,6 +99,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(address, forKey: .address)
         try container.encodeIfPresent(name, forKey: .name)
+        try container.encodeIfPresent(gateway, forKey: .gateway)
         try container.encode(requests, forKey: .requests)
         try container.encode(bytes, forKey: .bytes)
         try container.encode(firstSeen, forKey: .firstSeen)

@@ -13,7 +13,7 @@ public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equa
     public var description: String {
         switch self {
         case .badTime(let text):
-            "cannot read time '\(text)'; use 2026-11-20, 2026-11-20T13:00, 2026-11-20T13:00:00Z or a duration such as 7d"
+            "cannot read time '\(text)'; use 2026-11-20, 2026-11-20T13:00, 2026-11-20T13:00:00Z, 2026-11-20T13:00+01:00 or a duration such as 7d"
         case .badDuration(let text):
             "cannot read duration '\(text)'; use a number and a unit: 90s, 15m, 12h, 7d, 2w"
         case .emptyRange(let since, let until):
@@ -106,7 +106,14 @@ public struct TimeRange: Sendable, Equatable {
             return now - (try parseDuration(trimmed))
         }
         var body = trimmed
-        if body.hasSuffix("Z") || body.hasSuffix("z") { body.removeLast() }
+        var offsetSeconds: Int64 = 0
+        if body.hasSuffix("Z") || body.hasSuffix("z") {
+            body.removeLast()
+        } else if let offset = Self.trailingOffset(body) {
+            // ISO 8601 offset: 2026-11-20T13:00+01:00 is 12:00 UTC.
+            body.removeLast(offset.length)
+            offsetSeconds = offset.seconds
+        }
         let parts = body.split(maxSplits: 1, whereSeparator: { $0 == "T" || $0 == "t" || $0 == " " })
         guard let datePart = parts.first else { throw TimeRangeError.badTime(text) }
         let dateBytes = Array(datePart.utf8)
@@ -121,6 +128,20 @@ public struct TimeRange: Sendable, Equatable {
         } else if endOfDay {
             seconds = 86_400
         }
-        return days * 86_400 + seconds
+        return days * 86_400 + seconds - offsetSeconds
+    }
+
+    /// A trailing `+HH:MM`, `-HH:MM`, `+HHMM` or `+HH` after a time: its length and its seconds.
+    static func trailingOffset(_ text: String) -> (length: Int, seconds: Int64)? {
+        guard let timeStart = text.firstIndex(where: { $0 == "T" || $0 == "t" || $0 == " " }) else { return nil }
+        let time = text[text.index(after: timeStart)...]
+        guard let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) else { return nil }
+        let digits = time[time.index(after: sign)...].filter { $0 != ":" }
+        guard [2, 4].contains(digits.count), digits.allSatisfy(\.isNumber),
+            let hours = Int64(digits.prefix(2)), let minutes = Int64(digits.count == 4 ? String(digits.suffix(2)) : "0"),
+            hours <= 14, minutes < 60
+        else { return nil }
+        let seconds = (hours * 3600 + minutes * 60) * (time[sign] == "-" ? -1 : 1)
+        return (time.distance(from: sign, to: time.endIndex), seconds)
     }
 }

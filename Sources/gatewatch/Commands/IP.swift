@@ -28,7 +28,14 @@ extension Gatewatch {
             let database = try Store(path: store.resolvedPath, readOnly: true)
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
             report.name = try query.addressNames().name(for: report.address)
-            emit(try report.render(output.format))
+            // The gateway side, when gateway logs were ingested and the gateway saw this caller.
+            if let gateway = try? GatewayQueries.addressStats(store: database, address: report.address, range: filter.range),
+                gateway.requests > 0
+            {
+                report.gateway = gateway
+            }
+            let text = try report.render(output.format)
+            emit(output.format == .table ? text + (report.gateway?.renderText() ?? "") : text)
         }
     }
 }

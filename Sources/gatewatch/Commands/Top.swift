@@ -24,9 +24,25 @@ extension Gatewatch {
         @Option(help: "Rank by requests or bytes.")
         var by: TopMeasure = .requests
 
+        @Option(help: "backend (the backend's clients, default) or gateway (the gateway's own callers, from gateway logs).")
+        var side: Side = .backend
+
+        enum Side: String, ExpressibleByArgument, CaseIterable {
+            case backend, gateway
+        }
+
         func run() throws {
             let filter = try query.filter(time: time, format: output.format)
             let database = try Store(path: store.resolvedPath, readOnly: true)
+            if side == .gateway {
+                let callers = try GatewayQueries.topCallers(
+                    store: database,
+                    range: filter.range,
+                    limit: filter.limit == 0 ? Int(Int32.max) : filter.limit  // 0 means all
+                )
+                emit(try GatewayCaller.render(callers, format: output.format))
+                return
+            }
             let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
             emit(try result.named(try query.addressNames()).render(output.format))
         }
