@@ -29,7 +29,7 @@ final class ChunkPrefetcher: @unchecked Sendable {
     /// Whether the source is gzip (known once the first chunk is out).
     private(set) var isGzip = false
 
-    init(source: ByteSource, depth: Int = 4) {
+    init(source: ByteSource, depth: Int = 2) {
         self.source = source
         self.depth = max(1, depth)
         let thread = Thread { [self] in run() }

@@ -46,7 +46,7 @@ public struct IngestOptions: Sendable {
     /// The W3C column holding the gateway's request id (`--request-id-field`).
     public var requestIDField: String?
     /// Aggregate rows held in memory before they are written (bounds memory).
-    public var aggregateFlushThreshold = 200_000
+    public var aggregateFlushThreshold = 30_000
 
     /// Creates default options.
     public init() {}
@@ -703,7 +703,7 @@ final class PassState {
             evidence.append(userAgent)
             evidence.append(parser.field(.host))
             evidence.append(classifier.ruleText(decision))
-            if evidence.count >= 4096 || evidence.arenaBytes >= 4 << 20 { try submitEvidence() }
+            if evidence.count >= 2048 || evidence.arenaBytes >= 1 << 20 { try submitEvidence() }
         } else if decision.verdict == .gateway, options.keepGatewayRequests || parser.hasColumn(.requestID) {
             gatewayRequests.rows.append(
                 EvidenceBatch.Row(
@@ -726,7 +726,7 @@ final class PassState {
             } else {
                 gatewayRequests.append(nil as UnsafeRawBufferPointer?)
             }
-            if gatewayRequests.count >= 4096 || gatewayRequests.arenaBytes >= 4 << 20 { try submitEvidence() }
+            if gatewayRequests.count >= 2048 || gatewayRequests.arenaBytes >= 1 << 20 { try submitEvidence() }
         }
         if aggregator.count + inventories.count >= options.aggregateFlushThreshold {
             try evidenceWorker?.waitIdle()  // one user of the connection at a time

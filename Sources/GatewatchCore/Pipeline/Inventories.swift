@@ -197,10 +197,16 @@ struct Inventories {
         }
     }
 
-    /// Empties the counters after a flush; interned values and cardinality state are kept.
+    /// Empties the counters after a flush; the cardinality state is kept.
     mutating func removeCounts() {
-        counts.removeAll(keepingCapacity: true)
-        latency.removeAll(keepingCapacity: true)
+        counts.removeAll()
+        latency.removeAll()
+        // Raw endpoints, methods and user agents are referenced only by the counts just written:
+        // start them afresh so memory stays bounded on long inputs. Route templates stay (the
+        // per-day endpoint quota refers to them).
+        endpoints = ByteInterner(maximumLength: 512)
+        methods = ByteInterner(maximumLength: 32, capacity: 16)
+        userAgents = ByteInterner(maximumLength: 512)
     }
 }
 

@@ -83,9 +83,9 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA page_size = 16384")
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // A file is one transaction; a 16 MiB page cache keeps its index pages in memory
+                // A file is one transaction; an 8 MiB page cache keeps the hot index pages in memory
                 // instead of re-reading them from the WAL.
-                try db.execute(sql: "PRAGMA cache_size = -16384")
+                try db.execute(sql: "PRAGMA cache_size = -8192")
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }

@@ -42,9 +42,9 @@ struct EvidenceBatch {
 
     init(kind: Kind = .evidence) {
         self.kind = kind
-        arena.reserveCapacity(1 << 20)
-        spans.reserveCapacity(4096 * kind.fieldCount)
-        rows.reserveCapacity(4096)
+        arena.reserveCapacity(1 << 18)
+        spans.reserveCapacity(2048 * kind.fieldCount)
+        rows.reserveCapacity(2048)
     }
 
     var count: Int { rows.count }
