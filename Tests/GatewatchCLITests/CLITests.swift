@@ -78,7 +78,8 @@ enum CLI {
         return result
     }
 
-    static let header = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
+    static let header =
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
         + "#Date: 2026-11-20 00:00:00\r\n"
         + "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n"
 
@@ -92,7 +93,8 @@ enum CLI {
             let s = second % 60
             let client = index % 7 == 0 ? "198.51.100.\(index % 250)" : "20.50.10.\(4 + index % 2)"
             let status = index % 21 == 0 ? "403 503" : "200 0"
-            text += "2026-11-\(day) \(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m):\(s < 10 ? "0" : "")\(s) 10.0.1.4 GET /api/v1/orders/\(index % 1000) - 443 - \(client) okhttp/4.12.0 - \(status) 0 \(index % 97)\r\n"
+            text +=
+                "2026-11-\(day) \(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m):\(s < 10 ? "0" : "")\(s) 10.0.1.4 GET /api/v1/orders/\(index % 1000) - 443 - \(client) okhttp/4.12.0 - \(status) 0 \(index % 97)\r\n"
         }
         return text
     }
@@ -102,13 +104,23 @@ enum CLI {
         let queue = try DatabaseQueue(path: path)
         return try queue.read { db in
             var text = ""
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM hourly ORDER BY hour, site, address, verdict, outcome, status, substatus") {
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM hourly ORDER BY hour, site, address, verdict, outcome, status, substatus"
+            ) {
                 text += row.description + "\n"
             }
-            for row in try Row.fetchAll(db, sql: "SELECT time, line, address, uri_stem, status, substatus, outcome FROM evidence ORDER BY time, line, address") {
+            for row in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT time, line, address, uri_stem, status, substatus, outcome FROM evidence ORDER BY time, line, address"
+            ) {
                 text += row.description + "\n"
             }
-            for row in try Row.fetchAll(db, sql: "SELECT fingerprint, bytes, lines, requests, malformed, status FROM files ORDER BY fingerprint") {
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT fingerprint, bytes, lines, requests, malformed, status FROM files ORDER BY fingerprint"
+            ) {
                 text += row.description + "\n"
             }
             return text
@@ -153,19 +165,25 @@ enum CLI {
     func standardInput() throws {
         let directory = try CLI.scratch()
         let db = directory + "/g.db"
-        let result = try CLI.run(["ingest", "--db", db, "--json", "-"], stdin: try CLI.gzip(Data(CLI.log(0..<300).utf8)))
+        let result = try CLI.run(
+            ["ingest", "--db", db, "--json", "-"],
+            stdin: try CLI.gzip(Data(CLI.log(0..<300).utf8))
+        )
         #expect(result.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["requests"] as? Int == 300)
         #expect(object["files_new"] as? Int == 1)
     }
 
-    @Test("bad input never passes silently", arguments: [
-        ("missing", 2, "cannot open"),
-        ("corrupt", 1, "corrupt gzip at byte"),
-        ("truncated", 1, "cut short"),
-        ("json", 1, "is not a W3C log"),
-    ])
+    @Test(
+        "bad input never passes silently",
+        arguments: [
+            ("missing", 2, "cannot open"),
+            ("corrupt", 1, "corrupt gzip at byte"),
+            ("truncated", 1, "cut short"),
+            ("json", 1, "is not a W3C log"),
+        ]
+    )
     func badInput(kind: String, status: Int32, message: String) throws {
         let directory = try CLI.scratch()
         let path = directory + "/input.log.gz"
@@ -193,7 +211,9 @@ enum CLI {
     func strict() throws {
         let directory = try CLI.scratch()
         let path = directory + "/u_ex.log"
-        try Data((CLI.log(0..<10) + "2026-11-20 00:00:11 only four values\r\n").utf8).write(to: URL(fileURLWithPath: path))
+        try Data((CLI.log(0..<10) + "2026-11-20 00:00:11 only four values\r\n").utf8).write(
+            to: URL(fileURLWithPath: path)
+        )
         let lenient = try CLI.run(["ingest", "--db", directory + "/a.db", path])
         #expect(lenient.status == 0)
         #expect(lenient.stdout.contains("u_ex.log:15: 5 values where #Fields declares 15"))
@@ -206,7 +226,9 @@ enum CLI {
     func hostileText() throws {
         let directory = try CLI.scratch()
         let path = directory + "/evil.log"
-        try Data((CLI.header + "2026-11-20 00:00:01 \u{1B}[31mred\u{1B}[0m \u{07}bell\r\n").utf8).write(to: URL(fileURLWithPath: path))
+        try Data((CLI.header + "2026-11-20 00:00:01 \u{1B}[31mred\u{1B}[0m \u{07}bell\r\n").utf8).write(
+            to: URL(fileURLWithPath: path)
+        )
         let result = try CLI.run(["ingest", "--db", directory + "/g.db", path])
         #expect(!result.stdout.contains("\u{1B}"))
         #expect(!result.stdout.contains("\u{07}"))
@@ -218,17 +240,26 @@ enum CLI {
     // Serialized: each case runs several multi-second ingests; in parallel they starve each other
     // on a 2-core machine and the kills would land at less varied points.
 
-    @Test("SIGKILL mid-ingest, then a rerun, ends with exactly the store of one clean run", arguments: [0.15, 0.5, 1.2])
+    @Test(
+        "SIGKILL mid-ingest, then a rerun, ends with exactly the store of one clean run",
+        arguments: [0.15, 0.5, 1.2]
+    )
     func killAndRerun(delaySeconds: Double) throws {
         let directory = try CLI.scratch()
         let logs = directory + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        try CLI.gzip(Data(CLI.log(0..<60_000, day: 20).utf8)).write(to: URL(fileURLWithPath: logs + "/u_ex261120.log.gz"))
+        try CLI.gzip(Data(CLI.log(0..<60_000, day: 20).utf8)).write(
+            to: URL(fileURLWithPath: logs + "/u_ex261120.log.gz")
+        )
         try Data(CLI.log(0..<60_000, day: 21).utf8).write(to: URL(fileURLWithPath: logs + "/u_ex261121.log"))
-        try CLI.gzip(Data(CLI.log(0..<60_000, day: 22).utf8)).write(to: URL(fileURLWithPath: logs + "/u_ex261122.log.gz"))
+        try CLI.gzip(Data(CLI.log(0..<60_000, day: 22).utf8)).write(
+            to: URL(fileURLWithPath: logs + "/u_ex261122.log.gz")
+        )
 
         let clean = directory + "/clean.db"
-        let cleanRun = try CLI.run(["ingest", "--db", clean, "--gateway", "20.50.10.4", "--gateway", "20.50.10.5", logs])
+        let cleanRun = try CLI.run([
+            "ingest", "--db", clean, "--gateway", "20.50.10.4", "--gateway", "20.50.10.5", logs,
+        ])
         #expect(cleanRun.status == 0)
 
         let crashed = directory + "/crashed.db"

@@ -47,9 +47,14 @@ import Testing
         try CLI.gzip(Data(CLI.log(0..<80_000).utf8)).write(to: URL(fileURLWithPath: log))
         let db = directory + "/small.db"
         // 2,000 blocks of 512 bytes: far less than the evidence of 80,000 lines needs.
-        let limited = try CLI.run(["-c", "ulimit -f 2000; exec \"$0\" ingest --db \"$1\" \"$2\"", CLI.binary, db, log], shell: true)
+        let limited = try CLI.run(
+            ["-c", "ulimit -f 2000; exec \"$0\" ingest --db \"$1\" \"$2\"", CLI.binary, db, log],
+            shell: true
+        )
         #expect(limited.status != 0)
-        #expect(limited.stderr.contains("writing to") || limited.stderr.contains("disk") || limited.stderr.contains("large"))
+        #expect(
+            limited.stderr.contains("writing to") || limited.stderr.contains("disk") || limited.stderr.contains("large")
+        )
         #expect(!limited.stderr.contains("Fatal error"))
         let summary = try CLI.run(["summary", "--db", db, "--format", "json"])
         #expect(summary.stdout.contains("\"requests\":0"))
@@ -81,7 +86,10 @@ import Testing
 
         // 1 GiB of zeros after a valid header compresses to ~1 MB: refused before it is all inflated.
         let bomb = directory + "/bomb.log.gz"
-        let made = try CLI.run(["-c", "(printf '%s' \"$1\"; head -c 1073741824 /dev/zero) | gzip -9 -c > \"$2\"", "sh", CLI.header, bomb], shell: true)
+        let made = try CLI.run(
+            ["-c", "(printf '%s' \"$1\"; head -c 1073741824 /dev/zero) | gzip -9 -c > \"$2\"", "sh", CLI.header, bomb],
+            shell: true
+        )
         #expect(made.status == 0)
         let started = Date()
         let bombRun = try CLI.run(["ingest", "--db", directory + "/c.db", bomb])

@@ -107,7 +107,10 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw .cannotRead(path: path, reason: (error as NSError).localizedFailureReason ?? "no such file or not readable")
+            throw .cannotRead(
+                path: path,
+                reason: (error as NSError).localizedFailureReason ?? "no such file or not readable"
+            )
         }
         return try parse(text, path: path)
     }
@@ -145,7 +148,12 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         configuration.path = path
         guard let root else { return configuration }
         guard let mapping = root.mapping else {
-            throw .invalidValue(Self.location(root, path), key: "(top level)", value: root.string ?? "…", expected: "a mapping of keys to values")
+            throw .invalidValue(
+                Self.location(root, path),
+                key: "(top level)",
+                value: root.string ?? "…",
+                expected: "a mapping of keys to values"
+            )
         }
         let base = (path as NSString).deletingLastPathComponent
         func resolve(_ file: String) -> String {
@@ -173,26 +181,42 @@ public struct GatewatchConfiguration: Sendable, Equatable {
                 switch try string(value, key: key, path: path).lowercased() {
                 case "iis": configuration.profile.isAppService = false
                 case "appservice", "app-service": configuration.profile.isAppService = true
-                default: throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "'iis' or 'appservice'")
+                default:
+                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "'iis' or 'appservice'")
                 }
             case "site":
                 configuration.siteName = try string(value, key: key, path: path)
             case "client_ip":
                 let text = try string(value, key: key, path: path)
                 guard let source = ClientAddressSource(rawValue: text) else {
-                    throw .invalidValue(at, key: key, value: text, expected: "'c-ip', 'xff-leftmost' or 'xff-rightmost-untrusted'")
+                    throw .invalidValue(
+                        at,
+                        key: key,
+                        value: text,
+                        expected: "'c-ip', 'xff-leftmost' or 'xff-rightmost-untrusted'"
+                    )
                 }
                 configuration.clientAddress = source
             case "platform_rules":
                 configuration.platformRules = resolve(try string(value, key: key, path: path))
             case "names":
                 guard let names = value.mapping else {
-                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "a mapping of address or CIDR to name")
+                    throw .invalidValue(
+                        at,
+                        key: key,
+                        value: value.string ?? "…",
+                        expected: "a mapping of address or CIDR to name"
+                    )
                 }
                 for (addressNode, nameNode) in names {
                     let address = addressNode.string ?? ""
                     guard CIDR(address) != nil else {
-                        throw .invalidValue(Self.location(addressNode, path), key: "names", value: address, expected: "an address or CIDR block as the key")
+                        throw .invalidValue(
+                            Self.location(addressNode, path),
+                            key: "names",
+                            value: address,
+                            expected: "an address or CIDR block as the key"
+                        )
                     }
                     configuration.addressNames[address] = try string(nameNode, key: "names.\(address)", path: path)
                 }
@@ -318,7 +342,12 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         for item in items {
             let text = try string(item, key: key, path: path)
             guard let block = CIDR(text) else {
-                throw .invalidValue(location(item, path), key: key, value: text, expected: "an IP address or CIDR block such as 20.50.10.0/28")
+                throw .invalidValue(
+                    location(item, path),
+                    key: key,
+                    value: text,
+                    expected: "an IP address or CIDR block such as 20.50.10.0/28"
+                )
             }
             result.append(block)
         }

@@ -50,13 +50,15 @@ public struct W3CLayout: Sendable, Equatable {
 
     /// The IIS 7+ default layout, used for headerless files when no `--fields` is given.
     public static let iisDefault = W3CLayout(
-        names: "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+        names:
+            "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
             .split(separator: " ").map(String.init)
     )
 
     /// The Azure App Service RawLogs layout.
     public static let appService = W3CLayout(
-        names: "date time s-sitename cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"
+        names:
+            "date time s-sitename cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"
             .split(separator: " ").map(String.init)
     )
 

@@ -205,7 +205,12 @@ public final class ByteSource {
                 stream = z_stream()
                 let status = gw_inflateInit2(&stream, 16 + 15)
                 guard status == Z_OK else {
-                    throw InputError.corruptGzip(path: path, offset: consumedOffset(), member: member + 1, message: "inflateInit2 failed")
+                    throw InputError.corruptGzip(
+                        path: path,
+                        offset: consumedOffset(),
+                        member: member + 1,
+                        message: "inflateInit2 failed"
+                    )
                 }
                 streamActive = true
                 member += 1

@@ -114,13 +114,18 @@ public struct ContentHasher: Sendable {
         withUnsafeBytes(of: &tail) { raw in
             var index = 0
             while index + 8 <= tailCount {
-                let lane = Self.round(0, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+                let lane = Self.round(
+                    0,
+                    UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                )
                 hash ^= lane
                 hash = ((hash << 27) | (hash >> 37)) &* Self.prime1 &+ Self.prime4
                 index += 8
             }
             if index + 4 <= tailCount {
-                hash ^= UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self))) &* Self.prime1
+                hash ^=
+                    UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self)))
+                    &* Self.prime1
                 hash = ((hash << 23) | (hash >> 41)) &* Self.prime2 &+ Self.prime3
                 index += 4
             }

@@ -85,7 +85,7 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
     func waitIdle() throws {
         condition.lock()
         defer { condition.unlock() }
-        while (!queue.isEmpty || busy), failure == nil, !done { condition.wait() }
+        while !queue.isEmpty || busy, failure == nil, !done { condition.wait() }
         if let failure { throw failure }
     }
 

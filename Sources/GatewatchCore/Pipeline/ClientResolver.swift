@@ -31,7 +31,9 @@ public struct ClientResolver: Sendable {
     public static func parseHop(_ hop: UnsafeRawBufferPointer) -> IPAddress? {
         var start = 0
         var end = hop.count
-        func isPadding(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "\"") }
+        func isPadding(_ byte: UInt8) -> Bool {
+            byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "\"")
+        }
         while start < end, isPadding(hop[start]) { start += 1 }
         while end > start, isPadding(hop[end - 1]) { end -= 1 }
         guard start < end else { return nil }
@@ -68,7 +70,8 @@ public struct ClientResolver: Sendable {
             return peer
         case .forwardedForLeftmost:
             var start = 0
-            for index in 0...forwardedFor.count where index == forwardedFor.count || forwardedFor[index] == UInt8(ascii: ",") {
+            for index in 0...forwardedFor.count
+            where index == forwardedFor.count || forwardedFor[index] == UInt8(ascii: ",") {
                 if let address = Self.parseHop(UnsafeRawBufferPointer(rebasing: forwardedFor[start..<index])) {
                     return address
                 }

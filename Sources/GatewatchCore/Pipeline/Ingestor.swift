@@ -178,7 +178,9 @@ final class ProgressTracker {
         let now = ContinuousClock.now
         guard now - lastReport >= .milliseconds(100) else { return }
         lastReport = now
-        callback(IngestProgress(path: path, rawBytesDone: base + rawBytes, rawBytesTotal: total, lines: baseLines + lines))
+        callback(
+            IngestProgress(path: path, rawBytesDone: base + rawBytes, rawBytesTotal: total, lines: baseLines + lines)
+        )
     }
 }
 
@@ -442,7 +444,11 @@ final class PassState {
         if let preset = presetCandidates {
             candidates = preset
         } else if file.path != "-" {
-            let lengths = try Int.fetchAll(db, sql: "SELECT DISTINCT head_length FROM files WHERE head_length <= ?", arguments: [headLength])
+            let lengths = try Int.fetchAll(
+                db,
+                sql: "SELECT DISTINCT head_length FROM files WHERE head_length <= ?",
+                arguments: [headLength]
+            )
             for length in lengths {
                 let hash = head.withUnsafeBytes { raw in
                     var hasher = ContentHasher()
@@ -588,14 +594,16 @@ final class PassState {
     private func malformedWithText(_ reason: String, text: UnsafeRawBufferPointer?) {
         malformed += 1
         guard samples.count < options.malformedSampleLimit else { return }
-        let sample = text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
+        let sample =
+            text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
         samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason, text: sample))
     }
 
     private func recordMalformed(_ reason: MalformedReason, text: UnsafeRawBufferPointer?) {
         malformed += 1
         guard samples.count < options.malformedSampleLimit else { return }
-        let sample = text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
+        let sample =
+            text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
         samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason.description, text: sample))
     }
 
@@ -763,7 +771,8 @@ final class PassState {
 
     /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
     private func finish(failure: (any Error)?) throws -> (FileReport, Bool) {
-        let holdsPartialLine = failure == nil && options.holdPartialLastLine && !source.isGzip && file.path != "-"
+        let holdsPartialLine =
+            failure == nil && options.holdPartialLastLine && !source.isGzip && file.path != "-"
             && splitter.hasPartialLine
         if failure == nil, !holdsPartialLine {
             // The input is complete: an unterminated last line is a line.

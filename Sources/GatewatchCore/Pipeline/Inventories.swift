@@ -65,7 +65,9 @@ struct Inventories {
         var bounds: [Int64] = [0, 1, 2, 3, 4, 5, 6, 8]
         var decade: Int64 = 10
         while decade <= 1_000_000 {
-            for mantissa in [10, 12, 15, 20, 25, 30, 40, 50, 60, 80] as [Int64] { bounds.append(decade * mantissa / 10) }
+            for mantissa in [10, 12, 15, 20, 25, 30, 40, 50, 60, 80] as [Int64] {
+                bounds.append(decade * mantissa / 10)
+            }
             decade *= 10
         }
         return bounds
@@ -85,7 +87,13 @@ struct Inventories {
     }
 
     private mutating func count(_ slot: SlotKey, value: Int32) {
-        var key = Key(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress, kind: slot.kind, value: value)
+        var key = Key(
+            day: slot.day,
+            address: slot.address,
+            invalidAddress: slot.invalidAddress,
+            kind: slot.kind,
+            value: value
+        )
         if counts[key] == nil {
             let used = distinct[slot, default: 0]
             if used >= Self.valuesPerAddress {
@@ -135,7 +143,13 @@ struct Inventories {
                 endpointID = endpoint
             }
         }
-        let key = LatencyKey(day: day, site: site, endpoint: endpointID, verdictCode: verdictCode, bucket: Self.bucket(milliseconds))
+        let key = LatencyKey(
+            day: day,
+            site: site,
+            endpoint: endpointID,
+            verdictCode: verdictCode,
+            bucket: Self.bucket(milliseconds)
+        )
         latency[key, default: 0] += 1
     }
 
@@ -167,7 +181,8 @@ struct Inventories {
                 let byte = stem[end]
                 if byte >= 0x30, byte <= 0x39 {
                     digits += 1
-                } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-") {
+                } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-")
+                {
                     hex += 1
                 } else {
                     other += 1
@@ -212,7 +227,9 @@ struct Inventories {
 
 extension Inventories.Key {
     func hash(into hasher: inout Hasher) {
-        var folded = mix64(UInt64(UInt32(bitPattern: day)) ^ UInt64(kind) << 32 ^ UInt64(UInt32(bitPattern: value)) << 40)
+        var folded = mix64(
+            UInt64(UInt32(bitPattern: day)) ^ UInt64(kind) << 32 ^ UInt64(UInt32(bitPattern: value)) << 40
+        )
         folded = mix64(folded ^ address.high)
         folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
         hasher.combine(folded)
@@ -232,7 +249,11 @@ extension Inventories.LatencyKey {
     func hash(into hasher: inout Hasher) {
         let folded = mix64(
             UInt64(UInt32(bitPattern: day)) ^ UInt64(UInt32(bitPattern: site)) << 32
-                ^ mix64(UInt64(UInt32(bitPattern: endpoint)) ^ UInt64(verdictCode) << 32 ^ UInt64(UInt32(bitPattern: bucket)) << 40)
+                ^ mix64(
+                    UInt64(UInt32(bitPattern: endpoint)) ^ UInt64(verdictCode) << 32 ^ UInt64(
+                        UInt32(bitPattern: bucket)
+                    ) << 40
+                )
         )
         hasher.combine(folded)
     }

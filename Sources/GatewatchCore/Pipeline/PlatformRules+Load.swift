@@ -48,7 +48,10 @@ extension PlatformRules {
         var rules = PlatformRules()
         guard let object else { return rules }
         guard let mapping = object as? [String: Any] else {
-            throw PlatformRulesError.invalid(path: path, message: "expected a mapping of user_agents, user_agent_prefixes, addresses")
+            throw PlatformRulesError.invalid(
+                path: path,
+                message: "expected a mapping of user_agents, user_agent_prefixes, addresses"
+            )
         }
         func strings(_ key: String) throws -> [String]? {
             guard let value = mapping[key] else { return nil }

@@ -25,7 +25,8 @@ struct MaskedAddress: Sendable, Hashable {
         let ones = familyBits.nonzeroBitCount
         // Contiguous: the ones are the top `ones` bits of the family width.
         let expected: UInt128 =
-            ones == 0 ? 0 : (isIPv4 ? (UInt128(UInt32.max) << (32 - ones)) & UInt128(UInt32.max) : UInt128.max << (128 - ones))
+            ones == 0
+            ? 0 : (isIPv4 ? (UInt128(UInt32.max) << (32 - ones)) & UInt128(UInt32.max) : UInt128.max << (128 - ones))
         prefixLength = familyBits == expected ? ones : nil
         _ = width
     }
@@ -77,13 +78,17 @@ extension MaskedAddress {
                 return .invalid("prefix length '\(text)' is outside 0–\(width)")
             }
             if length == 0 { return .mask(0) }
-            return .mask(isIPv4 ? (UInt128(UInt32.max) << (32 - length)) & UInt128(UInt32.max) : UInt128.max << (128 - length))
+            return .mask(
+                isIPv4 ? (UInt128(UInt32.max) << (32 - length)) & UInt128(UInt32.max) : UInt128.max << (128 - length)
+            )
         }
         guard let address = IPAddress(trimmed) else {
             return .invalid("'\(text)' is neither a mask nor a prefix length")
         }
         if address.isIPv4 != isIPv4 {
-            return .invalid("the mask '\(text)' is \(address.isIPv4 ? "IPv4" : "IPv6") but the address is \(isIPv4 ? "IPv4" : "IPv6")")
+            return .invalid(
+                "the mask '\(text)' is \(address.isIPv4 ? "IPv4" : "IPv6") but the address is \(isIPv4 ? "IPv4" : "IPv6")"
+            )
         }
         return .mask(isIPv4 ? UInt128(UInt32.max) & address.value : address.value)
     }

@@ -92,7 +92,13 @@ struct AppServiceRestrictions: Sendable {
                 let occurrence = occurrences[nameKey, default: 0]
                 occurrences[nameKey] = occurrence + 1
                 let location = PolicyFile.location(of: nameKey, occurrence: occurrence, in: text, path: path)
-                if let rule = try Self.rule(object, index: index, location: location, serviceTags: serviceTags, findings: &findings) {
+                if let rule = try Self.rule(
+                    object,
+                    index: index,
+                    location: location,
+                    serviceTags: serviceTags,
+                    findings: &findings
+                ) {
                     rules.append(rule)
                 }
             }
@@ -101,8 +107,10 @@ struct AppServiceRestrictions: Sendable {
                 .map(\.element)
             let defaultAction = config[defaultKey] as? String
             switch defaultAction?.lowercased() {
-            case "allow": return AppServiceRuleList(rules: rules, unmatchedAllows: true, unmatchedName: "unmatched-rule(Allow)")
-            case "deny": return AppServiceRuleList(rules: rules, unmatchedAllows: false, unmatchedName: "unmatched-rule(Deny)")
+            case "allow":
+                return AppServiceRuleList(rules: rules, unmatchedAllows: true, unmatchedName: "unmatched-rule(Allow)")
+            case "deny":
+                return AppServiceRuleList(rules: rules, unmatchedAllows: false, unmatchedName: "unmatched-rule(Deny)")
             case nil:
                 return rules.isEmpty
                     ? AppServiceRuleList(rules: rules, unmatchedAllows: true, unmatchedName: "implicit-allow-all")
@@ -131,14 +139,24 @@ struct AppServiceRestrictions: Sendable {
         findings: inout [LintFinding]
     ) throws(PolicyError) -> AppServiceRule? {
         for key in object.keys.sorted() where !ruleKeys.contains(key) {
-            throw .unknownAttribute(location, element: "ipSecurityRestrictions[\(index)]", attribute: key, known: ruleKeys)
+            throw .unknownAttribute(
+                location,
+                element: "ipSecurityRestrictions[\(index)]",
+                attribute: key,
+                known: ruleKeys
+            )
         }
         let name = object["name"] as? String ?? "rule \(index)"
         let rawAddress = String((object["ipAddress"] as? String ?? "").trimmingWhitespace)
         let priority: Int
         if let value = object["priority"] {
             guard let number = value as? Int, number >= 0, number <= Int(Int32.max) else {
-                throw .invalidValue(location, attribute: "priority", value: "\(value)", expected: "a whole number from 0 to 2147483647")
+                throw .invalidValue(
+                    location,
+                    attribute: "priority",
+                    value: "\(value)",
+                    expected: "a whole number from 0 to 2147483647"
+                )
             }
             priority = number
         } else {
@@ -162,7 +180,12 @@ struct AppServiceRestrictions: Sendable {
         var headers: [(String, [String])] = []
         if let rawHeaders = object["headers"], !(rawHeaders is NSNull) {
             guard let dictionary = rawHeaders as? [String: Any] else {
-                throw .invalidValue(location, attribute: "headers", value: "\(rawHeaders)", expected: "an object of header name to value list")
+                throw .invalidValue(
+                    location,
+                    attribute: "headers",
+                    value: "\(rawHeaders)",
+                    expected: "an object of header name to value list"
+                )
             }
             for (headerName, rawValues) in dictionary.sorted(by: { $0.key < $1.key }) {
                 let lower = headerName.lowercased()
@@ -172,7 +195,12 @@ struct AppServiceRestrictions: Sendable {
                 let values = (rawValues as? [Any] ?? []).compactMap { $0 as? String }
                 if lower == "x-forwarded-for" {
                     for value in values where CIDR(value) == nil {
-                        throw .invalidValue(location, attribute: "headers.x-forwarded-for", value: value, expected: "CIDR blocks")
+                        throw .invalidValue(
+                            location,
+                            attribute: "headers.x-forwarded-for",
+                            value: value,
+                            expected: "CIDR blocks"
+                        )
                     }
                 }
                 headers.append((lower, values))
@@ -191,7 +219,11 @@ struct AppServiceRestrictions: Sendable {
             var blocks: [CIDR] = []
             var unresolved: [String] = []
             for tagName in names {
-                if let found = serviceTags?.prefixes(of: tagName) { blocks += found } else { unresolved.append(tagName) }
+                if let found = serviceTags?.prefixes(of: tagName) {
+                    blocks += found
+                } else {
+                    unresolved.append(tagName)
+                }
             }
             source = .serviceTags(names: names, blocks: blocks, unresolved: unresolved)
         } else {
@@ -221,10 +253,19 @@ struct AppServiceRestrictions: Sendable {
         )
     }
 
-    static func addresses(_ text: String, mask: String?, location: SourceLocation) throws(PolicyError) -> [MaskedAddress] {
+    static func addresses(
+        _ text: String,
+        mask: String?,
+        location: SourceLocation
+    ) throws(PolicyError) -> [MaskedAddress] {
         let items = text.split(separator: ",").map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
         guard !items.isEmpty else {
-            throw .invalidValue(location, attribute: "ipAddress", value: text, expected: "CIDR blocks, addresses, 'Any' or service tag names")
+            throw .invalidValue(
+                location,
+                attribute: "ipAddress",
+                value: text,
+                expected: "CIDR blocks, addresses, 'Any' or service tag names"
+            )
         }
         var result: [MaskedAddress] = []
         for item in items {
@@ -240,7 +281,12 @@ struct AppServiceRestrictions: Sendable {
                 continue
             }
             guard let block = CIDR(item) else {
-                throw .invalidValue(location, attribute: "ipAddress", value: item, expected: "a CIDR block such as 203.0.113.0/24")
+                throw .invalidValue(
+                    location,
+                    attribute: "ipAddress",
+                    value: item,
+                    expected: "a CIDR block such as 203.0.113.0/24"
+                )
             }
             result.append(MaskedAddress(block))
         }

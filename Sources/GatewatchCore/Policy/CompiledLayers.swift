@@ -136,7 +136,13 @@ final class CompiledIISSection: Sendable {
     /// The logged status of a denial (D3).
     func denial(rule: String, isDomain: Bool, profile: IISProfile) -> PolicyDecision {
         guard profile.hasDenyAction else {
-            return PolicyDecision(verdict: .deny, rule: rule, layer: .iisStatic, status: 403, substatus: isDomain ? 8 : 6)
+            return PolicyDecision(
+                verdict: .deny,
+                rule: rule,
+                layer: .iisStatic,
+                status: 403,
+                substatus: isDomain ? 8 : 6
+            )
         }
         if denyAction == .abortRequest { return PolicyDecision(verdict: .abort, rule: rule, layer: .iisStatic) }
         return PolicyDecision(
@@ -165,7 +171,13 @@ final class CompiledIISSection: Sendable {
                 return !invalid
             }
             if invalid {
-                return PolicyDecision(verdict: .deny, rule: "xff-invalid", layer: .iisStatic, status: 400, substatus: 10)
+                return PolicyDecision(
+                    verdict: .deny,
+                    rule: "xff-invalid",
+                    layer: .iisStatic,
+                    status: 400,
+                    substatus: 10
+                )
             }
         }
         if case .allow = own.verdict {} else { return own }
@@ -173,7 +185,8 @@ final class CompiledIISSection: Sendable {
         ForwardedFor.forEach(in: forwardedFor) { address in
             guard let address else { return true }
             let decision = decide(address, profile: profile, reverseDNS: reverseDNS)
-            if case .allow = decision.verdict {} else {
+            if case .allow = decision.verdict {
+            } else {
                 result = decision
                 result.rule += " via X-Forwarded-For \(address)"
                 return false
@@ -242,7 +255,11 @@ struct CompiledAppService: Sendable {
                 case .virtualNetwork:
                     // D18: only service-endpoint traffic matches; the log cannot show it.
                     if Self.isPrivate(request.address) {
-                        return PolicyDecision(verdict: .indeterminate, rule: references[Int(index)], layer: .appserviceFrontend)
+                        return PolicyDecision(
+                            verdict: .indeterminate,
+                            rule: references[Int(index)],
+                            layer: .appserviceFrontend
+                        )
                     }
                     continue
                 case .forwardedFor(let masked):
@@ -303,7 +320,9 @@ struct CompiledAppService: Sendable {
                 case "x-forwarded-host":
                     guard let value = request.headers[name] ?? request.host else { return false }
                     let host = hostWithoutPort(value).lowercased()
-                    if !values.contains(where: { hostPattern($0.lowercased(), matches: Substring(host)) }) { return false }
+                    if !values.contains(where: { hostPattern($0.lowercased(), matches: Substring(host)) }) {
+                        return false
+                    }
                 default:
                     guard let value = request.headers[name] else { return false }
                     if !values.contains(value) { return false }

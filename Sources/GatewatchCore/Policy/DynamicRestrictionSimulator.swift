@@ -68,11 +68,23 @@ public struct DynamicRestrictionSimulator: Sendable {
         }
         guard let substatus else { return staticDecision }
         if settings.enableLoggingOnlyMode {
-            return PolicyDecision(verdict: .allow, rule: rule + " (logging only)", layer: .iisDynamic, status: loggedStatus, substatus: substatus)
+            return PolicyDecision(
+                verdict: .allow,
+                rule: rule + " (logging only)",
+                layer: .iisDynamic,
+                status: loggedStatus,
+                substatus: substatus
+            )
         }
         if settings.denyAction == .abortRequest {
             return PolicyDecision(verdict: .abort, rule: rule, layer: .iisDynamic)
         }
-        return PolicyDecision(verdict: .deny, rule: rule, layer: .iisDynamic, status: settings.denyAction.rawValue, substatus: substatus)
+        return PolicyDecision(
+            verdict: .deny,
+            rule: rule,
+            layer: .iisDynamic,
+            status: settings.denyAction.rawValue,
+            substatus: substatus
+        )
     }
 }

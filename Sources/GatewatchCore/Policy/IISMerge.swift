@@ -115,7 +115,8 @@ struct IISMerger {
     /// Every URL scope that has its own configuration, root first.
     var scopes: [String] {
         var set: Set<String> = ["/"]
-        for block in placed where !block.level.isEmpty && (!block.block.ipSecurity.isEmpty || !block.block.dynamic.isEmpty) {
+        for block in placed
+        where !block.level.isEmpty && (!block.block.ipSecurity.isEmpty || !block.block.dynamic.isEmpty) {
             set.insert(block.level)
         }
         return set.sorted { (Self.depth($0), $0) < (Self.depth($1), $1) }
@@ -131,7 +132,11 @@ struct IISMerger {
             // (a) applicationHost.config, (b) <location> in ancestor web.configs, outermost first, (c) the local file.
             let host = here.filter { $0.element.fileLevel == nil }
             let ancestors = here.filter { $0.element.fileLevel != nil && $0.element.fileLevel != level }
-                .sorted { (Self.depth($0.element.fileLevel ?? ""), $0.offset) < (Self.depth($1.element.fileLevel ?? ""), $1.offset) }
+                .sorted {
+                    (Self.depth($0.element.fileLevel ?? ""), $0.offset) < (
+                        Self.depth($1.element.fileLevel ?? ""), $1.offset
+                    )
+                }
             let local = here.filter { $0.element.fileLevel == level }
             result += (host + ancestors + local).map(\.element)
         }

@@ -111,12 +111,17 @@ struct IISEntry: Sendable, Hashable {
         if rawAddress.isEmpty {
             let key = IISEntryKey(address: "", mask: maskKey, domain: rawDomain)
             if !rawDomain.isEmpty { return (.domain(rawDomain), key) }
-            return (.invalid(code: "EMPTY_IP_ENTRY", reason: "the entry has neither an ipAddress nor a domainName"), key)
+            return (
+                .invalid(code: "EMPTY_IP_ENTRY", reason: "the entry has neither an ipAddress nor a domainName"), key
+            )
         }
         if rawAddress.contains("/") {
             let key = IISEntryKey(address: String(rawAddress), mask: maskKey, domain: rawDomain)
             return (
-                .invalid(code: "CIDR_IN_IPADDRESS", reason: "ipAddress '\(rawAddress)' holds a prefix; IIS wants the mask in subnetMask"),
+                .invalid(
+                    code: "CIDR_IN_IPADDRESS",
+                    reason: "ipAddress '\(rawAddress)' holds a prefix; IIS wants the mask in subnetMask"
+                ),
                 key
             )
         }

@@ -60,7 +60,12 @@ enum IISParser {
 
     static func uint(_ text: String, attribute: String, at location: SourceLocation) throws(PolicyError) -> UInt32 {
         guard let value = UInt32(text.trimmingWhitespace), value >= 1 else {
-            throw .invalidValue(location, attribute: attribute, value: text, expected: "a whole number from 1 to 4294967295")
+            throw .invalidValue(
+                location,
+                attribute: attribute,
+                value: text,
+                expected: "a whole number from 1 to 4294967295"
+            )
         }
         return value
     }
@@ -97,7 +102,9 @@ enum IISParser {
         func startLocation(_ parser: XMLParser) -> SourceLocation {
             let line = parser.lineNumber
             let column = parser.columnNumber
-            guard line >= 1, line <= lineStarts.count else { return SourceLocation(file: path, line: line, column: column) }
+            guard line >= 1, line <= lineStarts.count else {
+                return SourceLocation(file: path, line: line, column: column)
+            }
             var offset = min(bytes.count, lineStarts[line - 1] + max(0, column - 1))
             while offset > 0 {
                 offset -= 1
@@ -132,7 +139,9 @@ enum IISParser {
             at location: SourceLocation
         ) throws(PolicyError) {
             for name in attributes.keys.sorted() {
-                if name.contains(":") || name == "xmlns" || IISParser.lockAttributes.contains(name.lowercased()) { continue }
+                if name.contains(":") || name == "xmlns" || IISParser.lockAttributes.contains(name.lowercased()) {
+                    continue
+                }
                 if !known.contains(name) {
                     throw .unknownAttribute(location, element: element, attribute: name, known: known)
                 }
@@ -171,7 +180,12 @@ enum IISParser {
                 case nil, "allow": document.ipSecurityOverrideModeDefault = .allow
                 case "deny": document.ipSecurityOverrideModeDefault = .deny
                 case let other?:
-                    throw .invalidValue(location, attribute: "overrideModeDefault", value: other, expected: "'Allow' or 'Deny'")
+                    throw .invalidValue(
+                        location,
+                        attribute: "overrideModeDefault",
+                        value: other,
+                        expected: "'Allow' or 'Deny'"
+                    )
                 }
             }
             if name == "location", locationDepth == nil {
@@ -183,10 +197,16 @@ enum IISParser {
                     case "deny": block.overrideMode = .deny
                     case "inherit": block.overrideMode = .inherit
                     default:
-                        throw .invalidValue(location, attribute: "overrideMode", value: mode, expected: "'Allow', 'Deny' or 'Inherit'")
+                        throw .invalidValue(
+                            location,
+                            attribute: "overrideMode",
+                            value: mode,
+                            expected: "'Allow', 'Deny' or 'Inherit'"
+                        )
                     }
                 } else if let legacy = attributes["allowOverride"] {
-                    block.overrideMode = try IISParser.bool(legacy, attribute: "allowOverride", at: location) ? .allow : .deny
+                    block.overrideMode =
+                        try IISParser.bool(legacy, attribute: "allowOverride", at: location) ? .allow : .deny
                 }
                 document.blocks.append(block)
                 currentBlock = document.blocks.count - 1
@@ -241,7 +261,11 @@ enum IISParser {
                     section.enableProxyMode = try IISParser.bool(value, attribute: "enableProxyMode", at: location)
                 }
                 if let value = attributes["enableLoggingOnlyMode"] {
-                    section.enableLoggingOnlyMode = try IISParser.bool(value, attribute: "enableLoggingOnlyMode", at: location)
+                    section.enableLoggingOnlyMode = try IISParser.bool(
+                        value,
+                        attribute: "enableLoggingOnlyMode",
+                        at: location
+                    )
                 }
                 document.blocks[currentBlock].dynamic.append(section)
                 inDynamic = true
@@ -269,7 +293,9 @@ enum IISParser {
             case "add":
                 try check(attributes, known: IISParser.addAttributes, element: name, at: location)
                 var allowed = false
-                if let value = attributes["allowed"] { allowed = try IISParser.bool(value, attribute: "allowed", at: location) }
+                if let value = attributes["allowed"] {
+                    allowed = try IISParser.bool(value, attribute: "allowed", at: location)
+                }
                 let entry = IISEntry(
                     ipAddress: attributes["ipAddress"],
                     subnetMask: attributes["subnetMask"],
@@ -290,7 +316,12 @@ enum IISParser {
                 try check(attributes, known: [], element: name, at: location)
                 section.operations.append(.clear(location))
             default:
-                throw .unknownAttribute(location, element: "ipSecurity", attribute: "<\(name)>", known: ["<add>", "<remove>", "<clear>"])
+                throw .unknownAttribute(
+                    location,
+                    element: "ipSecurity",
+                    attribute: "<\(name)>",
+                    known: ["<add>", "<remove>", "<clear>"]
+                )
             }
         }
 
@@ -304,13 +335,26 @@ enum IISParser {
             switch name {
             case "denyByConcurrentRequests":
                 try check(attributes, known: ["enabled", "maxConcurrentRequests"], element: name, at: location)
-                if let value = attributes["enabled"] { section.concurrentEnabled = try IISParser.bool(value, attribute: "enabled", at: location) }
+                if let value = attributes["enabled"] {
+                    section.concurrentEnabled = try IISParser.bool(value, attribute: "enabled", at: location)
+                }
                 if let value = attributes["maxConcurrentRequests"] {
-                    section.maxConcurrentRequests = try IISParser.uint(value, attribute: "maxConcurrentRequests", at: location)
+                    section.maxConcurrentRequests = try IISParser.uint(
+                        value,
+                        attribute: "maxConcurrentRequests",
+                        at: location
+                    )
                 }
             case "denyByRequestRate":
-                try check(attributes, known: ["enabled", "maxRequests", "requestIntervalInMilliseconds"], element: name, at: location)
-                if let value = attributes["enabled"] { section.rateEnabled = try IISParser.bool(value, attribute: "enabled", at: location) }
+                try check(
+                    attributes,
+                    known: ["enabled", "maxRequests", "requestIntervalInMilliseconds"],
+                    element: name,
+                    at: location
+                )
+                if let value = attributes["enabled"] {
+                    section.rateEnabled = try IISParser.bool(value, attribute: "enabled", at: location)
+                }
                 if let value = attributes["maxRequests"] {
                     section.maxRequests = try IISParser.uint(value, attribute: "maxRequests", at: location)
                 }
@@ -331,7 +375,12 @@ enum IISParser {
             }
         }
 
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+        func parser(
+            _ parser: XMLParser,
+            didEndElement elementName: String,
+            namespaceURI: String?,
+            qualifiedName: String?
+        ) {
             stack.removeLast()
             if elementName == "sectionGroup", !sectionGroupPath.isEmpty { sectionGroupPath.removeLast() }
             if elementName == "ipSecurity" { inIPSecurity = false }

@@ -51,7 +51,9 @@ public enum ForwardedFor {
                 var low = start
                 var high = end
                 while low < high, raw[low] == UInt8(ascii: " ") || raw[low] == UInt8(ascii: "\t") { low += 1 }
-                while high > low, raw[high - 1] == UInt8(ascii: " ") || raw[high - 1] == UInt8(ascii: "\t") { high -= 1 }
+                while high > low, raw[high - 1] == UInt8(ascii: " ") || raw[high - 1] == UInt8(ascii: "\t") {
+                    high -= 1
+                }
                 if high > low || end < raw.count || start > 0 {
                     let element = UnsafeRawBufferPointer(rebasing: raw[low..<high])
                     if !body(parse(element)) { return }

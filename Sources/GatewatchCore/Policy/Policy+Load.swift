@@ -80,7 +80,12 @@ extension Policy {
         gateways: [CIDR],
         iisVersion: Int = 10
     ) throws(PolicyError) -> Policy {
-        try load(policyFiles: policyFiles, serviceTags: serviceTags, gateways: gateways, options: PolicyLoadOptions(profile: IISProfile(version: iisVersion)))
+        try load(
+            policyFiles: policyFiles,
+            serviceTags: serviceTags,
+            gateways: gateways,
+            options: PolicyLoadOptions(profile: IISProfile(version: iisVersion))
+        )
     }
 
     /// Loads and compiles a policy from files, with every option.
@@ -151,7 +156,12 @@ extension Policy {
                     )
                     continue
                 }
-                appService = try AppServiceRestrictions(config: config, text: document.text, path: document.path, serviceTags: serviceTags)
+                appService = try AppServiceRestrictions(
+                    config: config,
+                    text: document.text,
+                    path: document.path,
+                    serviceTags: serviceTags
+                )
             default:
                 iisDocuments.append(try PlainList.parse(text: document.text, path: document.path))
             }
@@ -182,7 +192,9 @@ extension Policy {
         }
         policy.staticDenialCodes = policy.computeStaticDenialCodes()
         policy.loadFindings = findings
-        policy.serviceTags = serviceTags.map { ServiceTagsSummary(path: $0.path, changeNumber: $0.changeNumber, sharedPrefixes: $0.sharedPrefixes) }
+        policy.serviceTags = serviceTags.map {
+            ServiceTagsSummary(path: $0.path, changeNumber: $0.changeNumber, sharedPrefixes: $0.sharedPrefixes)
+        }
         return policy
     }
 }

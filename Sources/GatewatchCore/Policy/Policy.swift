@@ -234,7 +234,12 @@ public struct Policy: Sendable {
             guard let section = iisScopes.count == 1 ? iisScopes[0] : scope(for: request.path) else {
                 return PolicyDecision(verdict: .allow, rule: "implicit-allow-all", layer: .none)
             }
-            return section.evaluate(request, profile: profile, reverseDNS: reverseDNS, rejectsInvalidForwardedFor: rejectsInvalidForwardedFor)
+            return section.evaluate(
+                request,
+                profile: profile,
+                reverseDNS: reverseDNS,
+                rejectsInvalidForwardedFor: rejectsInvalidForwardedFor
+            )
         }
         let frontEnd: PolicyDecision
         if let userAgent = request.userAgent, PlatformTraffic.bypassesFrontEnd(userAgent: userAgent) {
@@ -244,7 +249,12 @@ public struct Policy: Sendable {
             if case .allow = frontEnd.verdict {} else { return frontEnd }
         }
         guard let section = scope(for: request.path) else { return frontEnd }
-        let decision = section.evaluate(request, profile: profile, reverseDNS: reverseDNS, rejectsInvalidForwardedFor: rejectsInvalidForwardedFor)
+        let decision = section.evaluate(
+            request,
+            profile: profile,
+            reverseDNS: reverseDNS,
+            rejectsInvalidForwardedFor: rejectsInvalidForwardedFor
+        )
         if case .allow = decision.verdict, !section.isConfigured { return frontEnd }
         return decision
     }

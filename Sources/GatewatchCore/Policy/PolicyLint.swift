@@ -36,7 +36,9 @@ extension Policy {
             )
         }
         return findings.sorted {
-            ($1.severity, $0.location.file, $0.location.line, $0.code) < ($0.severity, $1.location.file, $1.location.line, $1.code)
+            ($1.severity, $0.location.file, $0.location.line, $0.code) < (
+                $0.severity, $1.location.file, $1.location.line, $1.code
+            )
         }
     }
 
@@ -56,9 +58,11 @@ extension Policy {
                 case "EMPTY_IP_ENTRY":
                     advice = "the entry never matches anyone; fill in ipAddress (and subnetMask) or delete it"
                 case "CIDR_IN_IPADDRESS":
-                    advice = "the entry never matches; write ipAddress=\"10.0.0.0\" subnetMask=\"255.0.0.0\" (or \"8\") instead"
+                    advice =
+                        "the entry never matches; write ipAddress=\"10.0.0.0\" subnetMask=\"255.0.0.0\" (or \"8\") instead"
                 case "INVALID_MASK":
-                    advice = "the entry never matches; use a dotted mask (255.255.255.0), an IPv6 mask, or a prefix length"
+                    advice =
+                        "the entry never matches; use a dotted mask (255.255.255.0), an IPv6 mask, or a prefix length"
                 default:
                     advice = "the entry never matches; fix the address"
                 }
@@ -198,7 +202,12 @@ extension Policy {
                         serviceTags == nil
                         ? "pass the ServiceTags_Public_*.json file with --service-tags"
                         : "check the spelling against the service tags file (names are exact, regions are not synthesised)"
-                    add(.error, "UNRESOLVED_SERVICE_TAG", rule.location, "service tag '\(tag)' in rule '\(rule.name)' is unknown, so the rule never matches; \(hint)")
+                    add(
+                        .error,
+                        "UNRESOLVED_SERVICE_TAG",
+                        rule.location,
+                        "service tag '\(tag)' in rule '\(rule.name)' is unknown, so the rule never matches; \(hint)"
+                    )
                 }
                 if rule.allows {
                     for tag in names where ServiceTags.isShared(tag) {
@@ -212,15 +221,27 @@ extension Policy {
                     }
                 }
             case .forwardedFor:
-                add(.warning, "LEGACY_XFFPROXY", rule.location, "rule '\(rule.name)' uses the undocumented XffProxy tag; its matching is a guess (D19); replace it with an x-forwarded-for header filter")
+                add(
+                    .warning,
+                    "LEGACY_XFFPROXY",
+                    rule.location,
+                    "rule '\(rule.name)' uses the undocumented XffProxy tag; its matching is a guess (D19); replace it with an x-forwarded-for header filter"
+                )
             case .virtualNetwork:
-                add(.info, "VNET_RULE", rule.location, "rule '\(rule.name)' matches only service-endpoint traffic, which logs cannot show; private sources are reported as indeterminate")
+                add(
+                    .info,
+                    "VNET_RULE",
+                    rule.location,
+                    "rule '\(rule.name)' matches only service-endpoint traffic, which logs cannot show; private sources are reported as indeterminate"
+                )
             case .addresses, .any:
                 break
             }
             var hasBlocks = true
             if case .serviceTags(_, let blocks, _) = rule.source, blocks.isEmpty { hasBlocks = false }
-            if hasBlocks, rule.headers.isEmpty, list.slowRules.firstIndex(of: Int32(index)) == nil, !winners.contains(Int32(index)) {
+            if hasBlocks, rule.headers.isEmpty, list.slowRules.firstIndex(of: Int32(index)) == nil,
+                !winners.contains(Int32(index))
+            {
                 add(
                     .warning,
                     "SHADOWED",

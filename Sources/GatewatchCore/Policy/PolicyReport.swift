@@ -123,7 +123,11 @@ public enum PolicyReport {
 
     /// Replaces control characters so file content cannot drive the terminal.
     static func sanitise(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) ? "?" : $0 }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) ? "?" : $0 }
+            )
+        )
     }
 
     /// A JSON string literal.

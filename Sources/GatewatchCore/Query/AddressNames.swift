@@ -12,7 +12,10 @@ public struct AddressNames: Sendable, Equatable {
     /// - Parameter map: Address or CIDR text → name.
     public init(_ map: [String: String]) {
         entries = map.compactMap { key, name in CIDR(key).map { ($0, name) } }
-            .sorted { $0.block.prefixLength != $1.block.prefixLength ? $0.block.prefixLength > $1.block.prefixLength : $0.name < $1.name }
+            .sorted {
+                $0.block.prefixLength != $1.block.prefixLength
+                    ? $0.block.prefixLength > $1.block.prefixLength : $0.name < $1.name
+            }
     }
 
     /// Whether no name is configured.

@@ -25,7 +25,8 @@ public enum SafeText {
     /// - Returns: The escaped text.
     public static func terminal(_ text: String) -> String {
         var needsWork = false
-        for scalar in text.unicodeScalars where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) || scalar == "\\"
+        for scalar in text.unicodeScalars
+        where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0) || scalar == "\\"
             || scalar.value == 0x2028 || scalar.value == 0x2029 || (scalar.value >= 0x202A && scalar.value <= 0x202E)
             || (scalar.value >= 0x2066 && scalar.value <= 0x2069)
         {
@@ -157,7 +158,8 @@ public enum JSONOutput {
     /// - Throws: Encoding errors.
     public static func encode(_ value: some Encodable, pretty: Bool = false) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -117,7 +117,9 @@ public struct TimeRange: Sendable, Equatable {
         let parts = body.split(maxSplits: 1, whereSeparator: { $0 == "T" || $0 == "t" || $0 == " " })
         guard let datePart = parts.first else { throw TimeRangeError.badTime(text) }
         let dateBytes = Array(datePart.utf8)
-        guard let days = dateBytes.withUnsafeBytes({ W3CParser.parseDate($0) }) else { throw TimeRangeError.badTime(text) }
+        guard let days = dateBytes.withUnsafeBytes({ W3CParser.parseDate($0) }) else {
+            throw TimeRangeError.badTime(text)
+        }
         var seconds: Int64 = 0
         if parts.count == 2 {
             let timeBytes = Array(parts[1].utf8)
@@ -138,7 +140,8 @@ public struct TimeRange: Sendable, Equatable {
         guard let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) else { return nil }
         let digits = time[time.index(after: sign)...].filter { $0 != ":" }
         guard [2, 4].contains(digits.count), digits.allSatisfy(\.isNumber),
-            let hours = Int64(digits.prefix(2)), let minutes = Int64(digits.count == 4 ? String(digits.suffix(2)) : "0"),
+            let hours = Int64(digits.prefix(2)),
+            let minutes = Int64(digits.count == 4 ? String(digits.suffix(2)) : "0"),
             hours <= 14, minutes < 60
         else { return nil }
         let seconds = (hours * 3600 + minutes * 60) * (time[sign] == "-" ? -1 : 1)

@@ -41,7 +41,9 @@ public enum Pruner {
                 guard try db.tableExists(table), try db.columns(in: table).contains(where: { $0.name == column }) else {
                     continue
                 }
-                if evidenceOnly, !["evidence", "backend_gateway_requests", "gateway_requests"].contains(table) { continue }
+                if evidenceOnly, !["evidence", "backend_gateway_requests", "gateway_requests"].contains(table) {
+                    continue
+                }
                 try db.execute(sql: "DELETE FROM \(table) WHERE \(column) < ?", arguments: [isDay ? day : cutoff])
                 removed[table] = db.changesCount
             }

@@ -73,7 +73,6 @@ final class StoreWriter {
     private var inventoryStatement: Statement?
     private var latencyStatement: Statement?
 
-
     init(db: Database) {
         self.db = db
     }
@@ -84,7 +83,11 @@ final class StoreWriter {
 
     private func check(_ code: Int32, _ statement: Statement) throws {
         guard code == SQLITE_DONE || code == SQLITE_ROW || code == SQLITE_OK else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code),
+                message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                sql: statement.sql
+            )
         }
     }
 
@@ -133,7 +136,8 @@ final class StoreWriter {
                 WHERE id = ?
                 """,
             arguments: [
-                fingerprint, headHash, headLength, path, format, compressed, bytes, lines, requests, skipped, malformed, endsWithNewline,
+                fingerprint, headHash, headLength, path, format, compressed, bytes, lines, requests, skipped, malformed,
+                endsWithNewline,
                 first.map(UTCTime.format), first.map(UTCTime.format),
                 last.map(UTCTime.format), last.map(UTCTime.format),
                 status, error, Self.now(), id,
@@ -152,7 +156,13 @@ final class StoreWriter {
     @inline(__always)
     private func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer?) {
         if let bytes, let base = bytes.baseAddress {
-            sqlite3_bind_text(statement, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), sqliteTransient)
+            sqlite3_bind_text(
+                statement,
+                index,
+                base.assumingMemoryBound(to: CChar.self),
+                Int32(bytes.count),
+                sqliteTransient
+            )
         } else {
             sqlite3_bind_null(statement, index)
         }
@@ -186,7 +196,13 @@ final class StoreWriter {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            return try makeSink(fileID: fileID, statement: statement, textColumns: [4, 5, 6, 7, 10, 11], statusColumns: (8, 9), verdictColumns: nil)
+            return try makeSink(
+                fileID: fileID,
+                statement: statement,
+                textColumns: [4, 5, 6, 7, 10, 11],
+                statusColumns: (8, 9),
+                verdictColumns: nil
+            )
         }
         let statement = try db.makeStatement(
             sql: """
@@ -228,7 +244,13 @@ final class StoreWriter {
                             timeText = Array(UTCTime.format(row.time).utf8)
                         }
                         timeText.withUnsafeBytes { text in
-                            _ = sqlite3_bind_text(raw, 1, text.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(text.count), sqliteTransient)
+                            _ = sqlite3_bind_text(
+                                raw,
+                                1,
+                                text.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                Int32(text.count),
+                                sqliteTransient
+                            )
                         }
                         sqlite3_bind_int64(raw, 2, fileID)
                         sqlite3_bind_int64(raw, 3, row.line)

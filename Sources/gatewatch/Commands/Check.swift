@@ -9,7 +9,11 @@ extension Gatewatch {
         @Option(name: .customLong("config"), help: "A gatewatch.yaml file (default: ./gatewatch.yaml if present).")
         var configPath: String?
 
-        @Option(name: .customLong("policy"), help: "A policy file: web.config, applicationHost.config, App Service JSON or an address list. Repeat, parent first.")
+        @Option(
+            name: .customLong("policy"),
+            help:
+                "A policy file: web.config, applicationHost.config, App Service JSON or an address list. Repeat, parent first."
+        )
         var policyFiles: [String] = []
 
         @Option(name: .customLong("service-tags"), help: "A ServiceTags_*.json file for App Service ServiceTag rules.")
@@ -18,7 +22,10 @@ extension Gatewatch {
         @Option(name: .customLong("gateway"), help: "A gateway address or CIDR block. Repeatable.")
         var gateways: [String] = []
 
-        @Option(name: .customLong("iis-version"), help: "The IIS major version whose status codes to predict (7, 8 or 10; default 10).")
+        @Option(
+            name: .customLong("iis-version"),
+            help: "The IIS major version whose status codes to predict (7, 8 or 10; default 10)."
+        )
         var iisVersion: Int?
 
         @Flag(name: .customLong("appservice"), help: "The site runs on Azure App Service (ipSecurity is never locked).")
@@ -26,7 +33,9 @@ extension Gatewatch {
 
         func validate() throws {
             for gateway in gateways where CIDR(gateway) == nil {
-                throw ValidationError("'\(gateway)' is not an IP address or CIDR block; pass e.g. --gateway 20.50.10.0/28")
+                throw ValidationError(
+                    "'\(gateway)' is not an IP address or CIDR block; pass e.g. --gateway 20.50.10.0/28"
+                )
             }
             if let iisVersion, ![6, 7, 8, 10].contains(iisVersion) {
                 throw ValidationError("'\(iisVersion)' is not a supported IIS version; pass 7, 8 or 10")
@@ -39,7 +48,9 @@ extension Gatewatch {
             if let configPath {
                 base = try GatewatchConfiguration.load(path: configPath)
             } else {
-                base = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath) ?? GatewatchConfiguration()
+                base =
+                    try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+                    ?? GatewatchConfiguration()
             }
             return base.overriding(
                 policyFiles: policyFiles,
@@ -61,7 +72,8 @@ extension Gatewatch {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
-            abstract: "Explain what the allowlist does with each address: verdict, deciding rule, layer and logged status.",
+            abstract:
+                "Explain what the allowlist does with each address: verdict, deciding rule, layer and logged status.",
             discussion: "Exit codes: 0 ok, 2 bad configuration or usage."
         )
 
@@ -79,7 +91,10 @@ extension Gatewatch {
         @Option(name: .customLong("user-agent"), help: "The User-Agent (platform probes skip App Service rules).")
         var userAgent: String?
 
-        @Option(name: .customLong("header"), help: "Another header as name=value, e.g. x-azure-fdid=<guid>. Repeatable.")
+        @Option(
+            name: .customLong("header"),
+            help: "Another header as name=value, e.g. x-azure-fdid=<guid>. Repeatable."
+        )
         var headers: [String] = []
 
         @Option(help: "Output format: table or json.")

@@ -29,7 +29,11 @@ extension Gatewatch {
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
             report.name = try query.addressNames().name(for: report.address)
             // The gateway side, when gateway logs were ingested and the gateway saw this caller.
-            if let gateway = try? GatewayQueries.addressStats(store: database, address: report.address, range: filter.range),
+            if let gateway = try? GatewayQueries.addressStats(
+                store: database,
+                address: report.address,
+                range: filter.range
+            ),
                 gateway.requests > 0
             {
                 report.gateway = gateway

@@ -36,7 +36,9 @@ extension Gatewatch {
         var paths: [String] = []
 
         func validate() throws {
-            if paths.isEmpty { throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input") }
+            if paths.isEmpty {
+                throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input")
+            }
         }
 
         func run() throws {
@@ -65,7 +67,10 @@ extension Gatewatch {
             if json {
                 print(try JSONOutput.encode(IngestSummaryJSON(report: report), pretty: true))
             } else if !quiet {
-                print(IngestSummaryText.render(report, policy: loadedPolicy, gateways: configuration.gateways), terminator: "")
+                print(
+                    IngestSummaryText.render(report, policy: loadedPolicy, gateways: configuration.gateways),
+                    terminator: ""
+                )
             }
             // A file that is not a log is an error when named, and a note when a directory walk found it.
             let named = Set(paths)
@@ -203,17 +208,22 @@ enum IngestSummaryText {
         text += "  verdicts: " + verdicts.joined(separator: "   ")
         text += "  (direct: blocked \(number(report.blocked)), served \(number(report.served)))\n"
         text += "  policy: \(SafeText.terminal(policy.source))"
-        text += gateways.isEmpty ? "; no gateway addresses given (--gateway)\n" : "; gateways \(gateways.map(\.description).joined(separator: ", "))\n"
+        text +=
+            gateways.isEmpty
+            ? "; no gateway addresses given (--gateway)\n"
+            : "; gateways \(gateways.map(\.description).joined(separator: ", "))\n"
         if report.platformDenied > 0 {
             text += "  warning: the allowlist denies \(number(report.platformDenied)) platform requests "
-            text += "(Always On, health checks, probes): allow loopback and the probe addresses, or the site will be taken out of rotation\n"
+            text +=
+                "(Always On, health checks, probes): allow loopback and the probe addresses, or the site will be taken out of rotation\n"
         }
         for note in report.notes { text += "  note: \(note)\n" }
         if !report.malformedSamples.isEmpty {
             text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"
             for sample in report.malformedSamples {
                 let preview = sample.text.count > 80 ? String(sample.text.prefix(80)) + "…" : sample.text
-                text += "  \(SafeText.terminal(sample.path)):\(sample.line): \(sample.reason): '\(SafeText.terminal(preview))'\n"
+                text +=
+                    "  \(SafeText.terminal(sample.path)):\(sample.line): \(sample.reason): '\(SafeText.terminal(preview))'\n"
             }
         }
         for file in report.files where !file.warnings.isEmpty {

@@ -6,7 +6,8 @@ extension Gatewatch {
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "lint",
-            abstract: "Check an allowlist for entries that never match, shadowed rules, blocked platform probes and more.",
+            abstract:
+                "Check an allowlist for entries that never match, shadowed rules, blocked platform probes and more.",
             discussion: "Exit codes: 0 no error-severity finding, 1 at least one, 2 bad configuration or usage."
         )
 
@@ -20,7 +21,9 @@ extension Gatewatch {
             do {
                 let configuration = try policy.configuration()
                 guard !configuration.policyFiles.isEmpty else {
-                    throw ValidationError("no policy to lint; pass --policy FILE or list files under 'policy:' in gatewatch.yaml")
+                    throw ValidationError(
+                        "no policy to lint; pass --policy FILE or list files under 'policy:' in gatewatch.yaml"
+                    )
                 }
                 loaded = try configuration.loadPolicy()
             } catch let error as ValidationError {

@@ -6,7 +6,8 @@ extension Gatewatch {
     /// `gatewatch prune`: retention.
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove stored data older than a cut-off (the ledger is kept, so old logs are not ingested again).",
+            abstract:
+                "Remove stored data older than a cut-off (the ledger is kept, so old logs are not ingested again).",
             discussion: """
                 Examples:
                   gatewatch prune --older-than 90d                 # everything before 90 days ago
@@ -17,7 +18,9 @@ extension Gatewatch {
 
         @OptionGroup var store: StoreOptions
 
-        @Option(help: ArgumentHelp("Remove data older than this duration before now (e.g. 90d).", valueName: "duration"))
+        @Option(
+            help: ArgumentHelp("Remove data older than this duration before now (e.g. 90d).", valueName: "duration")
+        )
         var olderThan: String?
 
         @Option(help: ArgumentHelp("Remove data before this UTC time.", valueName: "time"))

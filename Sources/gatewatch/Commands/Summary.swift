@@ -32,13 +32,14 @@ extension Gatewatch {
             case .ndjson:
                 return try JSONOutput.encode(summary) + "\n"
             case .csv, .table:
-                let rows: [[String]] = [
-                    ["files", String(summary.files)],
-                    ["requests", String(summary.requests)],
-                    ["malformed", String(summary.malformed)],
-                    ["first", summary.first ?? ""],
-                    ["last", summary.last ?? ""],
-                ]
+                let rows: [[String]] =
+                    [
+                        ["files", String(summary.files)],
+                        ["requests", String(summary.requests)],
+                        ["malformed", String(summary.malformed)],
+                        ["first", summary.first ?? ""],
+                        ["last", summary.last ?? ""],
+                    ]
                     + Verdict.allCases.map { ["verdict.\($0.rawValue)", String(summary.byVerdict[$0.rawValue] ?? 0)] }
                     + [
                         ["direct.blocked", String(summary.direct.blocked)],

@@ -24,7 +24,9 @@ extension Gatewatch {
         @Option(help: "Rank by requests or bytes.")
         var by: TopMeasure = .requests
 
-        @Option(help: "backend (the backend's clients, default) or gateway (the gateway's own callers, from gateway logs).")
+        @Option(
+            help: "backend (the backend's clients, default) or gateway (the gateway's own callers, from gateway logs)."
+        )
         var side: Side = .backend
 
         enum Side: String, ExpressibleByArgument, CaseIterable {

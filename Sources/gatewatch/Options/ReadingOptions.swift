@@ -73,7 +73,8 @@ struct ReadingOptions: ParsableArguments {
         options.gateways = configuration.gateways
         options.format = inputFormat
         options.clientAddress = clientIP ?? configuration.clientAddress
-        options.trustedProxies = trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
+        options.trustedProxies =
+            trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
         options.requestIDField = requestIDField
         options.keepGatewayRequests = keepGatewayRequests
         if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import GatewatchCore
 
 /// `--db`, shared by every command that touches the store.

@@ -26,7 +26,10 @@ import Testing
 
     @Test("flags override the file; repeatable flags replace lists")
     func precedence() throws {
-        let file = try GatewatchConfiguration.parse("policy: a.config\ngateways: [1.2.3.4]\niis_version: 8\n", path: "/etc/gw/gatewatch.yaml")
+        let file = try GatewatchConfiguration.parse(
+            "policy: a.config\ngateways: [1.2.3.4]\niis_version: 8\n",
+            path: "/etc/gw/gatewatch.yaml"
+        )
         #expect(file.policyFiles == ["/etc/gw/a.config"])
         let effective = file.overriding(policyFiles: ["b.config"], gateways: [], iisVersion: 7)
         #expect(effective.policyFiles == ["b.config"])
@@ -36,15 +39,20 @@ import Testing
         #expect(effective.yaml.contains("iis_version: 7"))
     }
 
-    @Test("bad configuration names the line and column", arguments: [
-        ("gateway: [1.2.3.4]\n", "cfg.yaml:1:1: unknown key 'gateway'"),
-        ("policy: x\ngateways: [1.2.3.999]\n", "cfg.yaml:2:12: '1.2.3.999' is not a valid value for 'gateways'"),
-        ("client_ip: xff\n", "cfg.yaml:1:12: 'xff' is not a valid value for 'client_ip'"),
-        ("iis_version: 9\n", "cfg.yaml:1:14: '9' is not a valid value for 'iis_version'"),
-        ("policy: [a\n", "cfg.yaml:2:1: malformed YAML"),
-    ])
+    @Test(
+        "bad configuration names the line and column",
+        arguments: [
+            ("gateway: [1.2.3.4]\n", "cfg.yaml:1:1: unknown key 'gateway'"),
+            ("policy: x\ngateways: [1.2.3.999]\n", "cfg.yaml:2:12: '1.2.3.999' is not a valid value for 'gateways'"),
+            ("client_ip: xff\n", "cfg.yaml:1:12: 'xff' is not a valid value for 'client_ip'"),
+            ("iis_version: 9\n", "cfg.yaml:1:14: '9' is not a valid value for 'iis_version'"),
+            ("policy: [a\n", "cfg.yaml:2:1: malformed YAML"),
+        ]
+    )
     func errors(text: String, fragment: String) {
-        let error = #expect(throws: ConfigurationError.self) { try GatewatchConfiguration.parse(text, path: "cfg.yaml") }
+        let error = #expect(throws: ConfigurationError.self) {
+            try GatewatchConfiguration.parse(text, path: "cfg.yaml")
+        }
         #expect(error?.description.hasPrefix(fragment) == true, "\(String(describing: error))")
     }
 }

@@ -88,7 +88,10 @@ import Testing
         }
     }
 
-    @Test("headerless files read with --fields give every request", arguments: names.filter { expectations[$0]?.headerless == true })
+    @Test(
+        "headerless files read with --fields give every request",
+        arguments: names.filter { expectations[$0]?.headerless == true }
+    )
     func headerlessWithFields(name: String) throws {
         let expected = try #require(Self.expectations[name])
         let hint = try #require(expected.fields_hint)

@@ -31,12 +31,15 @@ import Testing
 
     @Test("time-only layouts take the date from #Date; without one the line is malformed")
     func timeOnly() {
-        let results = parse([
-            "13:00:00 1.1.1.1 GET / 200",
-            "#Date: 2000-10-09 16:44:49",
-            "#Fields: time c-ip cs-method cs-uri-stem sc-status",
-            "16:44:49 1.1.1.1 GET / 200",
-        ], fallback: W3CLayout(names: ["time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"]))
+        let results = parse(
+            [
+                "13:00:00 1.1.1.1 GET / 200",
+                "#Date: 2000-10-09 16:44:49",
+                "#Fields: time c-ip cs-method cs-uri-stem sc-status",
+                "16:44:49 1.1.1.1 GET / 200",
+            ],
+            fallback: W3CLayout(names: ["time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"])
+        )
         #expect(results[0].0 == .malformed(.noDate))
         #expect(results[3].0 == .record)
         #expect(UTCTime.format(results[3].2) == "2000-10-09T16:44:49Z")
@@ -49,18 +52,23 @@ import Testing
         bytes.withUnsafeMutableBytes { raw in
             #expect(parser.parse(UnsafeRawBufferPointer(raw)) == .record)
             #expect(parser.field(.clientIP).map { String(decoding: $0, as: UTF8.self) } == "1.2.3.4")
-            #expect(parser.field(.userAgent).map { String(decoding: $0, as: UTF8.self) } == "Mozilla/5.0 (X; \"\"Y\"\")")
+            #expect(
+                parser.field(.userAgent).map { String(decoding: $0, as: UTF8.self) } == "Mozilla/5.0 (X; \"\"Y\"\")"
+            )
             #expect(parser.field(.host) == nil)
         }
     }
 
-    @Test("bad timestamps, unterminated quotes and NUL bytes are malformed with a reason", arguments: [
-        ("2026-13-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", MalformedReason.badTimestamp),
-        ("2026-02-30 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
-        ("2026-01-01 25:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
-        ("2026-01-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 \"open - 200 0 0 1", .unterminatedQuote),
-        ("\u{0}\u{0}\u{0}", .binary),
-    ])
+    @Test(
+        "bad timestamps, unterminated quotes and NUL bytes are malformed with a reason",
+        arguments: [
+            ("2026-13-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", MalformedReason.badTimestamp),
+            ("2026-02-30 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
+            ("2026-01-01 25:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 - - 200 0 0 1", .badTimestamp),
+            ("2026-01-01 10:00:00 1.1.1.1 GET / - 80 - 1.1.1.1 \"open - 200 0 0 1", .unterminatedQuote),
+            ("\u{0}\u{0}\u{0}", .binary),
+        ]
+    )
     func malformed(line: String, reason: MalformedReason) {
         #expect(parse([line])[0].0 == .malformed(reason))
     }

@@ -125,12 +125,15 @@ import Testing
 }
 
 @Suite struct ContentHasherTests {
-    @Test("XXH64 matches the reference vectors", arguments: [
-        ("", "ef46db3751d8e999"),
-        ("a", "d24ec4f1a98c6e5b"),
-        ("abc", "44bc2cf5ad770999"),
-        ("Nobody inspects the spammish repetition", "fbcea83c8a378bf1"),
-    ])
+    @Test(
+        "XXH64 matches the reference vectors",
+        arguments: [
+            ("", "ef46db3751d8e999"),
+            ("a", "d24ec4f1a98c6e5b"),
+            ("abc", "44bc2cf5ad770999"),
+            ("Nobody inspects the spammish repetition", "fbcea83c8a378bf1"),
+        ]
+    )
     func vectors(input: String, expected: String) {
         var hasher = ContentHasher()
         Array(input.utf8).withUnsafeBytes { hasher.update($0) }

@@ -59,7 +59,9 @@ import Testing
     @Test("platform rules are editable; bad rules files explain themselves")
     func editableRules() throws {
         let directory = try TestSupport.scratchDirectory()
-        try Data("user_agents: [curl]\naddresses: [198.51.100.8]\n".utf8).write(to: URL(fileURLWithPath: directory + "/p.yaml"))
+        try Data("user_agents: [curl]\naddresses: [198.51.100.8]\n".utf8).write(
+            to: URL(fileURLWithPath: directory + "/p.yaml")
+        )
         let rules = try PlatformRules.load(path: directory + "/p.yaml")
         #expect(rules.exactUserAgents == ["curl"])
         #expect(rules.userAgentPrefixes == PlatformRules().userAgentPrefixes)

@@ -6,7 +6,8 @@ import Testing
 
 /// Idempotence and growth: the ledger knows content, not paths.
 @Suite struct IngestLedgerTests {
-    static let header = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
+    static let header =
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
         + "#Date: 2026-11-20 00:00:00\r\n"
         + "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n"
 
@@ -17,7 +18,8 @@ import Testing
             let time = String(format: "%02d:%02d:%02d", second / 3600, second / 60 % 60, second % 60)
             let client = index % 10 == 0 ? "203.0.113.\(index % 200)" : "20.50.10.4"
             let status = index % 20 == 0 ? "403 503" : "200 0"
-            return "2026-11-20 \(time) 10.0.1.4 GET /api/v1/orders/\(index) - 443 - \(client) okhttp/4.12.0 - \(status) 0 \(index % 97)\r\n"
+            return
+                "2026-11-20 \(time) 10.0.1.4 GET /api/v1/orders/\(index) - 443 - \(client) okhttp/4.12.0 - \(status) 0 \(index % 97)\r\n"
         }.joined()
     }
 
@@ -121,7 +123,10 @@ import Testing
         let directory = try TestSupport.scratchDirectory()
         let db = directory + "/t.db"
         try TestSupport.write(Data((Self.header + Self.lines(0..<100)).utf8), to: directory + "/a.log")
-        try TestSupport.write(Data((Self.header + Self.lines(0..<50) + Self.lines(200..<300)).utf8), to: directory + "/b.log")
+        try TestSupport.write(
+            Data((Self.header + Self.lines(0..<50) + Self.lines(200..<300)).utf8),
+            to: directory + "/b.log"
+        )
         let report = try TestSupport.ingest([directory + "/a.log", directory + "/b.log"], db: db, configure: configure)
         #expect(report.filesNew == 2)
         #expect(report.requests == 250)

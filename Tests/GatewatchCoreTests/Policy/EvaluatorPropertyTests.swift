@@ -54,7 +54,10 @@ struct NaiveRule {
             var mask: UInt128
             if rng.next() % 10 == 0 {
                 // Non-contiguous mask.
-                mask = ipv4 ? UInt128(UInt32(truncatingIfNeeded: rng.next()) | 0xFF00_0000) : (UInt128(rng.next()) << 64 | UInt128(rng.next()))
+                mask =
+                    ipv4
+                    ? UInt128(UInt32(truncatingIfNeeded: rng.next()) | 0xFF00_0000)
+                    : (UInt128(rng.next()) << 64 | UInt128(rng.next()))
             } else {
                 let length = Int(rng.next() % UInt64(width + 1))
                 let full: UInt128 = ipv4 ? UInt128(UInt32.max) : UInt128.max
@@ -98,7 +101,10 @@ struct NaiveRule {
                 let allowed = expected.map { rules[$0].allowed } ?? allowUnlisted
                 #expect(decision.verdict == (allowed ? .allow : .deny), "\(address) in \(text)")
                 if let expected {
-                    #expect(decision.rule.hasSuffix("#\(expected + 1)"), "\(address): \(decision.rule), expected #\(expected + 1)")
+                    #expect(
+                        decision.rule.hasSuffix("#\(expected + 1)"),
+                        "\(address): \(decision.rule), expected #\(expected + 1)"
+                    )
                 } else {
                     #expect(decision.rule == "allowUnlisted")
                 }
@@ -118,7 +124,9 @@ struct NaiveRule {
             let length = Int(rng.next() % UInt64(ipv4 ? 33 : 129))
             blocks.append(CIDR(address: address, prefixLength: length))
         }
-        let table = FirstMatchTable(blocks.enumerated().map { FirstMatchTable.Entry($0.element, priority: Int32($0.offset)) })
+        let table = FirstMatchTable(
+            blocks.enumerated().map { FirstMatchTable.Entry($0.element, priority: Int32($0.offset)) }
+        )
         for _ in 0..<5_000 {
             let address = Self.randomAddress(&rng, ipv4: rng.next() % 2 == 0)
             let expected = blocks.firstIndex { $0.contains(address) }.map { Int32($0) } ?? -1

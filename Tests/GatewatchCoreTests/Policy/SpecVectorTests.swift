@@ -58,10 +58,19 @@ let applicationHostRegistration = """
     """
 
 let staticVectors: [SpecVector] = [
-    SpecVector(id: 1, documents: [site("")], address: "203.0.113.5", verdict: .allow, rule: "allowUnlisted", layer: .iisStatic),
+    SpecVector(
+        id: 1,
+        documents: [site("")],
+        address: "203.0.113.5",
+        verdict: .allow,
+        rule: "allowUnlisted",
+        layer: .iisStatic
+    ),
     SpecVector(
         id: 2,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)
+        ],
         address: "127.0.0.1",
         verdict: .allow,
         rule: "#1",
@@ -69,7 +78,9 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 3,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)
+        ],
         address: "::1",
         verdict: .deny,
         rule: "allowUnlisted",
@@ -79,7 +90,9 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 4,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="127.0.0.1" allowed="true"/></ipSecurity>"#)
+        ],
         address: "198.51.100.7",
         verdict: .deny,
         rule: "allowUnlisted",
@@ -161,7 +174,10 @@ let staticVectors: [SpecVector] = [
                     """
             ),
             PolicyDocument(path: "site/web.config", text: webConfig("")),
-            PolicyDocument(path: "site/dir/web.config", text: webConfig(#"<ipSecurity><add ipAddress="10.9.9.9"/></ipSecurity>"#)),
+            PolicyDocument(
+                path: "site/dir/web.config",
+                text: webConfig(#"<ipSecurity><add ipAddress="10.9.9.9"/></ipSecurity>"#)
+            ),
         ],
         address: "10.9.9.9",
         path: "/dir/page.aspx",
@@ -256,7 +272,10 @@ let staticVectors: [SpecVector] = [
     SpecVector(
         id: 21,
         documents: [
-            PolicyDocument(path: "applicationHost.config", text: "<configuration>\(applicationHostRegistration)</configuration>"),
+            PolicyDocument(
+                path: "applicationHost.config",
+                text: "<configuration>\(applicationHostRegistration)</configuration>"
+            ),
             site(#"<ipSecurity><add ipAddress="10.0.0.5"/></ipSecurity>"#),
         ],
         address: "10.0.0.9",
@@ -288,7 +307,9 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 23,
-        documents: [site(#"<ipSecurity><add ipAddress="2001:db8::" subnetMask="ffff:ffff:ffff:ffff::"/></ipSecurity>"#)],
+        documents: [
+            site(#"<ipSecurity><add ipAddress="2001:db8::" subnetMask="ffff:ffff:ffff:ffff::"/></ipSecurity>"#)
+        ],
         address: "2001:db8::1",
         verdict: .deny,
         rule: "#1",
@@ -308,7 +329,11 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 27,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="10.1.2.0" subnetMask="24" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(
+                #"<ipSecurity allowUnlisted="false"><add ipAddress="10.1.2.0" subnetMask="24" allowed="true"/></ipSecurity>"#
+            )
+        ],
         address: "10.1.2.77",
         verdict: .allow,
         rule: "#1",
@@ -317,7 +342,9 @@ let staticVectors: [SpecVector] = [
     SpecVector(
         id: 28,
         documents: [
-            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="10.1.2.0" subnetMask="255.255.255.300" allowed="true"/></ipSecurity>"#)
+            site(
+                #"<ipSecurity allowUnlisted="false"><add ipAddress="10.1.2.0" subnetMask="255.255.255.300" allowed="true"/></ipSecurity>"#
+            )
         ],
         address: "10.1.2.77",
         verdict: .deny,
@@ -348,7 +375,9 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 32,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="10.0.0.0/8" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="10.0.0.0/8" allowed="true"/></ipSecurity>"#)
+        ],
         address: "10.1.1.1",
         verdict: .deny,
         rule: "allowUnlisted",
@@ -379,7 +408,9 @@ let staticVectors: [SpecVector] = [
     SpecVector(
         id: 36,
         documents: [
-            site(#"<ipSecurity enableProxyMode="true" allowUnlisted="false"><add ipAddress="198.51.100.0" subnetMask="24" allowed="true"/></ipSecurity>"#)
+            site(
+                #"<ipSecurity enableProxyMode="true" allowUnlisted="false"><add ipAddress="198.51.100.0" subnetMask="24" allowed="true"/></ipSecurity>"#
+            )
         ],
         address: "10.0.0.4",
         forwardedFor: "198.51.100.7",
@@ -441,7 +472,11 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 68,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="198.51.100.0" subnetMask="24" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(
+                #"<ipSecurity allowUnlisted="false"><add ipAddress="198.51.100.0" subnetMask="24" allowed="true"/></ipSecurity>"#
+            )
+        ],
         address: "::1",
         userAgent: "AlwaysOn",
         verdict: .deny,
@@ -452,7 +487,11 @@ let staticVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 70,
-        documents: [site(#"<ipSecurity allowUnlisted="false"><add ipAddress="10.0.0.0" subnetMask="8" allowed="true"/></ipSecurity>"#)],
+        documents: [
+            site(
+                #"<ipSecurity allowUnlisted="false"><add ipAddress="10.0.0.0" subnetMask="8" allowed="true"/></ipSecurity>"#
+            )
+        ],
         address: "168.63.129.16",
         verdict: .deny,
         rule: "allowUnlisted",
@@ -484,13 +523,37 @@ let frontDoorRules = """
     """
 
 let armVectors: [SpecVector] = [
-    SpecVector(id: 49, documents: [arm(#"{"ipSecurityRestrictions": []}"#)], address: "8.8.8.8", verdict: .allow, rule: "implicit-allow-all", layer: .appserviceFrontend),
-    SpecVector(id: 50, documents: [arm(armExample)], address: "8.8.8.8", verdict: .deny, rule: "implicit-deny-all", layer: .appserviceFrontend, status: 403),
-    SpecVector(id: 51, documents: [arm(armExample)], address: "122.133.144.77", verdict: .allow, rule: "'IP example rule'", layer: .appserviceFrontend),
+    SpecVector(
+        id: 49,
+        documents: [arm(#"{"ipSecurityRestrictions": []}"#)],
+        address: "8.8.8.8",
+        verdict: .allow,
+        rule: "implicit-allow-all",
+        layer: .appserviceFrontend
+    ),
+    SpecVector(
+        id: 50,
+        documents: [arm(armExample)],
+        address: "8.8.8.8",
+        verdict: .deny,
+        rule: "implicit-deny-all",
+        layer: .appserviceFrontend,
+        status: 403
+    ),
+    SpecVector(
+        id: 51,
+        documents: [arm(armExample)],
+        address: "122.133.144.77",
+        verdict: .allow,
+        rule: "'IP example rule'",
+        layer: .appserviceFrontend
+    ),
     SpecVector(
         id: 52,
         documents: [
-            arm(#"{"ipSecurityRestrictions": [{"action": "Deny", "ipAddress": "1.2.3.4/32", "priority": 100, "name": "block"}], "ipSecurityRestrictionsDefaultAction": "Allow"}"#)
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Deny", "ipAddress": "1.2.3.4/32", "priority": 100, "name": "block"}], "ipSecurityRestrictionsDefaultAction": "Allow"}"#
+            )
         ],
         address: "1.2.3.4",
         verdict: .deny,
@@ -501,7 +564,9 @@ let armVectors: [SpecVector] = [
     SpecVector(
         id: 52,
         documents: [
-            arm(#"{"ipSecurityRestrictions": [{"action": "Deny", "ipAddress": "1.2.3.4/32", "priority": 100, "name": "block"}], "ipSecurityRestrictionsDefaultAction": "Allow"}"#)
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Deny", "ipAddress": "1.2.3.4/32", "priority": 100, "name": "block"}], "ipSecurityRestrictionsDefaultAction": "Allow"}"#
+            )
         ],
         address: "5.6.7.8",
         verdict: .allow,
@@ -529,7 +594,11 @@ let armVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 61,
-        documents: [arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "203.0.113.0/24", "priority": 100, "name": "v4"}]}"#)],
+        documents: [
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "203.0.113.0/24", "priority": 100, "name": "v4"}]}"#
+            )
+        ],
         address: "2001:db8::5",
         verdict: .deny,
         rule: "implicit-deny-all",
@@ -539,7 +608,9 @@ let armVectors: [SpecVector] = [
     SpecVector(
         id: 63,
         documents: [
-            arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "1.1.1.1/32", "priority": 100, "name": "one"}], "scmIpSecurityRestrictions": [], "scmIpSecurityRestrictionsUseMain": true}"#)
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "1.1.1.1/32", "priority": 100, "name": "one"}], "scmIpSecurityRestrictions": [], "scmIpSecurityRestrictionsUseMain": true}"#
+            )
         ],
         address: "9.9.9.9",
         host: "app.scm.azurewebsites.net",
@@ -551,7 +622,9 @@ let armVectors: [SpecVector] = [
     SpecVector(
         id: 65,
         documents: [
-            arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "vnetSubnetResourceId": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a", "priority": 100, "name": "vnet"}]}"#)
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "vnetSubnetResourceId": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a", "priority": 100, "name": "vnet"}]}"#
+            )
         ],
         address: "8.8.8.8",
         verdict: .deny,
@@ -561,7 +634,11 @@ let armVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 66,
-        documents: [arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "Foo.Bar", "tag": "ServiceTag", "priority": 100, "name": "foo"}]}"#)],
+        documents: [
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "Foo.Bar", "tag": "ServiceTag", "priority": 100, "name": "foo"}]}"#
+            )
+        ],
         address: "8.8.8.8",
         verdict: .deny,
         rule: "implicit-deny-all",
@@ -570,7 +647,11 @@ let armVectors: [SpecVector] = [
     ),
     SpecVector(
         id: 67,
-        documents: [arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "198.51.100.0/24", "priority": 100, "name": "office"}]}"#)],
+        documents: [
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "198.51.100.0/24", "priority": 100, "name": "office"}]}"#
+            )
+        ],
         address: "::1",
         userAgent: "AlwaysOn",
         verdict: .allow,
@@ -580,7 +661,9 @@ let armVectors: [SpecVector] = [
     SpecVector(
         id: 69,
         documents: [
-            arm(#"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "198.51.100.7", "priority": 100, "name": "partner"}]}"#),
+            arm(
+                #"{"ipSecurityRestrictions": [{"action": "Allow", "ipAddress": "198.51.100.7", "priority": 100, "name": "partner"}]}"#
+            ),
             site(#"<ipSecurity><add ipAddress="198.51.100.7"/></ipSecurity>"#),
         ],
         address: "198.51.100.7",

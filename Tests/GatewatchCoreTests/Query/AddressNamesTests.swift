@@ -34,13 +34,16 @@ import Testing
 }
 
 @Suite struct TimeOffsetTests {
-    @Test("--since and --until accept ISO 8601 offsets", arguments: [
-        ("2026-11-20T13:00+01:00", "2026-11-20T12:00:00Z"),
-        ("2026-11-20T13:00:00-05:00", "2026-11-20T18:00:00Z"),
-        ("2026-11-20T13:00+0530", "2026-11-20T07:30:00Z"),
-        ("2026-11-20T13:00:00Z", "2026-11-20T13:00:00Z"),
-        ("2026-11-20 13:00", "2026-11-20T13:00:00Z"),
-    ])
+    @Test(
+        "--since and --until accept ISO 8601 offsets",
+        arguments: [
+            ("2026-11-20T13:00+01:00", "2026-11-20T12:00:00Z"),
+            ("2026-11-20T13:00:00-05:00", "2026-11-20T18:00:00Z"),
+            ("2026-11-20T13:00+0530", "2026-11-20T07:30:00Z"),
+            ("2026-11-20T13:00:00Z", "2026-11-20T13:00:00Z"),
+            ("2026-11-20 13:00", "2026-11-20T13:00:00Z"),
+        ]
+    )
     func offsets(text: String, expected: String) throws {
         let range = try TimeRange.parse(since: text, until: nil, last: nil, now: 0)
         #expect(range.since.map(UTCTime.format) == expected)
