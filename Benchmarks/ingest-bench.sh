@@ -3,7 +3,7 @@
 #
 #   Benchmarks/ingest-bench.sh [--runs N] [--quick] [--goaccess]
 #
-# Generates inputs with ../shared/bench/genlog.py (deterministic), builds the release binary,
+# Generates inputs with Benchmarks/reference/genlog.py (deterministic), builds the release binary,
 # and for each input runs, in the same session and interleaved, `gzip -dc FILE > /dev/null`
 # and `gatewatch ingest` into a fresh database. Reports the median wall time over N runs
 # (default 5), lines/s, MB/s of uncompressed input, peak RSS, and the ratio to gzip -dc.
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-genlog="${GENLOG:-../shared/bench/genlog.py}"
+genlog="${GENLOG:-Benchmarks/reference/genlog.py}"
 work="${BENCH_DIR:-/tmp/gatewatch-bench}"
 mkdir -p "$work"
 

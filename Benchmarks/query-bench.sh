@@ -3,7 +3,7 @@
 #
 #   Benchmarks/query-bench.sh [LINES] [WORKDIR]
 #
-# Builds the release binary, generates a log with ../shared/bench/genlog.py (seed 42), ingests it
+# Builds the release binary, generates a log with Benchmarks/reference/genlog.py (seed 42), ingests it
 # with the log's allowlist as gateway blocks, then runs each query command three times and prints
 # the best wall time. Each command must answer in under a second; the script exits 1 otherwise.
 # The generated log and database are kept in WORKDIR (default /tmp/gatewatch-query-bench) and
@@ -13,7 +13,7 @@ set -euo pipefail
 LINES=${1:-5000000}
 WORK=${2:-/tmp/gatewatch-query-bench}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=${BENCH:-$ROOT/../shared/bench}
+BENCH=${BENCH:-$ROOT/Benchmarks/reference}
 SCRATCH=${SCRATCH:-$ROOT/.build-query-release}
 LIMIT=${LIMIT_SECONDS:-1.0}
 

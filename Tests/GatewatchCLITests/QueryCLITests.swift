@@ -156,7 +156,7 @@ import Testing
 
     @Test("summary and top agree with expected.py on a genlog.py log")
     func benchAgreement() throws {
-        let bench = CLI.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/bench").path
+        let bench = CLI.repositoryRoot.appendingPathComponent("Benchmarks/reference").path
         let directory = try CLI.scratch()
         let log = directory + "/g.log.gz"
         let allow = directory + "/allow.txt"

@@ -10,8 +10,8 @@ import Testing
 /// 169.254.x and loopback, which the allowlist contains, so none of them can be `direct`; and no
 /// direct client uses a platform user agent, so none of the denied lines becomes `platform`.
 @Suite struct BenchAgreementTests {
-    /// `../shared/bench` beside the checkout.
-    static let bench = TestSupport.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/bench")
+    /// `Benchmarks/reference` (copies of the shared genlog.py and expected.py).
+    static let bench = TestSupport.repositoryRoot.appendingPathComponent("Benchmarks/reference")
         .path
 
     struct Reference {
