@@ -56,9 +56,9 @@ public final class W3CParser {
     private let positions: UnsafeMutablePointer<Int32>
     private var fieldCount = 0
     private var directiveDays: Int64?
-    private let capacity = 512
-    private let starts: UnsafeMutablePointer<Int32>
-    private let ends: UnsafeMutablePointer<Int32>
+    private var capacity = 512
+    private var starts: UnsafeMutablePointer<Int32>
+    private var ends: UnsafeMutablePointer<Int32>
     private var tokenCount = 0
     private var line = UnsafeRawBufferPointer(start: nil, count: 0)
     private var cachedDateKey: (UInt64, UInt16) = (0, 0)
@@ -99,6 +99,14 @@ public final class W3CParser {
     private func cachePositions() {
         for field in W3CField.allCases { positions[field.rawValue] = Int32(activeLayout.position(field)) }
         fieldCount = activeLayout.fieldCount
+        if fieldCount >= capacity {
+            // A layout wider than the token slots (found by fuzzing: 600 fields): grow them.
+            starts.deallocate()
+            ends.deallocate()
+            capacity = fieldCount + 1
+            starts = .allocate(capacity: capacity)
+            ends = .allocate(capacity: capacity)
+        }
     }
 
     /// The layout records are currently read with.

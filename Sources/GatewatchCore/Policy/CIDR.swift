@@ -49,10 +49,16 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The last address of the block.
+    ///
+    /// An IPv6 block that reaches into the IPv4-mapped range (`::/80`, `::8000:0:0/81`, …) ends
+    /// just below it: mapped addresses are IPv4 and never match IPv6 blocks (found by fuzzing:
+    /// such a block used to be dropped from the rule tables).
     public var last: IPAddress {
         let bits = network.isIPv4 ? prefixLength + 96 : prefixLength
         let (maskHigh, maskLow) = Self.mask(bits: bits)
-        return IPAddress(high: network.high | ~maskHigh, low: network.low | ~maskLow)
+        let end = IPAddress(high: network.high | ~maskHigh, low: network.low | ~maskLow)
+        if !network.isIPv4, end.isIPv4 { return IPAddress(high: 0, low: 0x0000_FFFE_FFFF_FFFF) }
+        return end
     }
 
     /// Whether `address` lies inside the block.

@@ -86,4 +86,13 @@ import Testing
         #expect(results.map(\.0) == [.directive, .directive, .directive, .blank, .blank, .record])
         #expect(UTCTime.format(results[5].2) == "2021-04-01T00:00:21Z")
     }
+
+    @Test("a layout wider than the token slots still parses (found by fuzzing: 600 fields)")
+    func wideLayout() {
+        let names = ["date", "time"] + (0..<597).map { "x-f\($0)" } + ["c-ip"]
+        let values = ["2026-11-20", "10:00:00"] + (0..<597).map { String($0) } + ["198.51.100.7"]
+        let results = parse(["#Fields: " + names.joined(separator: " "), values.joined(separator: " ")])
+        #expect(results[1].0 == .record)
+        #expect(results[1].1 == "198.51.100.7")
+    }
 }
