@@ -92,21 +92,7 @@ enum GatewayText {
         output.reserveCapacity(path.utf8.count)
         for (index, segment) in path.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
             if index > 0 { output += "/" }
-            var digits = 0
-            var hex = 0
-            var other = 0
-            for byte in segment.utf8 {
-                if byte >= 0x30, byte <= 0x39 {
-                    digits += 1
-                } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-")
-                {
-                    hex += 1
-                } else {
-                    other += 1
-                }
-            }
-            let length = segment.utf8.count
-            let isIdentifier = length > 0 && other == 0 && (hex == 0 ? digits > 0 : (length >= 8 && digits > 0))
+            let isIdentifier = RouteTemplate.isIdentifier(segment.utf8)
             output += isIdentifier ? "{id}" : String(segment)
         }
         return output

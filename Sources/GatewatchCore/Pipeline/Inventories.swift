@@ -174,23 +174,8 @@ struct Inventories {
                 continue
             }
             var end = index
-            var digits = 0
-            var hex = 0
-            var other = 0
-            while end < count, stem[end] != UInt8(ascii: "/") {
-                let byte = stem[end]
-                if byte >= 0x30, byte <= 0x39 {
-                    digits += 1
-                } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-")
-                {
-                    hex += 1
-                } else {
-                    other += 1
-                }
-                end += 1
-            }
-            let length = end - index
-            let isIdentifier = other == 0 && (hex == 0 ? digits > 0 : (length >= 8 && digits > 0))
+            while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
+            let isIdentifier = RouteTemplate.isIdentifier(UnsafeRawBufferPointer(rebasing: stem[index..<end]))
             if isIdentifier {
                 templateBuffer.append(contentsOf: [0x7B, 0x69, 0x64, 0x7D])  // {id}
             } else {
@@ -256,5 +241,29 @@ extension Inventories.LatencyKey {
                 )
         )
         hasher.combine(folded)
+    }
+}
+
+/// The route-template rule shared by the backend's latency routes and the gateway side, so that
+/// both sides name a route the same way for correlation.
+enum RouteTemplate {
+    /// Whether a path segment is an identifier that becomes `{id}`: all digits, or a GUID or hex
+    /// string of 8 or more characters with at least one digit.
+    @inline(__always)
+    static func isIdentifier(_ segment: some Sequence<UInt8>) -> Bool {
+        var digits = 0
+        var hex = 0
+        var length = 0
+        for byte in segment {
+            length += 1
+            if byte >= 0x30, byte <= 0x39 {
+                digits += 1
+            } else if (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46) || byte == UInt8(ascii: "-") {
+                hex += 1
+            } else {
+                return false
+            }
+        }
+        return digits > 0 && (hex == 0 || length >= 8)
     }
 }
