@@ -104,6 +104,10 @@ public final class Store: Sendable {
                     throw StoreError.newerSchema(path: path)
                 }
                 try Self.migrate(queue)
+                let environment = ProcessInfo.processInfo.environment
+                if environment["GATEWATCH_FAULT"] != nil {
+                    queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
+                }
             }
         } catch let error as StoreError {
             throw error
