@@ -17,11 +17,12 @@ final class RunningCLI: @unchecked Sendable {
     private var output = Data()
     private var errors = Data()
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GATEWATCH_DB"] = nil
+        for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
@@ -238,6 +239,36 @@ final class LocalHook: @unchecked Sendable {
             ["ingest", "--db", batch] + Self.gateway + [logs + "/u_ex261120.log.1.gz", live + ".gz"]
         )
         #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(try CLI.dump(db) == CLI.dump(batch))
+    }
+
+    @Test(
+        "watch killed inside a commit (SIGKILL) and started again ends with the store of one batch ingest",
+        arguments: ["commit-start:2", "commit-written:2"]
+    )
+    func killInsideCommit(fault: String) throws {
+        let directory = try CLI.scratch()
+        let logs = directory + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try Self.write(CLI.log(0..<3000, day: 20), logs + "/u_ex261120.log")
+        try CLI.gzip(Data(CLI.log(0..<3000, day: 21).utf8)).write(to: URL(fileURLWithPath: logs + "/u_ex261121.log.gz"))
+        try Self.write(CLI.log(0..<3000, day: 22), logs + "/u_ex261122.log")
+        let db = directory + "/watch.db"
+        let arguments = ["watch", "--db", db, "--interval", "200ms", "--no-alerts"] + Self.gateway + [logs]
+        let killed = try RunningCLI(arguments, environment: ["GATEWATCH_FAULT": fault])
+        #expect(eventually { !killed.process.isRunning }, "the fault point was not reached")
+        killed.process.waitUntilExit()
+        #expect(killed.process.terminationReason == .uncaughtSignal)
+        #expect(killed.process.terminationStatus == SIGKILL)
+
+        let watch = try RunningCLI(arguments)
+        #expect(eventually { ledgerRequests(db) == 9000 }, "\(watch.stderr)")
+        try Self.append(Self.body(3000..<3100), logs + "/u_ex261122.log")
+        #expect(eventually { ledgerRequests(db) == 9100 }, "\(watch.stderr)")
+        #expect(watch.stop() == 0, "\(watch.stderr)")
+
+        let batch = directory + "/batch.db"
+        #expect(try CLI.run(["ingest", "--db", batch] + Self.gateway + [logs]).status == 0)
         #expect(try CLI.dump(db) == CLI.dump(batch))
     }
 
