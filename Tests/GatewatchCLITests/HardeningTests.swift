@@ -4,6 +4,28 @@ import Testing
 
 /// Faults from outside: concurrent writers, resource limits, hostile inputs. Real processes.
 @Suite struct HardeningTests {
+    @Test("inputs that cannot be read are reported and the rest of the run proceeds")
+    func unreadableInputs() throws {
+        let directory = try CLI.scratch()
+        let good = directory + "/u_ex261120.log"
+        try Data(CLI.log(0..<100).utf8).write(to: URL(fileURLWithPath: good))
+        let fifoDirectory = directory + "/not-a-file.log"
+        try FileManager.default.createDirectory(atPath: fifoDirectory + "/empty", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/dangling.log", withDestinationPath: directory + "/gone.log")
+        let fifo = directory + "/pipe.log"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let result = try CLI.run([
+            "ingest", "--db", directory + "/g.db", directory + "/missing.log", good, directory + "/dangling.log",
+            fifoDirectory + "/empty", fifo,
+        ])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("requests 100"))
+        #expect(result.stderr.contains("missing.log"))
+        #expect(result.stderr.contains("dangling.log"))
+        #expect(result.stderr.contains("pipe.log"))
+        #expect(result.stderr.contains("not a regular file"))
+    }
+
     @Test("two ingest processes on the same database with overlapping inputs count each file once")
     func concurrentWriters() throws {
         let directory = try CLI.scratch()

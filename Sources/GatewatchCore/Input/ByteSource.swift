@@ -96,13 +96,15 @@ public final class ByteSource {
             ownsDescriptor = false
             rawSize = nil
         } else {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            // O_NONBLOCK so that a FIFO named by mistake is refused instead of blocking forever.
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { throw InputError.cannotOpen(path: path, errno: errno) }
             var info = stat()
             if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
                 close(fd)
                 throw InputError.notAFile(path: path)
             }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
             descriptor = fd
             ownsDescriptor = true
             rawSize = Int64(info.st_size)
