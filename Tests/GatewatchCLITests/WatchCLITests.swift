@@ -242,6 +242,33 @@ final class LocalHook: @unchecked Sendable {
         #expect(try CLI.dump(db) == CLI.dump(batch))
     }
 
+    @Test("watch and an ad-hoc ingest on the same database cooperate; queries run while they write")
+    func watchAndIngest() throws {
+        let directory = try CLI.scratch()
+        let logs = directory + "/logs"
+        let other = directory + "/other"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try Self.write(CLI.log(0..<4000, day: 20), logs + "/u_ex261120.log")
+        try Self.write(CLI.log(0..<4000, day: 21), other + "/u_ex261121.log")
+        try Self.write(CLI.log(0..<4000, day: 22), other + "/u_ex261122.log")
+        let db = directory + "/shared.db"
+        let watch = try RunningCLI(["watch", "--db", db, "--interval", "100ms", "--no-alerts"] + Self.gateway + [logs])
+        // The ad-hoc ingest names one file the watch also follows once it is copied there.
+        let ingest = try CLI.run(["ingest", "--db", db] + Self.gateway + [other])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        try FileManager.default.copyItem(atPath: other + "/u_ex261121.log", toPath: logs + "/u_ex261121.log")
+        let summary = try CLI.run(["summary", "--db", db, "--format", "json"])
+        #expect(summary.status == 0, "\(summary.stderr)")
+        #expect(eventually { ledgerRequests(db) == 12_000 }, "\(watch.stderr)")
+        usleep(400_000)
+        #expect(watch.stop() == 0, "\(watch.stderr)")
+        #expect(ledgerRequests(db) == 12_000)
+        let batch = directory + "/batch.db"
+        #expect(try CLI.run(["ingest", "--db", batch] + Self.gateway + [logs + "/u_ex261120.log", other]).status == 0)
+        #expect(try CLI.dump(db) == CLI.dump(batch))
+    }
+
     @Test(
         "watch killed inside a commit (SIGKILL) and started again ends with the store of one batch ingest",
         arguments: ["commit-start:2", "commit-written:2"]
