@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatewatchCore
 
 extension Gatewatch {
@@ -47,7 +48,16 @@ extension Gatewatch {
                         ["direct.clients", String(summary.direct.clients)],
                     ]
                 let table = TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1])
-                return output.format == .csv ? table.renderCSV() : table.renderText()
+                guard output.format == .table else { return table.renderCSV() }
+                var text = table.renderText()
+                if summary.requests > 0 {
+                    let gateway = Double(summary.byVerdict[Verdict.gateway.rawValue] ?? 0)
+                    let share = String(format: "%.1f", 100 * gateway / Double(summary.requests))
+                    text += "\n\(share) % of backend requests came through the gateway; "
+                    text += "\(summary.direct.served) direct requests were served"
+                    text += summary.direct.served > 0 ? " (the allowlist is not enforced for them).\n" : ".\n"
+                }
+                return text
             }
         }
     }
