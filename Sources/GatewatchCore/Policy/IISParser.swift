@@ -50,6 +50,19 @@ enum IISParser {
     }
 
     /// Parses an IIS boolean, case-insensitively (D2).
+    /// Reads a `denyAction` value (names case-insensitive, or `0/401/403/404`, D2).
+    static func denyAction(_ text: String, at location: SourceLocation) throws(PolicyError) -> IISDenyAction {
+        guard let action = IISDenyAction(text: text) else {
+            throw .invalidValue(
+                location,
+                attribute: "denyAction",
+                value: text,
+                expected: "'AbortRequest', 'Unauthorized', 'Forbidden' or 'NotFound'"
+            )
+        }
+        return action
+    }
+
     static func bool(_ text: String, attribute: String, at location: SourceLocation) throws(PolicyError) -> Bool {
         switch text.trimmingWhitespace.lowercased() {
         case "true": return true
@@ -228,15 +241,7 @@ enum IISParser {
                     section.enableReverseDns = try IISParser.bool(value, attribute: "enableReverseDns", at: location)
                 }
                 if let value = attributes["denyAction"] {
-                    guard let action = IISDenyAction(text: value) else {
-                        throw .invalidValue(
-                            location,
-                            attribute: "denyAction",
-                            value: value,
-                            expected: "'AbortRequest', 'Unauthorized', 'Forbidden' or 'NotFound'"
-                        )
-                    }
-                    section.denyAction = action
+                    section.denyAction = try IISParser.denyAction(value, at: location)
                 }
                 document.blocks[currentBlock].ipSecurity.append(section)
                 inIPSecurity = true
@@ -247,15 +252,7 @@ enum IISParser {
                 try check(attributes, known: IISParser.dynamicAttributes, element: name, at: location)
                 var section = IISDynamicDeclaration(location: location)
                 if let value = attributes["denyAction"] {
-                    guard let action = IISDenyAction(text: value) else {
-                        throw .invalidValue(
-                            location,
-                            attribute: "denyAction",
-                            value: value,
-                            expected: "'AbortRequest', 'Unauthorized', 'Forbidden' or 'NotFound'"
-                        )
-                    }
-                    section.denyAction = action
+                    section.denyAction = try IISParser.denyAction(value, at: location)
                 }
                 if let value = attributes["enableProxyMode"] {
                     section.enableProxyMode = try IISParser.bool(value, attribute: "enableProxyMode", at: location)
