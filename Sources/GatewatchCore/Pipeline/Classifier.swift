@@ -12,6 +12,8 @@ struct Classification {
 /// so the allowlist is evaluated once per distinct client, not once per line.
 struct Classifier {
     let policy: Policy
+    /// `policy.needsRequestHeaders`, computed once: it walks the policy's scopes.
+    let needsHeaders: Bool
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
     private(set) var decisions: [PolicyDecision] = []
@@ -26,6 +28,7 @@ struct Classifier {
 
     init(policy: Policy, gateways: CIDRSet, platform: CompiledPlatformRules) {
         self.policy = policy
+        needsHeaders = policy.needsRequestHeaders
         self.gateways = gateways
         self.platform = platform
     }
@@ -56,10 +59,10 @@ struct Classifier {
         let isPlatform = platform.matches(address: address, userAgent: userAgent)
         let index: Int32
         if let address {
-            if !policy.needsRequestHeaders, let cached = cache[address] {
+            if !needsHeaders, let cached = cache[address] {
                 index = cached
             } else {
-                if policy.needsRequestHeaders {
+                if needsHeaders {
                     let request = PolicyRequest(
                         address: address,
                         forwardedFor: Self.text(parser.field(.forwardedFor)),

@@ -403,14 +403,9 @@ final class PassState {
                 try start(head: headBuffer)
                 try headBuffer.withUnsafeBytes { try process($0) }
             }
-        } catch let restart as RestartPass {
-            throw restart
-        } catch let unsupported as UnsupportedInput {
-            throw unsupported
         } catch let error as InputError {
+            // Damaged input: keep what was read before it. Anything else ends the pass.
             failure = error
-        } catch let error as DatabaseError {
-            throw error
         }
         if fileID == 0, failure != nil, !headDone {
             // Failed before the head was complete (tiny damaged file): still record what was read.
@@ -600,11 +595,7 @@ final class PassState {
     }
 
     private func recordMalformed(_ reason: MalformedReason, text: UnsafeRawBufferPointer?) {
-        malformed += 1
-        guard samples.count < options.malformedSampleLimit else { return }
-        let sample =
-            text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
-        samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason.description, text: sample))
+        malformedWithText(reason.description, text: text)
     }
 
     @inline(__always)
