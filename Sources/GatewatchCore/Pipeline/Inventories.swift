@@ -134,12 +134,11 @@ struct Inventories {
         var endpointID: Int32 = -1
         if let endpoint {
             let dayKey = Int64(day) << 32 | Int64(UInt32(bitPattern: site))
-            var seen = endpointsSeen[dayKey, default: []]
-            if seen.contains(endpoint) {
+            // Looked up and grown in place: copying the set out would copy it on every insert.
+            if endpointsSeen[dayKey]?.contains(endpoint) == true {
                 endpointID = endpoint
-            } else if seen.count < Self.endpointsPerDay {
-                seen.insert(endpoint)
-                endpointsSeen[dayKey] = seen
+            } else if endpointsSeen[dayKey, default: []].count < Self.endpointsPerDay {
+                endpointsSeen[dayKey, default: []].insert(endpoint)
                 endpointID = endpoint
             }
         }
