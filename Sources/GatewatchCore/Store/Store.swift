@@ -142,6 +142,28 @@ public final class Store: Sendable {
     public func read<T>(_ block: (Database) throws -> T) throws -> T {
         try queue.read(block)
     }
+
+    /// Runs a read-only block on either engine: what every query command uses.
+    ///
+    /// On SQLite the block sees one consistent snapshot; on PostgreSQL it runs in one
+    /// `READ ONLY` repeatable-read transaction.
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
+    public func query<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
+        try queue.read { db in try block(SQLiteDatabase(db)) }
+    }
+
+    /// Runs a block in one write transaction on either engine: committed when the block returns,
+    /// rolled back when it throws.
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
+    public func write<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
+        try queue.write { db in try block(SQLiteDatabase(db)) }
+    }
 }
 
 /// Formats Unix seconds as ISO 8601 UTC text (`2026-11-20T13:04:05Z`) without Foundation.
