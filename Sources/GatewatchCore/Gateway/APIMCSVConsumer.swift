@@ -84,7 +84,7 @@ final class APIMCSVConsumer: RecordConsumer {
         }
     }
 
-    func flush(db: Database, fileID: Int64, final: Bool) throws -> ConsumedLine? {
+    func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine? {
         var leftOver: ConsumedLine?
         if final, reader.isInRecord {
             leftOver = .malformed(

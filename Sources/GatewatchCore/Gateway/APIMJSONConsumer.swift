@@ -26,7 +26,7 @@ final class APIMJSONConsumer: RecordConsumer {
         return GatewayOutcome.collapse(outcomes, isOpen: framer.isOpen)
     }
 
-    func flush(db: Database, fileID: Int64, final: Bool) throws -> ConsumedLine? {
+    func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine? {
         var leftOver: ConsumedLine?
         if final, case .malformed(let reason)? = framer.finish() { leftOver = .malformed(reason: reason) }
         try sink.flush(db: db, fileID: fileID, final: final)

@@ -113,27 +113,25 @@ final class GatewaySink {
     ///   - fileID: The ledger id of the input.
     ///   - final: Whether the input has ended.
     /// - Throws: Database errors.
-    func flush(db: Database, fileID: Int64, final: Bool) throws {
+    func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws {
         if !minutes.isEmpty {
-            let statement = try db.cachedStatement(
-                sql: """
+            let sql = """
                     INSERT INTO gateway_minutes (minute, gateway, api_id, operation_id, method, backend_path,
                         backend_status, response_code, requests, response_bytes, duration_ms_sum, duration_ms_max,
                         backend_time_ms_sum, first_seen, last_seen)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (minute, gateway, api_id, operation_id, method, backend_path, backend_status,
                         response_code) DO UPDATE SET
-                        requests = requests + excluded.requests,
-                        response_bytes = response_bytes + excluded.response_bytes,
-                        duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
-                        duration_ms_max = max(duration_ms_max, excluded.duration_ms_max),
-                        backend_time_ms_sum = backend_time_ms_sum + excluded.backend_time_ms_sum,
-                        first_seen = min(first_seen, excluded.first_seen),
-                        last_seen = max(last_seen, excluded.last_seen)
+                        requests = gateway_minutes.requests + excluded.requests,
+                        response_bytes = gateway_minutes.response_bytes + excluded.response_bytes,
+                        duration_ms_sum = gateway_minutes.duration_ms_sum + excluded.duration_ms_sum,
+                        duration_ms_max = \(db.greatest("gateway_minutes.duration_ms_max", "excluded.duration_ms_max")),
+                        backend_time_ms_sum = gateway_minutes.backend_time_ms_sum + excluded.backend_time_ms_sum,
+                        first_seen = \(db.least("gateway_minutes.first_seen", "excluded.first_seen")),
+                        last_seen = \(db.greatest("gateway_minutes.last_seen", "excluded.last_seen"))
                     """
-            )
             for (key, value) in minutes {
-                try statement.execute(arguments: [
+                try db.execute(sql, [
                     UTCTime.format(key.minute), key.gateway, key.apiID, key.operationID, key.method, key.backendPath,
                     key.backendStatus, key.responseCode, value.requests, value.responseBytes, value.durationSum,
                     value.durationMax, value.backendSum, UTCTime.format(value.first), UTCTime.format(value.last),
@@ -142,21 +140,19 @@ final class GatewaySink {
             minutes.removeAll(keepingCapacity: true)
         }
         if !callers.isEmpty {
-            let statement = try db.cachedStatement(
-                sql: """
+            let sql = """
                     INSERT INTO gateway_callers (hour, address, api_id, response_code, requests, backend_calls,
                         response_bytes, first_seen, last_seen)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (hour, address, api_id, response_code) DO UPDATE SET
-                        requests = requests + excluded.requests,
-                        backend_calls = backend_calls + excluded.backend_calls,
-                        response_bytes = response_bytes + excluded.response_bytes,
-                        first_seen = min(first_seen, excluded.first_seen),
-                        last_seen = max(last_seen, excluded.last_seen)
+                        requests = gateway_callers.requests + excluded.requests,
+                        backend_calls = gateway_callers.backend_calls + excluded.backend_calls,
+                        response_bytes = gateway_callers.response_bytes + excluded.response_bytes,
+                        first_seen = \(db.least("gateway_callers.first_seen", "excluded.first_seen")),
+                        last_seen = \(db.greatest("gateway_callers.last_seen", "excluded.last_seen"))
                     """
-            )
             for (key, value) in callers {
-                try statement.execute(arguments: [
+                try db.execute(sql, [
                     UTCTime.format(key.hour), key.address, key.apiID, key.responseCode, value.requests,
                     value.backendCalls, value.responseBytes, UTCTime.format(value.first), UTCTime.format(value.last),
                 ])
@@ -164,16 +160,14 @@ final class GatewaySink {
             callers.removeAll(keepingCapacity: true)
         }
         if !requests.isEmpty {
-            let statement = try db.cachedStatement(
-                sql: """
+            let sql = """
                     INSERT INTO gateway_requests (time, time_ms, file_id, line, gateway, request_id, caller, method,
                         backend_method, backend_path, backend_status, response_code)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
-            )
             for row in requests {
                 let record = row.record
-                try statement.execute(arguments: [
+                try db.execute(sql, [
                     UTCTime.format(record.timeSeconds), record.timeMilliseconds, fileID, row.line, record.gateway,
                     record.requestID, record.caller, record.method, record.backendMethod ?? record.method,
                     record.backendPath ?? "", record.backendStatus ?? 0, record.responseCode,
@@ -184,11 +178,11 @@ final class GatewaySink {
         if final {
             let retention = GatewaySchema.requestRetentionDays * 86_400_000
             try db.execute(
-                sql: """
-                    DELETE FROM gateway_requests
-                    WHERE time_ms < (SELECT max(time_ms) FROM gateway_requests) - ?
-                    """,
-                arguments: [retention]
+                """
+                DELETE FROM gateway_requests
+                WHERE time_ms < (SELECT max(time_ms) FROM gateway_requests) - ?
+                """,
+                [retention]
             )
         }
     }

@@ -138,7 +138,7 @@ final class NginxConsumer: RecordConsumer {
         }
     }
 
-    func flush(db: Database, fileID: Int64, final: Bool) throws -> ConsumedLine? {
+    func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine? {
         try sink.flush(db: db, fileID: fileID, final: final)
         return nil
     }

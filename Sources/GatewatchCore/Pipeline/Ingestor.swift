@@ -47,6 +47,14 @@ public struct IngestOptions: Sendable {
     public var requestIDField: String?
     /// Aggregate rows held in memory before they are written (bounds memory).
     public var aggregateFlushThreshold = 30_000
+    /// The name this ingester's rows carry (`--source`): the host name unless given.
+    public var source: String = IngestOptions.defaultSource
+
+    /// The host name, the default ``source``.
+    public static var defaultSource: String {
+        let name = ProcessInfo.processInfo.hostName
+        return name.isEmpty ? "localhost" : name
+    }
 
     /// Creates default options.
     public init() {}
@@ -81,6 +89,17 @@ public final class Ingestor {
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
     let resolver: ClientResolver
+    /// The run's own PostgreSQL connection (PostgreSQL stores), opened on first use.
+    private var postgresConnection: PostgresConnection?
+
+    /// The connection ingest transactions run on, with its staging tables.
+    func ingestConnection(_ pool: PostgresPool) throws -> PostgresConnection {
+        if let postgresConnection { return postgresConnection }
+        let connection = try pool.open()
+        try PostgresWriter.prepareSession(connection)
+        postgresConnection = connection
+        return connection
+    }
 
     /// Creates an ingestor.
     ///
@@ -198,6 +217,12 @@ struct UnsupportedInput: Error {
     var reason: String
 }
 
+/// Thrown when a PostgreSQL transaction lost a race (deadlock, unique key taken by another
+/// ingester): the input is read again from the start.
+struct RetryPass: Error {
+    var error: SQLError
+}
+
 /// Thrown inside a pass to start the input again without resuming at `candidate`.
 struct RestartPass: Error {
     var remaining: [LedgerCandidate]
@@ -225,6 +250,7 @@ final class FileIngest {
     func execute() throws -> FileReport {
         var candidates: [LedgerCandidate]?
         var attempts = 0
+        var transientFailures = 0
         while true {
             attempts += 1
             do {
@@ -233,6 +259,12 @@ final class FileIngest {
                 // The head matched a known file but the content did not: try the next candidate,
                 // and after a few attempts read the file from the start.
                 candidates = attempts < 4 ? restart.remaining : []
+            } catch let retry as RetryPass {
+                transientFailures += 1
+                guard transientFailures <= 8 else {
+                    throw StoreError.writeFailed(path: ingestor.store.path, message: retry.error.message)
+                }
+                usleep(UInt32(20_000 * transientFailures))
             }
         }
     }
@@ -267,20 +299,38 @@ final class FileIngest {
             return report
         }
         var result: FileReport?
+        /// Runs the pass with `writer`; returns whether to commit.
+        func pass(_ writer: any IngestWriter) throws -> Bool {
+            let pass = PassState(file: self, writer: writer, source: source, presetCandidates: preset)
+            let (report, commit) = try pass.run()
+            result = report
+            if commit {
+                platformDeniedCount = pass.platformDeniedCount
+                verdictCounts = pass.verdictCounts
+                blockedCount = pass.blockedCount
+                servedCount = pass.servedCount
+                samples = pass.samples
+            }
+            return commit
+        }
         do {
-            try ingestor.store.queue.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    let pass = PassState(file: self, db: db, source: source, presetCandidates: preset)
-                    let (report, commit) = try pass.run()
-                    result = report
-                    if commit {
-                        platformDeniedCount = pass.platformDeniedCount
-                        verdictCounts = pass.verdictCounts
-                        blockedCount = pass.blockedCount
-                        servedCount = pass.servedCount
-                        samples = pass.samples
+            let store = ingestor.store
+            if let pool = store.postgres {
+                let connection = try ingestor.ingestConnection(pool)
+                let writer = PostgresWriter(connection: connection, source: ingestor.options.source)
+                try connection.execute("BEGIN", [])
+                do {
+                    let commit = try pass(writer)
+                    try connection.execute(commit ? "COMMIT" : "ROLLBACK", [])
+                } catch {
+                    try? connection.execute("ROLLBACK", [])
+                    throw error
+                }
+            } else {
+                try store.queue.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try pass(StoreWriter(db: db, source: ingestor.options.source)) ? .commit : .rollback
                     }
-                    return commit ? .commit : .rollback
                 }
             }
         } catch let restart as RestartPass {
@@ -291,8 +341,14 @@ final class FileIngest {
             report.rawBytes = source.rawOffset
             report.error = "'\(path)' is not a W3C log (\(unsupported.reason)); pass --format w3c to read it anyway"
             return report
+        } catch let error as SQLError where error.isTransient || error.code == "23505" {
+            // PostgreSQL: another ingester won a race on the same rows or ledger entry; rerun the
+            // input, which now sees the winner's ledger row.
+            throw RetryPass(error: error)
         } catch let error as DatabaseError {
             throw StoreError.writeFailed(path: ingestor.store.path, message: error.message ?? "\(error.resultCode)")
+        } catch let error as SQLError {
+            throw StoreError.writeFailed(path: ingestor.store.path, message: error.message)
         }
         guard let result else { preconditionFailure("a pass either returns a report or throws") }
         return result
@@ -302,7 +358,7 @@ final class FileIngest {
 /// The state of one pass over one input.
 final class PassState {
     let file: FileIngest
-    let db: Database
+    let db: any SQLDatabase
     let source: ByteSource
     let options: IngestOptions
     let parser: W3CParser
@@ -319,7 +375,7 @@ final class PassState {
     var evidenceWorker: BackgroundWorker<EvidenceBatch>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
     var consumer: (any RecordConsumer)?
-    let writer: StoreWriter
+    let writer: any IngestWriter
     var classifier: Classifier
 
     var presetCandidates: [LedgerCandidate]?
@@ -352,13 +408,13 @@ final class PassState {
     var headLength = 0
     var streamOffset: Int64 = 0
 
-    init(file: FileIngest, db: Database, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
+    init(file: FileIngest, writer: any IngestWriter, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
         self.file = file
-        self.db = db
+        self.writer = writer
+        db = writer.database
         self.source = source
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
-        writer = StoreWriter(db: db)
         classifier = Classifier(
             policy: file.ingestor.policy,
             gateways: file.ingestor.gateways,
@@ -436,13 +492,14 @@ final class PassState {
             hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<headLength]))
             return hasher.fingerprint
         }
+        try writer.lockHead(headHashText)
         if let preset = presetCandidates {
             candidates = preset
         } else if file.path != "-" {
-            let lengths = try Int.fetchAll(
-                db,
-                sql: "SELECT DISTINCT head_length FROM files WHERE head_length <= ?",
-                arguments: [headLength]
+            let lengths = try db.values(
+                Int.self,
+                "SELECT DISTINCT head_length FROM files WHERE head_length <= ?",
+                [headLength]
             )
             for length in lengths {
                 let hash = head.withUnsafeBytes { raw in
@@ -450,20 +507,19 @@ final class PassState {
                     hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
                     return hasher.fingerprint
                 }
-                candidates += try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
-                        WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
-                        """,
-                    arguments: [length, hash]
+                candidates += try db.rows(
+                    """
+                    SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
+                    WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
+                    """,
+                    [length, hash]
                 ).map {
                     LedgerCandidate(
-                        id: $0["id"],
-                        fingerprint: $0["fingerprint"],
-                        bytes: $0["bytes"],
-                        lines: $0["lines"],
-                        endsWithNewline: $0["ends_with_newline"]
+                        id: $0[0],
+                        fingerprint: $0[1],
+                        bytes: $0[2],
+                        lines: $0[3],
+                        endsWithNewline: ($0[4] as Int64) != 0
                     )
                 }
             }
@@ -794,10 +850,10 @@ final class PassState {
             warnings.append("resumed after line \(resume.lines) (byte \(resume.bytes)), ingested earlier")
         } else {
             // The same content read from standard input, or under a head seen differently.
-            let existing = try Int64.fetchOne(
-                db,
-                sql: "SELECT id FROM files WHERE fingerprint = ? AND id != ?",
-                arguments: [fingerprint, fileID]
+            let existing = try db.value(
+                Int64.self,
+                "SELECT id FROM files WHERE fingerprint = ? AND id != ?",
+                [fingerprint, fileID]
             )
             if existing != nil {
                 return (knownReport(report), false)
@@ -825,6 +881,7 @@ final class PassState {
         for reason in skipReasons { warnings.append("records skipped: \(reason)") }
         try writer.flush(&aggregator)
         try writer.flush(&inventories, aggregator: aggregator)
+        try writer.finishInput()
         try writer.updateLedger(
             id: fileID,
             fingerprint: fingerprint,

@@ -43,7 +43,7 @@ public protocol RecordConsumer: AnyObject {
     /// - Returns: A malformed record left open at the end of the input (e.g. a JSON record that
     ///   never closed), when `final` is true.
     /// - Throws: Database errors.
-    func flush(db: Database, fileID: Int64, final: Bool) throws -> ConsumedLine?
+    func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine?
 
     /// Rows held in memory; the driver flushes when this passes its threshold.
     var pendingRowCount: Int { get }

@@ -207,7 +207,13 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws {
-        try wrap(sql) { try db.execute(sql: sql, arguments: self.arguments(arguments)) }
+        try wrap(sql) {
+            if arguments.isEmpty {
+                try db.execute(sql: sql)  // may hold several statements
+            } else {
+                try db.cachedStatement(sql: sql).execute(arguments: self.arguments(arguments))
+            }
+        }
     }
 
     public func forEachRow(

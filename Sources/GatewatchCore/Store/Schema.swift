@@ -112,6 +112,37 @@ enum Schema {
         }
         GatewaySchema.register(in: &migrator)
         AlertSchema.register(in: &migrator)
+        // Fleet mode: every row of hourly, evidence and files names the host that ingested it.
+        // Rows from before this version keep an empty source.
+        migrator.registerMigration("v2-source") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE files ADD COLUMN source TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE evidence ADD COLUMN source TEXT NOT NULL DEFAULT '';
+                    CREATE TABLE hourly_v2 (
+                        hour TEXT NOT NULL,
+                        site TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        verdict TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        substatus INTEGER NOT NULL,
+                        requests INTEGER NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        time_taken_sum INTEGER NOT NULL,
+                        time_taken_max INTEGER NOT NULL,
+                        first_seen TEXT NOT NULL,
+                        last_seen TEXT NOT NULL,
+                        source TEXT NOT NULL DEFAULT '',
+                        PRIMARY KEY (hour, site, address, verdict, outcome, status, substatus, source)
+                    ) WITHOUT ROWID;
+                    INSERT INTO hourly_v2 SELECT *, '' FROM hourly;
+                    DROP TABLE hourly;
+                    ALTER TABLE hourly_v2 RENAME TO hourly;
+                    CREATE INDEX hourly_address ON hourly(address, hour);
+                    """
+            )
+        }
         return migrator
     }
 }

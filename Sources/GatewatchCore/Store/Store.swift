@@ -17,6 +17,8 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     case newerSchema(path: String)
     /// A write failed (disk full, I/O error, lock timeout).
     case writeFailed(path: String, message: String)
+    /// The operation needs a SQLite store; the store is PostgreSQL.
+    case sqliteOnly(path: String)
 
     /// The message shown to the user.
     public var description: String {
@@ -29,6 +31,8 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
             "database '\(path)' was written by a newer Gatewatch; upgrade gatewatch to read it"
         case .writeFailed(let path, let message):
             "writing to '\(path)' failed: \(message); the file being ingested was rolled back and can be ingested again"
+        case .sqliteOnly(let path):
+            "'\(path)' is a PostgreSQL store; this operation reads SQLite files only"
         }
     }
 
@@ -36,23 +40,42 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// The SQLite store: one file, WAL mode, schema versioned by migrations.
+/// The store: one SQLite file (WAL mode), or a shared PostgreSQL database for a fleet of
+/// ingesters (`postgres://…`). The schema is versioned by migrations on both.
 public final class Store: Sendable {
-    /// The database path.
+    /// The database path, or the PostgreSQL URL without its password.
     public let path: String
-    let queue: DatabaseQueue
+    /// The engine.
+    public let dialect: SQLDialect
+    private let sqliteQueue: DatabaseQueue?
+    /// The PostgreSQL connections, when the store is PostgreSQL.
+    let postgres: PostgresPool?
+
+    /// The SQLite connection queue. Only for SQLite stores: callers check ``dialect`` first.
+    var queue: DatabaseQueue {
+        guard let sqliteQueue else { preconditionFailure("the SQLite queue of a PostgreSQL store") }
+        return sqliteQueue
+    }
 
     /// The path used when neither `--db` nor `$GATEWATCH_DB` is given.
     public static let defaultPath = "gatewatch.db"
+
+    /// Whether a `--db` value names a PostgreSQL database (`postgres://` or `postgresql://`).
+    ///
+    /// - Parameter location: The `--db` value.
+    /// - Returns: `true` for a PostgreSQL URL.
+    public static func isPostgres(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
 
     /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else the
     /// configuration file's `database`, else `./gatewatch.db`.
     ///
     /// - Parameters:
     ///   - option: The `--db` value, if given.
-    ///   - environment: The process environment.
-    /// - Returns: The path to use.
     ///   - configured: The `database` of `gatewatch.yaml`, if any (below the environment).
+    ///   - environment: The process environment.
+    /// - Returns: The path or URL to use.
     public static func resolvePath(
         option: String?,
         configured: String? = nil,
@@ -67,11 +90,30 @@ public final class Store: Sendable {
     /// Opens (and creates or migrates) the database.
     ///
     /// - Parameters:
-    ///   - path: The database file.
-    ///   - readOnly: Open read-only: the file must exist and is never modified.
+    ///   - path: The database file, `sqlite:PATH`, or a `postgres://` URL.
+    ///   - readOnly: Open read-only: the database must exist and is never modified.
     /// - Throws: ``StoreError``.
-    public init(path: String, readOnly: Bool = false) throws {
+    public init(path location: String, readOnly: Bool = false) throws {
+        if Self.isPostgres(location) {
+            let pool = PostgresPool(url: location, readOnly: readOnly)
+            let display = PostgresConnection.redacted(location)
+            path = display
+            dialect = .postgres
+            sqliteQueue = nil
+            postgres = pool
+            try pool.withConnection { connection in
+                if readOnly {
+                    guard try PostgresSchema.isMigrated(connection) else { throw StoreError.missing(path: display) }
+                } else {
+                    try PostgresSchema.migrate(connection)
+                }
+            }
+            return
+        }
+        let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
         self.path = path
+        dialect = .sqlite
+        postgres = nil
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(600)
@@ -93,7 +135,8 @@ public final class Store: Sendable {
             throw StoreError.missing(path: path)
         }
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            sqliteQueue = queue
             if readOnly {
                 let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
                 if known { throw StoreError.newerSchema(path: path) }
@@ -140,7 +183,8 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: What the block throws.
     public func read<T>(_ block: (Database) throws -> T) throws -> T {
-        try queue.read(block)
+        guard let sqliteQueue else { throw StoreError.sqliteOnly(path: path) }
+        return try sqliteQueue.read(block)
     }
 
     /// Runs a read-only block on either engine: what every query command uses.
@@ -152,7 +196,12 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
     public func query<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
-        try queue.read { db in try block(SQLiteDatabase(db)) }
+        if let postgres {
+            return try postgres.withConnection { connection in
+                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try block(connection) }
+            }
+        }
+        return try queue.read { db in try block(SQLiteDatabase(db)) }
     }
 
     /// Runs a block in one write transaction on either engine: committed when the block returns,
@@ -162,7 +211,12 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
     public func write<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
-        try queue.write { db in try block(SQLiteDatabase(db)) }
+        if let postgres {
+            return try postgres.withConnection { connection in
+                try connection.transaction("BEGIN") { try block(connection) }
+            }
+        }
+        return try queue.write { db in try block(SQLiteDatabase(db)) }
     }
 }
 

@@ -67,18 +67,18 @@ struct EvidenceBatch {
 
 /// Writes ingest results inside the caller's transaction, through cached statements bound in
 /// place (no argument arrays on the per-row path).
-final class StoreWriter {
+final class StoreWriter: IngestWriter {
     let db: Database
+    let database: any SQLDatabase
+    let source: String
     private var upsertStatement: Statement?
     private var inventoryStatement: Statement?
     private var latencyStatement: Statement?
 
-    init(db: Database) {
+    init(db: Database, source: String) {
         self.db = db
-    }
-
-    private static func now() -> String {
-        UTCTime.format(Int64(Date().timeIntervalSince1970))
+        self.source = source
+        database = SQLiteDatabase(db)
     }
 
     private func check(_ code: Int32, _ statement: Statement) throws {
@@ -93,65 +93,14 @@ final class StoreWriter {
 
     /// Inserts a ledger row for a new input; it is completed by ``updateLedger``.
     func insertPlaceholder(path: String, headHash: String, headLength: Int) throws -> Int64 {
-        let now = Self.now()
-        try db.execute(
-            sql: """
-                INSERT INTO files (fingerprint, head_hash, head_length, path, format, compressed, bytes, lines, requests,
-                    skipped, malformed, ends_with_newline, status, ingested_at, updated_at)
-                VALUES (?, ?, ?, ?, 'w3c', 0, 0, 0, 0, 0, 0, 1, 'ingesting', ?, ?)
-                """,
-            arguments: ["pending:" + UUID().uuidString, headHash, headLength, path, now, now]
-        )
-        return db.lastInsertedRowID
+        try insertLedgerRow(path: path, headHash: headHash, headLength: headLength)
     }
 
-    /// Completes a ledger row (new or grown input).
-    func updateLedger(
-        id: Int64,
-        fingerprint: String,
-        headHash: String,
-        headLength: Int,
-        path: String,
-        format: String,
-        compressed: Bool,
-        bytes: Int64,
-        lines: Int,
-        requests: Int,
-        skipped: Int,
-        malformed: Int,
-        endsWithNewline: Bool,
-        first: Int64?,
-        last: Int64?,
-        status: String,
-        error: String?
-    ) throws {
-        try db.execute(
-            sql: """
-                UPDATE files SET fingerprint = ?, head_hash = ?, head_length = ?, path = ?, format = ?, compressed = ?, bytes = ?, lines = ?,
-                    requests = requests + ?, skipped = skipped + ?, malformed = malformed + ?,
-                    ends_with_newline = ?,
-                    first_time = CASE WHEN first_time IS NULL OR ? < first_time THEN ? ELSE first_time END,
-                    last_time = CASE WHEN last_time IS NULL OR ? > last_time THEN ? ELSE last_time END,
-                    status = ?, error = ?, updated_at = ?
-                WHERE id = ?
-                """,
-            arguments: [
-                fingerprint, headHash, headLength, path, format, compressed, bytes, lines, requests, skipped, malformed,
-                endsWithNewline,
-                first.map(UTCTime.format), first.map(UTCTime.format),
-                last.map(UTCTime.format), last.map(UTCTime.format),
-                status, error, Self.now(), id,
-            ]
-        )
-    }
+    /// SQLite's write lock (`BEGIN IMMEDIATE`) already serialises ingesters.
+    func lockHead(_ headHash: String) throws {}
 
-    /// Keeps a malformed line as a sample.
-    func insertMalformed(fileID: Int64, line: Int, reason: String, text: String) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO malformed_lines (file_id, line, reason, sample) VALUES (?, ?, ?, ?)",
-            arguments: [fileID, line, reason, text]
-        )
-    }
+    /// Nothing is staged on SQLite.
+    func finishInput() throws {}
 
     @inline(__always)
     private func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer?) {
@@ -201,14 +150,15 @@ final class StoreWriter {
                 statement: statement,
                 textColumns: [4, 5, 6, 7, 10, 11],
                 statusColumns: (8, 9),
-                verdictColumns: nil
+                verdictColumns: nil,
+                sourceColumn: nil
             )
         }
         let statement = try db.makeStatement(
             sql: """
                 INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
-                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
         return try makeSink(
@@ -216,7 +166,8 @@ final class StoreWriter {
             statement: statement,
             textColumns: [4, 5, 6, 7, 8, 9, 12, 13, 16],
             statusColumns: (10, 11),
-            verdictColumns: (14, 15)
+            verdictColumns: (14, 15),
+            sourceColumn: 17
         )
     }
 
@@ -225,9 +176,11 @@ final class StoreWriter {
         statement: Statement,
         textColumns: [Int32],
         statusColumns: (Int32, Int32),
-        verdictColumns: (Int32, Int32)?
+        verdictColumns: (Int32, Int32)?,
+        sourceColumn: Int32?
     ) throws -> (EvidenceBatch) throws -> Void {
         let connection = db.sqliteConnection
+        let source = source
         let sql = statement.sql
         nonisolated(unsafe) let raw = statement.sqliteStatement
         return { batch in
@@ -279,6 +232,7 @@ final class StoreWriter {
                             sqlite3_bind_text(raw, verdictColumns.0, verdict, -1, sqliteTransient)
                             sqlite3_bind_text(raw, verdictColumns.1, outcome, -1, sqliteTransient)
                         }
+                        if let sourceColumn { sqlite3_bind_text(raw, sourceColumn, source, -1, sqliteTransient) }
                         let code = sqlite3_step(raw)
                         guard code == SQLITE_DONE else {
                             throw DatabaseError(
@@ -302,9 +256,9 @@ final class StoreWriter {
             upsertStatement = try db.makeStatement(
                 sql: """
                     INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-                        time_taken_sum, time_taken_max, first_seen, last_seen)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (hour, site, address, verdict, outcome, status, substatus) DO UPDATE SET
+                        time_taken_sum, time_taken_max, first_seen, last_seen, source)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
                         requests = requests + excluded.requests,
                         bytes = bytes + excluded.bytes,
                         time_taken_sum = time_taken_sum + excluded.time_taken_sum,
@@ -331,6 +285,7 @@ final class StoreWriter {
             sqlite3_bind_int64(raw, 11, value.timeTakenMax)
             bind(raw, 12, UTCTime.format(value.first))
             bind(raw, 13, UTCTime.format(value.last))
+            bind(raw, 14, source)
             try check(sqlite3_step(raw), statement)
         }
         aggregator.removeAll()

@@ -50,7 +50,18 @@ struct ReadingOptions: ParsableArguments {
     )
     var fields: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The name this host's rows carry in a shared store (default: the host name).",
+            valueName: "name"
+        )
+    )
+    var source: String?
+
     func validate() throws {
+        if let source, source.isEmpty || source.utf8.count > 200 {
+            throw ValidationError("--source must be 1 to 200 characters")
+        }
         for value in trustedProxy where CIDR(value) == nil {
             throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
         }
@@ -78,6 +89,7 @@ struct ReadingOptions: ParsableArguments {
         options.requestIDField = requestIDField
         options.keepGatewayRequests = keepGatewayRequests
         if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
+        if let source { options.source = source }
         return options
     }
 }

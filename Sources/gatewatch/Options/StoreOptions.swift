@@ -4,7 +4,10 @@ import GatewatchCore
 
 /// `--db`, shared by every command that touches the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database (default: $GATEWATCH_DB, else ./gatewatch.db).")
+    @Option(
+        name: .long,
+        help: "The store: a SQLite file, or postgres://user@host:port/dbname for a shared fleet store (default: $GATEWATCH_DB, else ./gatewatch.db)."
+    )
     var db: String?
 
     /// The database path after applying `$GATEWATCH_DB` and the default.

@@ -1,0 +1,365 @@
+import CLibpq
+import Foundation
+import GRDB
+
+/// One libpq connection to a PostgreSQL database, seen as an ``SQLDatabase``.
+///
+/// libpq rather than postgres-nio: Gatewatch's store API is synchronous (ingest runs on its own
+/// threads, one transaction per input), libpq is the reference client every PostgreSQL operator
+/// already has, it speaks COPY (the fast path for bulk rows), and it builds in seconds where
+/// postgres-nio and SwiftNIO add minutes to every clean build.
+///
+/// Not thread-safe: one thread at a time (the ingest pipeline hands it between its threads, never
+/// using it from two at once).
+public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
+    private let connection: OpaquePointer
+    /// The URL with any password removed, for messages.
+    public let displayURL: String
+
+    /// Always ``SQLDialect/postgres``.
+    public var dialect: SQLDialect { .postgres }
+
+    /// Connects.
+    ///
+    /// - Parameter url: A libpq connection URI (`postgres://user@host:port/dbname?sslmode=…`);
+    ///   a password may come from the URI, `PGPASSWORD` or `~/.pgpass`, as for psql.
+    /// - Throws: ``StoreError/cannotOpen(path:message:)``.
+    public init(url: String) throws {
+        displayURL = Self.redacted(url)
+        guard let connection = PQconnectdb(url) else {
+            throw StoreError.cannotOpen(path: displayURL, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw StoreError.cannotOpen(path: displayURL, message: message)
+        }
+        self.connection = connection
+        // Quiet NOTICEs (IF NOT EXISTS…) instead of libpq printing them on stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        try execute("SET client_encoding = 'UTF8'", [])
+        try execute("SET application_name = 'gatewatch'", [])
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// `postgres://user:secret@host/db` → `postgres://user@host/db`.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex)
+        else { return url }
+        let userInfo = url[scheme.upperBound..<at.lowerBound]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + String(url[at.lowerBound...])
+    }
+
+    /// Rewrites `?` placeholders as `$1`, `$2`… outside quotes and comments.
+    static func numberPlaceholders(_ sql: String) -> String {
+        var output = ""
+        output.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var quote: Character?
+        var previous: Character = " "
+        var lineComment = false
+        for character in sql {
+            if lineComment {
+                if character == "\n" { lineComment = false }
+            } else if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == "-", previous == "-" {
+                lineComment = true
+            } else if character == "?" {
+                number += 1
+                output += "$\(number)"
+                previous = character
+                continue
+            }
+            output.append(character)
+            previous = character
+        }
+        return output
+    }
+
+    private func error(_ result: OpaquePointer?, sql: String) -> SQLError {
+        let message: String
+        var code = "XX000"
+        if let result {
+            message = String(cString: PQresultErrorMessage(result))
+            if let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) { code = String(cString: state) }
+        } else {
+            message = String(cString: PQerrorMessage(connection))
+        }
+        return SQLError(
+            message: message.trimmingCharacters(in: .whitespacesAndNewlines),
+            code: code,
+            sql: sql
+        )
+    }
+
+    /// Parameters as text (libpq's text format), NULL as a null pointer.
+    private func withParameters<T>(
+        _ arguments: [any DatabaseValueConvertible],
+        _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) throws -> T
+    ) rethrows -> T {
+        var texts: [String?] = arguments.map { argument in
+            switch argument.databaseValue.storage {
+            case .null: nil
+            case .int64(let value): String(value)
+            case .double(let value): "\(value)"
+            case .string(let value): value
+            case .blob(let data): "\\x" + data.map { String(format: "%02x", $0) }.joined()
+            }
+        }
+        var pointers: [UnsafeMutablePointer<CChar>?] = texts.indices.map { index in
+            texts[index].map { strdup($0) } ?? nil
+        }
+        defer {
+            for pointer in pointers { free(pointer) }
+            texts.removeAll()
+        }
+        return try pointers.withUnsafeMutableBufferPointer { buffer in
+            try buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+                try body(Int32(arguments.count), arguments.isEmpty ? nil : UnsafePointer($0))
+            }
+        }
+    }
+
+    public func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws {
+        let numbered = Self.numberPlaceholders(sql)
+        let result: OpaquePointer?
+        if arguments.isEmpty {
+            // Simple protocol: allows several statements in one string (schema scripts).
+            result = PQexec(connection, numbered)
+        } else {
+            result = withParameters(arguments) { count, values in
+                PQexecParams(connection, numbered, count, nil, values, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            throw error(result, sql: sql)
+        }
+    }
+
+    public func forEachRow(
+        _ sql: String,
+        _ arguments: [any DatabaseValueConvertible],
+        _ body: (SQLRow) throws -> Void
+    ) throws {
+        let numbered = Self.numberPlaceholders(sql)
+        let sent = withParameters(arguments) { count, values in
+            PQsendQueryParams(connection, numbered, count, nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else { throw error(nil, sql: sql) }
+        // Row by row, so that a large result never sits in memory whole.
+        PQsetSingleRowMode(connection)
+        var columns: [String]?
+        var kinds: [ValueKind] = []
+        var failure: (any Error)?
+        while let result = PQgetResult(connection) {
+            defer { PQclear(result) }
+            let status = PQresultStatus(result)
+            if status == PGRES_SINGLE_TUPLE {
+                guard failure == nil else { continue }  // drain the rest after an error in body
+                if columns == nil {
+                    let count = PQnfields(result)
+                    columns = (0..<count).map { String(cString: PQfname(result, $0)) }
+                    kinds = (0..<count).map { ValueKind(oid: PQftype(result, $0)) }
+                }
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(kinds.count)
+                for column in 0..<Int32(kinds.count) {
+                    values.append(Self.value(result, row: 0, column: column, kind: kinds[Int(column)]))
+                }
+                do {
+                    try body(SQLRow(columns: columns ?? [], values: values))
+                } catch {
+                    failure = error
+                }
+            } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
+                continue
+            } else if failure == nil {
+                failure = error(result, sql: sql)
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// How a result column's text is decoded.
+    enum ValueKind {
+        case integer, real, numeric, boolean, bytes, text
+
+        init(oid: Oid) {
+            switch oid {
+            case 20, 21, 23, 26: self = .integer
+            case 700, 701: self = .real
+            case 1700: self = .numeric
+            case 16: self = .boolean
+            case 17: self = .bytes
+            default: self = .text
+            }
+        }
+    }
+
+    private static func value(_ result: OpaquePointer, row: Int32, column: Int32, kind: ValueKind) -> DatabaseValue {
+        if PQgetisnull(result, row, column) == 1 { return .null }
+        guard let pointer = PQgetvalue(result, row, column) else { return .null }
+        let length = Int(PQgetlength(result, row, column))
+        let text = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        switch kind {
+        case .integer:
+            return Int64(text).map { $0.databaseValue } ?? text.databaseValue
+        case .real:
+            return Double(text).map { $0.databaseValue } ?? text.databaseValue
+        case .numeric:
+            if let integer = Int64(text) { return integer.databaseValue }
+            if let dot = text.firstIndex(of: "."), text[text.index(after: dot)...].allSatisfy({ $0 == "0" }),
+                let integer = Int64(text[..<dot])
+            {
+                return integer.databaseValue
+            }
+            return Double(text).map { $0.databaseValue } ?? text.databaseValue
+        case .boolean:
+            return (text == "t" ? 1 : 0).databaseValue
+        case .bytes:
+            return text.databaseValue
+        case .text:
+            return text.databaseValue
+        }
+    }
+
+    /// Streams rows into a table with `COPY … FROM STDIN` (text format).
+    ///
+    /// - Parameters:
+    ///   - sql: The `COPY table (columns) FROM STDIN` statement.
+    ///   - produce: Writes the rows, each a tab-separated line (see ``CopyBuffer``), into the buffer
+    ///     it is given; the buffer is sent whenever it fills.
+    /// - Throws: ``SQLError``.
+    public func copyIn(_ sql: String, _ produce: (inout CopyBuffer) throws -> Void) throws {
+        let started = PQexec(connection, sql)
+        let status = started.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        if status != PGRES_COPY_IN {
+            defer { PQclear(started) }
+            throw error(started, sql: sql)
+        }
+        PQclear(started)
+        var buffer = CopyBuffer(connection: self)
+        var failure: (any Error)?
+        do {
+            try produce(&buffer)
+            try buffer.send()
+        } catch {
+            failure = error
+        }
+        let ended = failure == nil ? PQputCopyEnd(connection, nil) : PQputCopyEnd(connection, "aborted by gatewatch")
+        var resultError: SQLError?
+        while let result = PQgetResult(connection) {
+            if PQresultStatus(result) != PGRES_COMMAND_OK, resultError == nil { resultError = error(result, sql: sql) }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+        if ended != 1 { throw error(nil, sql: sql) }
+        if let resultError { throw resultError }
+    }
+
+    fileprivate func putCopyData(_ bytes: UnsafeRawBufferPointer, sql: String = "COPY") throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let sent = PQputCopyData(connection, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        guard sent == 1 else { throw error(nil, sql: sql) }
+    }
+}
+
+/// Rows being written by ``PostgresConnection/copyIn(_:_:)``, in COPY's text format: fields
+/// separated by tabs, rows by newlines, `\N` for NULL, backslash escapes in text.
+public struct CopyBuffer {
+    private let connection: PostgresConnection
+    private var bytes: [UInt8] = []
+    private var fieldsInRow = 0
+
+    fileprivate init(connection: PostgresConnection) {
+        self.connection = connection
+        bytes.reserveCapacity(1 << 17)
+    }
+
+    private mutating func separator() {
+        if fieldsInRow > 0 { bytes.append(0x09) }
+        fieldsInRow += 1
+    }
+
+    /// Adds a text field (escaped), or NULL for `nil`.
+    public mutating func text(_ field: UnsafeRawBufferPointer?) {
+        separator()
+        guard let field else {
+            bytes.append(0x5C)
+            bytes.append(UInt8(ascii: "N"))
+            return
+        }
+        for byte in field {
+            switch byte {
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x00: break  // PostgreSQL text cannot hold NUL
+            default: bytes.append(byte)
+            }
+        }
+    }
+
+    /// Adds a text field.
+    public mutating func text(_ field: String?) {
+        guard var field else { return text(nil as UnsafeRawBufferPointer?) }
+        field.withUTF8 { text(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Adds an integer field.
+    public mutating func integer(_ value: Int64) {
+        separator()
+        if value == 0 {
+            bytes.append(0x30)
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    /// Adds a field from a database value.
+    public mutating func value(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: text(nil as String?)
+        case .int64(let number): integer(number)
+        case .double(let double): text("\(double)")
+        case .string(let string): text(string)
+        case .blob(let data): text("\\x" + data.map { String(format: "%02x", $0) }.joined())
+        }
+    }
+
+    /// Ends the row; sends the buffer when it is large.
+    public mutating func endRow() throws {
+        bytes.append(0x0A)
+        fieldsInRow = 0
+        if bytes.count >= 1 << 17 { try send() }
+    }
+
+    fileprivate mutating func send() throws {
+        guard !bytes.isEmpty else { return }
+        try bytes.withUnsafeBytes { try connection.putCopyData($0) }
+        bytes.removeAll(keepingCapacity: true)
+    }
+}

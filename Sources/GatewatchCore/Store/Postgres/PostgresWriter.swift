@@ -1,0 +1,223 @@
+import Foundation
+
+/// Writes one input's results into PostgreSQL inside that input's transaction.
+///
+/// Aggregates are streamed with `COPY` into session-local staging tables (no indexes, no
+/// conflicts) while the input is read, then merged into the shared tables with one upsert per
+/// table, grouped and ordered by key, when the input ends. Many ingesters thus hold row locks on
+/// the shared tables only for the merge, and always take them in key order, so they do not
+/// deadlock on each other; `hourly` rows also carry the ingester's source, so two hosts never
+/// touch the same `hourly` row at all. Evidence is appended with `COPY` as it is found.
+final class PostgresWriter: IngestWriter {
+    let connection: PostgresConnection
+    let source: String
+    var database: any SQLDatabase { connection }
+
+    init(connection: PostgresConnection, source: String) {
+        self.connection = connection
+        self.source = source
+    }
+
+    /// Creates the session's staging tables (once per connection, outside any transaction).
+    static func prepareSession(_ connection: PostgresConnection) throws {
+        let text = "TEXT COLLATE \"C\""
+        try connection.execute(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS stage_hourly (
+                hour \(text), site \(text), address \(text), verdict \(text), outcome \(text),
+                status BIGINT, substatus BIGINT, requests BIGINT, bytes BIGINT, time_taken_sum BIGINT,
+                time_taken_max BIGINT, first_seen \(text), last_seen \(text));
+            CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
+                day \(text), address \(text), kind \(text), value \(text), requests BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_latency (
+                day \(text), site \(text), endpoint \(text), verdict \(text), bucket BIGINT, requests BIGINT);
+            """,
+            []
+        )
+    }
+
+    /// Takes a transaction-scoped advisory lock named by the head's hash.
+    func lockHead(_ headHash: String) throws {
+        // The first 15 hex digits of the hash fit a positive Int64.
+        let key = Int64(headHash.prefix(15), radix: 16) ?? 0
+        try connection.execute("SELECT pg_advisory_xact_lock(?)", [key])
+    }
+
+    func insertPlaceholder(path: String, headHash: String, headLength: Int) throws -> Int64 {
+        try insertLedgerRow(path: path, headHash: headHash, headLength: headLength)
+    }
+
+    func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
+        let connection = connection
+        let source = source
+        return { batch in
+            let evidence = batch.kind == .evidence
+            let sql =
+                evidence
+                ? """
+                COPY evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
+                    status, substatus, user_agent, host, verdict, outcome, rule, source) FROM STDIN
+                """
+                : """
+                COPY backend_gateway_requests (time, file_id, line, site, address, method, path, status,
+                    substatus, request_id, request_id_field) FROM STDIN
+                """
+            let fieldCount = batch.fieldCount
+            try connection.copyIn(sql) { copy in
+                try batch.arena.withUnsafeBytes { arena in
+                    var lastTime: Int64 = .min
+                    var timeText = ""
+                    func field(_ row: Int, _ index: Int) -> UnsafeRawBufferPointer? {
+                        let span = batch.spans[row * fieldCount + index]
+                        guard span.count >= 0 else { return nil }
+                        guard let base = arena.baseAddress else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+                        return UnsafeRawBufferPointer(start: base + Int(span.offset), count: Int(span.count))
+                    }
+                    for (index, row) in batch.rows.enumerated() {
+                        if row.time != lastTime {
+                            lastTime = row.time
+                            timeText = UTCTime.format(row.time)
+                        }
+                        copy.text(timeText)
+                        copy.integer(fileID)
+                        copy.integer(row.line)
+                        if evidence {
+                            // site, address, forwarded_for, method, uri_stem, uri_query
+                            for position in 0..<6 { copy.text(field(index, position)) }
+                            copy.integer(Int64(row.status))
+                            copy.integer(Int64(row.substatus))
+                            copy.text(field(index, 6))  // user_agent
+                            copy.text(field(index, 7))  // host
+                            copy.text(Verdict.allCases[Int(row.verdictCode)].rawValue)
+                            copy.text(Outcome.allCases[Int(row.outcomeCode)].rawValue)
+                            copy.text(field(index, 8))  // rule
+                            copy.text(source)
+                        } else {
+                            // site, address, method, path
+                            for position in 0..<4 { copy.text(field(index, position)) }
+                            copy.integer(Int64(row.status))
+                            copy.integer(Int64(row.substatus))
+                            copy.text(field(index, 4))  // request_id
+                            copy.text(field(index, 5))  // request_id_field
+                        }
+                        try copy.endRow()
+                    }
+                }
+            }
+        }
+    }
+
+    func flush(_ aggregator: inout Aggregator) throws {
+        guard aggregator.count > 0 else { return }
+        let table = aggregator
+        try connection.copyIn(
+            """
+            COPY stage_hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+                time_taken_sum, time_taken_max, first_seen, last_seen) FROM STDIN
+            """
+        ) { copy in
+            for (key, value) in table.table {
+                copy.text(UTCTime.format(key.hour))
+                copy.text(table.siteName(key.site))
+                copy.text(table.addressText(key.address, invalid: key.invalidAddress))
+                copy.text(key.verdict.rawValue)
+                copy.text(key.outcome.rawValue)
+                copy.integer(Int64(key.status))
+                copy.integer(Int64(key.substatus))
+                copy.integer(value.requests)
+                copy.integer(value.bytes)
+                copy.integer(value.timeTakenSum)
+                copy.integer(value.timeTakenMax)
+                copy.text(UTCTime.format(value.first))
+                copy.text(UTCTime.format(value.last))
+                try copy.endRow()
+            }
+        }
+        aggregator.removeAll()
+    }
+
+    func flush(_ inventories: inout Inventories, aggregator: Aggregator) throws {
+        var dayTexts: [Int32: String] = [:]
+        func dayText(_ day: Int32) -> String {
+            if let known = dayTexts[day] { return known }
+            let text = String(UTCTime.format(Int64(day) * 86_400).prefix(10))
+            dayTexts[day] = text
+            return text
+        }
+        if !inventories.counts.isEmpty {
+            let held = inventories
+            try connection.copyIn("COPY stage_inventory (day, address, kind, value, requests) FROM STDIN") { copy in
+                for (key, requests) in held.counts {
+                    copy.text(dayText(key.day))
+                    copy.text(aggregator.addressText(key.address, invalid: key.invalidAddress))
+                    copy.text(Inventories.Kind(rawValue: key.kind)?.name ?? "")
+                    copy.text(held.text(kind: key.kind, value: key.value))
+                    copy.integer(requests)
+                    try copy.endRow()
+                }
+            }
+        }
+        if !inventories.latency.isEmpty {
+            let held = inventories
+            try connection.copyIn("COPY stage_latency (day, site, endpoint, verdict, bucket, requests) FROM STDIN") {
+                copy in
+                for (key, requests) in held.latency {
+                    copy.text(dayText(key.day))
+                    copy.text(aggregator.siteName(key.site))
+                    copy.text(key.endpoint >= 0 ? held.templates.text(key.endpoint) : Inventories.otherValue)
+                    copy.text(Verdict.allCases[Int(key.verdictCode)].rawValue)
+                    copy.integer(Int64(key.bucket))
+                    copy.integer(requests)
+                    try copy.endRow()
+                }
+            }
+        }
+        inventories.removeCounts()
+    }
+
+    func finishInput() throws {
+        let months = try connection.values(
+            String.self,
+            "SELECT DISTINCT substr(hour, 1, 7) FROM stage_hourly ORDER BY 1"
+        )
+        try PostgresSchema.ensurePartitions(months, on: connection)
+        try connection.execute(
+            """
+            INSERT INTO hourly AS h (hour, site, address, verdict, outcome, status, substatus, source, requests, bytes,
+                time_taken_sum, time_taken_max, first_seen, last_seen)
+            SELECT hour, site, address, verdict, outcome, status, substatus, CAST(? AS TEXT), SUM(requests), SUM(bytes),
+                SUM(time_taken_sum), MAX(time_taken_max), MIN(first_seen), MAX(last_seen)
+            FROM stage_hourly
+            GROUP BY hour, site, address, verdict, outcome, status, substatus
+            ORDER BY hour, site, address, verdict, outcome, status, substatus
+            ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
+                requests = h.requests + excluded.requests,
+                bytes = h.bytes + excluded.bytes,
+                time_taken_sum = h.time_taken_sum + excluded.time_taken_sum,
+                time_taken_max = GREATEST(h.time_taken_max, excluded.time_taken_max),
+                first_seen = LEAST(h.first_seen, excluded.first_seen),
+                last_seen = GREATEST(h.last_seen, excluded.last_seen)
+            """,
+            [source]
+        )
+        try connection.execute(
+            """
+            INSERT INTO inventory AS i (day, address, kind, value, requests)
+            SELECT day, address, kind, value, SUM(requests) FROM stage_inventory
+            GROUP BY day, address, kind, value ORDER BY day, address, kind, value
+            ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = i.requests + excluded.requests
+            """,
+            []
+        )
+        try connection.execute(
+            """
+            INSERT INTO latency AS l (day, site, endpoint, verdict, bucket, requests)
+            SELECT day, site, endpoint, verdict, bucket, SUM(requests) FROM stage_latency
+            GROUP BY day, site, endpoint, verdict, bucket ORDER BY day, site, endpoint, verdict, bucket
+            ON CONFLICT (day, site, endpoint, verdict, bucket) DO UPDATE SET requests = l.requests + excluded.requests
+            """,
+            []
+        )
+        try connection.execute("TRUNCATE stage_hourly, stage_inventory, stage_latency", [])
+    }
+}
