@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// What `prune` removed.
@@ -36,18 +37,62 @@ public enum Pruner {
         let cutoff = UTCTime.format(before)
         let day = String(cutoff.prefix(10))
         var removed: [String: Int] = [:]
-        try store.queue.write { db in
+        try store.write { db in
             for (table, column, isDay) in tables {
-                guard try db.tableExists(table), try db.columns(in: table).contains(where: { $0.name == column }) else {
-                    continue
-                }
+                guard try hasColumn(db, table: table, column: column) else { continue }
                 if evidenceOnly, !["evidence", "backend_gateway_requests", "gateway_requests"].contains(table) {
                     continue
                 }
-                try db.execute(sql: "DELETE FROM \(table) WHERE \(column) < ?", arguments: [isDay ? day : cutoff])
-                removed[table] = db.changesCount
+                var count = 0
+                if table == "hourly", db.dialect == .postgres {
+                    count += try dropHourlyPartitions(db, before: cutoff)
+                }
+                count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [isDay ? day : cutoff])
+                removed[table] = count
             }
         }
         return PruneReport(before: cutoff, rows: removed)
+    }
+
+    private static func hasColumn(_ db: any SQLDatabase, table: String, column: String) throws -> Bool {
+        switch db.dialect {
+        case .sqlite:
+            return try db.value(
+                Int.self,
+                "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
+                [table, column]
+            ) ?? 0 > 0
+        case .postgres:
+            return try db.value(
+                Int.self,
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?",
+                [table, column]
+            ) ?? 0 > 0
+        }
+    }
+
+    /// PostgreSQL: drops the monthly partitions of `hourly` that end on or before the cut-off
+    /// (instead of deleting their rows one by one); returns the rows they held.
+    private static func dropHourlyPartitions(_ db: any SQLDatabase, before cutoff: String) throws -> Int {
+        let partitions = try db.values(
+            String.self,
+            """
+            SELECT CAST(c.relname AS TEXT) FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = 'hourly' AND c.relname LIKE 'hourly\\_%' AND c.relname <> 'hourly_other'
+            ORDER BY 1
+            """
+        )
+        var rows = 0
+        for name in partitions {
+            // hourly_2026_11 holds 2026-11; it ends where 2026-12 begins.
+            let parts = name.split(separator: "_")
+            guard parts.count == 3, let year = Int(parts[1]), let month = Int(parts[2]) else { continue }
+            let end = month == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, month + 1)
+            guard end <= cutoff else { continue }
+            rows += try db.value(Int.self, "SELECT COUNT(*) FROM \(name)") ?? 0
+            try db.execute("DROP TABLE \(name)", [])
+        }
+        return rows
     }
 }

@@ -26,6 +26,15 @@ public protocol SQLDatabase: AnyObject {
     /// - Throws: ``SQLError``.
     func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws
 
+    /// Runs an `INSERT`, `UPDATE` or `DELETE` and returns how many rows it changed.
+    ///
+    /// - Parameters:
+    ///   - sql: One statement with `?` placeholders.
+    ///   - arguments: One value per placeholder.
+    /// - Returns: The number of rows changed.
+    /// - Throws: ``SQLError``.
+    func changes(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Int
+
     /// Runs a query and hands each row to `body` as it arrives.
     ///
     /// - Parameters:
@@ -213,6 +222,13 @@ public final class SQLiteDatabase: SQLDatabase {
             } else {
                 try db.cachedStatement(sql: sql).execute(arguments: self.arguments(arguments))
             }
+        }
+    }
+
+    public func changes(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Int {
+        try wrap(sql) {
+            try db.execute(sql: sql, arguments: self.arguments(arguments))
+            return db.changesCount
         }
     }
 

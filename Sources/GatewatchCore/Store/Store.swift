@@ -101,12 +101,16 @@ public final class Store: Sendable {
             dialect = .postgres
             sqliteQueue = nil
             postgres = pool
-            try pool.withConnection { connection in
-                if readOnly {
-                    guard try PostgresSchema.isMigrated(connection) else { throw StoreError.missing(path: display) }
-                } else {
-                    try PostgresSchema.migrate(connection)
+            do {
+                try pool.withConnection { connection in
+                    if readOnly {
+                        guard try PostgresSchema.isMigrated(connection) else { throw StoreError.missing(path: display) }
+                    } else {
+                        try PostgresSchema.migrate(connection)
+                    }
                 }
+            } catch let error as SQLError {
+                throw StoreError.cannotOpen(path: display, message: error.message)
             }
             return
         }
@@ -135,14 +139,21 @@ public final class Store: Sendable {
             throw StoreError.missing(path: path)
         }
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            sqliteQueue = queue
+            var queue = try DatabaseQueue(path: path, configuration: configuration)
             if readOnly {
                 let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
                 if known { throw StoreError.newerSchema(path: path) }
                 let applied = try queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
-                if !applied { throw StoreError.missing(path: path) }
+                if !applied {
+                    let started = try queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
+                    if !started { throw StoreError.missing(path: path) }
+                    // Written by an older Gatewatch: upgrade it once, then read it read-only.
+                    try Self.migrate(try DatabaseQueue(path: path))
+                    queue = try DatabaseQueue(path: path, configuration: configuration)
+                }
+                sqliteQueue = queue
             } else {
+                sqliteQueue = queue
                 if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
                     throw StoreError.newerSchema(path: path)
                 }

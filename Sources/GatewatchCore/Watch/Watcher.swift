@@ -140,19 +140,23 @@ public final class Watcher {
         self.evaluator = evaluator
         self.dispatcher = dispatcher
         self.events = events
+        // The stat cache persists on SQLite only: a shared PostgreSQL store would mix the paths of
+        // different hosts. Without it a restarted watcher reads each file once more and the ledger
+        // finds it known.
+        guard store.dialect == .sqlite else { return }
         do {
-            try store.read { db in
-                for row in try Row.fetchAll(db, sql: "SELECT path, device, inode, size, mtime_ns FROM watch_files") {
-                    stamps[row["path"]] = FileStamp(
-                        device: row["device"],
-                        inode: row["inode"],
-                        size: row["size"],
-                        modifiedNanoseconds: row["mtime_ns"]
+            try store.query { db in
+                try db.forEachRow("SELECT path, device, inode, size, mtime_ns FROM watch_files", []) { row in
+                    stamps[row[0]] = FileStamp(
+                        device: row[1],
+                        inode: row[2],
+                        size: row[3],
+                        modifiedNanoseconds: row[4]
                     )
                 }
             }
-        } catch let error as DatabaseError {
-            throw StoreError.cannotOpen(path: store.path, message: error.message ?? "\(error.resultCode)")
+        } catch let error as SQLError {
+            throw StoreError.cannotOpen(path: store.path, message: error.message)
         }
     }
 
@@ -272,15 +276,16 @@ public final class Watcher {
     private func remember(_ path: String, _ stamp: FileStamp, forgetting previous: String?) {
         stamps[path] = stamp
         if let previous { stamps[previous] = nil }
+        guard store.dialect == .sqlite else { return }
         do {
-            try store.queue.write { db in
-                if let previous { try db.execute(sql: "DELETE FROM watch_files WHERE path = ?", arguments: [previous]) }
+            try store.write { db in
+                if let previous { try db.execute("DELETE FROM watch_files WHERE path = ?", [previous]) }
                 try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO watch_files (path, device, inode, size, mtime_ns, checked_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
+                    """
+                    INSERT OR REPLACE INTO watch_files (path, device, inode, size, mtime_ns, checked_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    [
                         path, stamp.device, stamp.inode, stamp.size, stamp.modifiedNanoseconds,
                         UTCTime.format(Int64(Date().timeIntervalSince1970)),
                     ]
@@ -294,8 +299,9 @@ public final class Watcher {
 
     private func forget(_ path: String) {
         stamps[path] = nil
-        try? store.queue.write { db in
-            try db.execute(sql: "DELETE FROM watch_files WHERE path = ?", arguments: [path])
+        guard store.dialect == .sqlite else { return }
+        try? store.write { db in
+            try db.execute("DELETE FROM watch_files WHERE path = ?", [path])
         }
     }
 

@@ -128,6 +128,10 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     }
 
     public func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws {
+        _ = try changes(sql, arguments)
+    }
+
+    public func changes(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Int {
         let numbered = Self.numberPlaceholders(sql)
         let result: OpaquePointer?
         if arguments.isEmpty {
@@ -143,6 +147,8 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
             throw error(result, sql: sql)
         }
+        guard let result, let tuples = PQcmdTuples(result) else { return 0 }
+        return Int(String(cString: tuples)) ?? 0
     }
 
     public func forEachRow(
