@@ -35,6 +35,9 @@ public enum AlertEvaluationError: Error, CustomStringConvertible, LocalizedError
 /// one alert; otherwise each key is its own alert, up to `max_messages`, and the rest are folded
 /// into one digest.
 public struct AlertEvaluator {
+    /// The PostgreSQL advisory lock key that serialises evaluations (next to the schema's keys).
+    static let evaluationLock: Int64 = 0x6761_7465_7761_0010
+
     /// The store evaluated (and written, to record what fired).
     public let store: Store
     /// The rules.
@@ -61,41 +64,48 @@ public struct AlertEvaluator {
     public func evaluate(now: Int64, dryRun: Bool = false) throws -> [Alert] {
         do {
             if dryRun {
-                return try store.read { db in try firing(db, now: now) }.map(\.alert)
+                return try store.query { db in try firing(db, now: now) }.map(\.alert)
             }
             // One write transaction: two evaluators (watch and a cron 'alert check') never both
-            // fire for the same requests.
-            let fired = try store.queue.write { db in
+            // fire for the same requests. SQLite lets one writer in at a time; PostgreSQL, where
+            // every host of a fleet may evaluate, is told to by an advisory lock held to the commit.
+            let fired = try store.write { db in
+                if db.dialect == .postgres { try db.execute("SELECT pg_advisory_xact_lock(?)", [Self.evaluationLock]) }
                 let fired = try firing(db, now: now)
                 try record(fired, db: db, now: now)
                 return fired
             }
             return fired.map(\.alert)
+        } catch let error as SQLError {
+            throw AlertEvaluationError.database(path: store.path, message: error.message)
         } catch let error as DatabaseError {
+            // Beginning or committing the transaction, on SQLite.
             throw AlertEvaluationError.database(path: store.path, message: error.message ?? "\(error.resultCode)")
         }
     }
 
-    private func record(_ fired: [Fired], db: Database, now: Int64) throws {
+    private func record(_ fired: [Fired], db: any SQLDatabase, now: Int64) throws {
         for item in fired {
             for key in item.keys {
+                // `alert_state.` is the stored row and `excluded.` the proposed one, on both engines.
                 try db.execute(
-                    sql: """
-                        INSERT INTO alert_state (rule, key, last_fired, last_evidence_id, last_seen, fired_count)
-                        VALUES (?, ?, ?, ?, ?, 1)
-                        ON CONFLICT (rule, key) DO UPDATE SET last_fired = excluded.last_fired,
-                            last_evidence_id = max(last_evidence_id, excluded.last_evidence_id),
-                            last_seen = max(last_seen, excluded.last_seen), fired_count = fired_count + 1
-                        """,
-                    arguments: [item.alert.rule, key.key, UTCTime.format(now), key.maxEvidenceID, key.lastSeen]
+                    """
+                    INSERT INTO alert_state (rule, key, last_fired, last_evidence_id, last_seen, fired_count)
+                    VALUES (?, ?, ?, ?, ?, 1)
+                    ON CONFLICT (rule, key) DO UPDATE SET last_fired = excluded.last_fired,
+                        last_evidence_id = \(db.greatest("alert_state.last_evidence_id", "excluded.last_evidence_id")),
+                        last_seen = \(db.greatest("alert_state.last_seen", "excluded.last_seen")),
+                        fired_count = alert_state.fired_count + 1
+                    """,
+                    [item.alert.rule, key.key, UTCTime.format(now), key.maxEvidenceID, key.lastSeen]
                 )
             }
             try db.execute(
-                sql: """
-                    INSERT INTO alerts (fired_at, rule, kind, window_start, window_end, count, keys, payload)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                """
+                INSERT INTO alerts (fired_at, rule, kind, window_start, window_end, count, keys, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
                     item.alert.firedAt, item.alert.rule, item.alert.kind, item.alert.window.start,
                     item.alert.window.end, item.alert.count, item.alert.keyCount, try item.alert.json(),
                 ]
@@ -112,15 +122,17 @@ public struct AlertEvaluator {
     public func recordDelivery(of alert: Alert, failedSinks: Int) throws {
         guard failedSinks > 0 else { return }
         do {
-            try store.queue.write { db in
+            try store.write { db in
                 try db.execute(
-                    sql: """
-                        UPDATE alerts SET sinks_failed = ? WHERE id = (
-                            SELECT MAX(id) FROM alerts WHERE rule = ? AND fired_at = ?)
-                        """,
-                    arguments: [failedSinks, alert.rule, alert.firedAt]
+                    """
+                    UPDATE alerts SET sinks_failed = ? WHERE id = (
+                        SELECT MAX(id) FROM alerts WHERE rule = ? AND fired_at = ?)
+                    """,
+                    [failedSinks, alert.rule, alert.firedAt]
                 )
             }
+        } catch let error as SQLError {
+            throw AlertEvaluationError.database(path: store.path, message: error.message)
         } catch let error as DatabaseError {
             throw AlertEvaluationError.database(path: store.path, message: error.message ?? "\(error.resultCode)")
         }
@@ -151,10 +163,10 @@ public struct AlertEvaluator {
         var lastSeen: String
     }
 
-    func firing(_ db: Database, now: Int64) throws -> [Fired] {
+    func firing(_ db: any SQLDatabase, now: Int64) throws -> [Fired] {
         var dataEnd = now
         if rules.anchor == .data,
-            let newest = try String.fetchOne(db, sql: "SELECT MAX(last_time) FROM files"),
+            let newest = try db.value(String.self, "SELECT MAX(last_time) FROM files"),
             let seconds = AlertTime.parse(newest)
         {
             dataEnd = seconds
@@ -202,16 +214,15 @@ public struct AlertEvaluator {
         return result
     }
 
-    private func eligible(_ candidate: Candidate, rule: AlertRule, db: Database, now: Int64) throws -> Bool {
+    private func eligible(_ candidate: Candidate, rule: AlertRule, db: any SQLDatabase, now: Int64) throws -> Bool {
         guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT last_fired, last_evidence_id, last_seen FROM alert_state WHERE rule = ? AND key = ?",
-                arguments: [rule.name, candidate.key]
+            let row = try db.row(
+                "SELECT last_fired, last_evidence_id, last_seen FROM alert_state WHERE rule = ? AND key = ?",
+                [rule.name, candidate.key]
             )
         else { return true }
         let state = State(
-            lastFired: AlertTime.parse(row["last_fired"]) ?? 0,
+            lastFired: AlertTime.parse(row.optional(String.self, named: "last_fired")) ?? 0,
             lastEvidenceID: row["last_evidence_id"],
             lastSeen: row["last_seen"]
         )
@@ -229,12 +240,13 @@ public struct AlertEvaluator {
 
     /// The SQL conditions on `evidence` for a rule (outcome, path prefixes, ignored paths and
     /// user agents); CIDR ignores are applied afterwards.
-    private func evidenceFilter(_ rule: AlertRule) -> (String, [any DatabaseValueConvertible]) {
+    private func evidenceFilter(_ rule: AlertRule, db: any SQLDatabase) -> (String, [any DatabaseValueConvertible]) {
         var sql = "e.verdict = 'direct' AND e.time > ? AND e.time <= ?"
         var arguments: [any DatabaseValueConvertible] = []
         if !(rule.kind == .newAddress && rule.includeBlocked) { sql += " AND e.outcome = 'served'" }
+        // substr's length is an `integer` on PostgreSQL (there is no `substr(text, int, bigint)`).
         if rule.kind == .pathPrefix {
-            let clauses = rule.prefixes.map { _ in "substr(lower(e.uri_stem), 1, ?) = ?" }
+            let clauses = rule.prefixes.map { _ in "substr(lower(e.uri_stem), 1, CAST(? AS INTEGER)) = ?" }
             sql += " AND (" + clauses.joined(separator: " OR ") + ")"
             for prefix in rule.prefixes {
                 arguments.append(prefix.utf8.count)
@@ -242,12 +254,12 @@ public struct AlertEvaluator {
             }
         }
         for path in rule.ignore.paths {
-            sql += " AND (e.uri_stem IS NULL OR substr(lower(e.uri_stem), 1, ?) != ?)"
+            sql += " AND (e.uri_stem IS NULL OR substr(lower(e.uri_stem), 1, CAST(? AS INTEGER)) != ?)"
             arguments.append(path.utf8.count)
             arguments.append(path.lowercased())
         }
         for agent in rule.ignore.userAgents {
-            sql += " AND (e.user_agent IS NULL OR instr(e.user_agent, ?) = 0)"
+            sql += " AND (e.user_agent IS NULL OR \(PortableSQL.position(db, of: "?", in: "e.user_agent")) = 0)"
             arguments.append(agent)
         }
         return (sql, arguments)
@@ -268,17 +280,18 @@ public struct AlertEvaluator {
         return rule.ignore.cidrs.contains { $0.contains(ip) }
     }
 
-    private func evidenceCandidates(_ db: Database, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
-        let (filter, filterArguments) = evidenceFilter(rule)
+    // The candidates' rows are ordered by address, which orders the addresses listed in an alert
+    // (PostgreSQL may hash a GROUP BY where SQLite sorts it).
+    private func evidenceCandidates(_ db: any SQLDatabase, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
+        let (filter, filterArguments) = evidenceFilter(rule, db: db)
         var arguments: [any DatabaseValueConvertible] = [window.start, window.end]
         arguments += filterArguments
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT e.address, COUNT(*) AS n, MIN(e.time) AS first, MAX(e.time) AS last, MAX(e.id) AS max_id
-                FROM evidence e WHERE \(filter) GROUP BY e.address
-                """,
-            arguments: StatementArguments(arguments)
+        let rows = try db.rows(
+            """
+            SELECT e.address, COUNT(*) AS n, MIN(e.time) AS first, MAX(e.time) AS last, MAX(e.id) AS max_id
+            FROM evidence e WHERE \(filter) GROUP BY e.address ORDER BY e.address
+            """,
+            arguments
         )
         var byKey: [String: Candidate] = [:]
         for row in rows {
@@ -287,7 +300,7 @@ public struct AlertEvaluator {
             if rule.kind == .newAddress {
                 var firstSQL = "SELECT MIN(first_seen) FROM hourly WHERE address = ? AND verdict = 'direct'"
                 if !rule.includeBlocked { firstSQL += " AND outcome = 'served'" }
-                let firstEver = try String.fetchOne(db, sql: firstSQL, arguments: [address]) ?? ""
+                let firstEver = try db.value(String.self, firstSQL, [address]) ?? ""
                 guard firstEver > window.start else { continue }
             }
             let groupKey = rule.kind == .newAddress ? address : key(for: address, rule: rule)
@@ -305,15 +318,14 @@ public struct AlertEvaluator {
         return byKey.values.filter { Double($0.count) >= threshold }
     }
 
-    private func platformCandidates(_ db: Database, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT address, SUM(requests) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
-                FROM hourly WHERE verdict = 'platform' AND hour > ? AND outcome != '' AND last_seen > ? AND first_seen <= ?
-                GROUP BY address
-                """,
-            arguments: [UTCTime.format(end(of: window) - rule.windowSeconds - 3600), window.start, window.end]
+    private func platformCandidates(_ db: any SQLDatabase, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
+        let rows = try db.rows(
+            """
+            SELECT address, SUM(requests) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
+            FROM hourly WHERE verdict = 'platform' AND hour > ? AND outcome != '' AND last_seen > ? AND first_seen <= ?
+            GROUP BY address ORDER BY address
+            """,
+            [UTCTime.format(end(of: window) - rule.windowSeconds - 3600), window.start, window.end]
         )
         var byKey: [String: Candidate] = [:]
         for row in rows {
@@ -338,10 +350,10 @@ public struct AlertEvaluator {
         AlertTime.parse(window.end) ?? 0
     }
 
-    private func stalledCandidate(_ db: Database, rule: AlertRule, now: Int64) throws -> ([Candidate], Int64?) {
+    private func stalledCandidate(_ db: any SQLDatabase, rule: AlertRule, now: Int64) throws -> ([Candidate], Int64?) {
         let column = rule.measure == .ingest ? "updated_at" : "last_time"
         guard
-            let text = try String.fetchOne(db, sql: "SELECT MAX(\(column)) FROM files WHERE status != 'ingesting'"),
+            let text = try db.value(String.self, "SELECT MAX(\(column)) FROM files WHERE status != 'ingesting'"),
             let since = AlertTime.parse(text)
         else { return ([], nil) }
         let age = now - since
@@ -349,16 +361,15 @@ public struct AlertEvaluator {
         return ([Candidate(key: "*", count: Int(age), first: text, last: text, addresses: [], lastSeen: text)], since)
     }
 
-    private func malformedCandidate(_ db: Database, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
+    private func malformedCandidate(_ db: any SQLDatabase, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
         guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT COALESCE(SUM(lines), 0) AS lines, COALESCE(SUM(malformed), 0) AS malformed,
-                        MAX(updated_at) AS latest
-                    FROM files WHERE updated_at > ? AND status != 'ingesting'
-                    """,
-                arguments: [window.start]
+            let row = try db.row(
+                """
+                SELECT COALESCE(SUM(lines), 0) AS lines, COALESCE(SUM(malformed), 0) AS malformed,
+                    MAX(updated_at) AS latest
+                FROM files WHERE updated_at > ? AND status != 'ingesting'
+                """,
+                [window.start]
             )
         else { return [] }
         let lines: Int = row["lines"]
@@ -366,14 +377,14 @@ public struct AlertEvaluator {
         guard lines > 0, lines >= rule.minimumLines, Double(malformed) / Double(lines) > rule.threshold else {
             return []
         }
-        let latest: String = row["latest"] ?? ""
+        let latest = row.optional(String.self, named: "latest") ?? ""
         return [Candidate(key: "*", count: malformed, first: nil, last: latest, addresses: [], lastSeen: latest)]
     }
 
     // MARK: - Building alerts
 
     private func makeAlert(
-        _ db: Database,
+        _ db: any SQLDatabase,
         rule: AlertRule,
         window: AlertWindow,
         keys: [Candidate],
@@ -412,10 +423,10 @@ public struct AlertEvaluator {
                 "\(what) for \(AlertDuration.format(Int64(total))) (since \(keys.first?.first ?? "?"); threshold \(AlertDuration.format(rule.afterSeconds)))"
         case .malformedRatio:
             let lines =
-                try Int.fetchOne(
-                    db,
-                    sql: "SELECT COALESCE(SUM(lines), 0) FROM files WHERE updated_at > ? AND status != 'ingesting'",
-                    arguments: [window.start]
+                try db.value(
+                    Int.self,
+                    "SELECT COALESCE(SUM(lines), 0) FROM files WHERE updated_at > ? AND status != 'ingesting'",
+                    [window.start]
                 ) ?? 0
             let ratio = lines > 0 ? Double(total) / Double(lines) * 100 : 0
             summary =
@@ -445,7 +456,7 @@ public struct AlertEvaluator {
     }
 
     private func samples(
-        _ db: Database,
+        _ db: any SQLDatabase,
         rule: AlertRule,
         window: AlertWindow,
         addresses: [String]
@@ -455,31 +466,30 @@ public struct AlertEvaluator {
         switch rule.kind {
         case .servedDirect, .pathPrefix, .newAddress:
             guard !addresses.isEmpty else { return [] }
-            let (filter, filterArguments) = evidenceFilter(rule)
+            let (filter, filterArguments) = evidenceFilter(rule, db: db)
             var arguments: [any DatabaseValueConvertible] = [window.start, window.end]
             arguments += filterArguments
             arguments += addresses
             let marks = addresses.map { _ in "?" }.joined(separator: ", ")
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT e.time, e.address, e.method, e.uri_stem, e.status, e.substatus, e.user_agent, e.line, f.path
-                    FROM evidence e JOIN files f ON f.id = e.file_id
-                    WHERE \(filter) AND e.address IN (\(marks))
-                    ORDER BY e.id DESC LIMIT 5
-                    """,
-                arguments: StatementArguments(arguments)
+            let rows = try db.rows(
+                """
+                SELECT e.time, e.address, e.method, e.uri_stem, e.status, e.substatus, e.user_agent, e.line, f.path
+                FROM evidence e JOIN files f ON f.id = e.file_id
+                WHERE \(filter) AND e.address IN (\(marks))
+                ORDER BY e.id DESC LIMIT 5
+                """,
+                arguments
             )
             return rows.map { row in
                 var sample = AlertSample()
-                sample.time = row["time"]
-                sample.address = (row["address"] as String?).map(SafeText.terminal)
-                sample.method = (row["method"] as String?).map(SafeText.terminal)
-                sample.uri = (row["uri_stem"] as String?).map(SafeText.terminal)
+                sample.time = row.optional(String.self, named: "time")
+                sample.address = row.optional(String.self, named: "address").map(SafeText.terminal)
+                sample.method = row.optional(String.self, named: "method").map(SafeText.terminal)
+                sample.uri = row.optional(String.self, named: "uri_stem").map(SafeText.terminal)
                 sample.status = "\(row["status"] as Int).\(row["substatus"] as Int)"
-                sample.userAgent = (row["user_agent"] as String?).map(SafeText.terminal)
-                sample.file = (row["path"] as String?).map(SafeText.terminal)
-                sample.line = row["line"]
+                sample.userAgent = row.optional(String.self, named: "user_agent").map(SafeText.terminal)
+                sample.file = row.optional(String.self, named: "path").map(SafeText.terminal)
+                sample.line = row.optional(Int.self, named: "line")
                 return sample
             }
         case .platformDenied:
@@ -487,39 +497,40 @@ public struct AlertEvaluator {
             let marks = addresses.map { _ in "?" }.joined(separator: ", ")
             var arguments: [any DatabaseValueConvertible] = [window.start, window.end]
             arguments += addresses
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT hour, address, status, substatus, requests FROM hourly
-                    WHERE verdict = 'platform' AND outcome != '' AND last_seen > ? AND first_seen <= ?
-                        AND address IN (\(marks))
-                    ORDER BY requests DESC, hour DESC LIMIT 5
-                    """,
-                arguments: StatementArguments(arguments)
+            // Ties broken by the rest of the key, in key order, so both engines pick the same rows.
+            let rows = try db.rows(
+                """
+                SELECT hour, address, status, substatus, requests FROM hourly
+                WHERE verdict = 'platform' AND outcome != '' AND last_seen > ? AND first_seen <= ?
+                    AND address IN (\(marks))
+                ORDER BY requests DESC, hour DESC, site, address, outcome, status, substatus LIMIT 5
+                """,
+                arguments
             )
             return rows.map { row in
                 var sample = AlertSample()
-                sample.time = row["hour"]
-                sample.address = (row["address"] as String?).map(SafeText.terminal)
+                sample.time = row.optional(String.self, named: "hour")
+                sample.address = row.optional(String.self, named: "address").map(SafeText.terminal)
                 sample.status = "\(row["status"] as Int).\(row["substatus"] as Int)"
-                sample.requests = row["requests"]
+                sample.requests = row.optional(Int.self, named: "requests")
                 return sample
             }
         case .malformedRatio:
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT f.path, m.line, m.reason, m.sample FROM malformed_lines m JOIN files f ON f.id = m.file_id
-                    WHERE f.updated_at > ? ORDER BY f.updated_at DESC, m.line LIMIT 5
-                    """,
-                arguments: [window.start]
+            let rows = try db.rows(
+                """
+                SELECT f.path, m.line, m.reason, m.sample FROM malformed_lines m JOIN files f ON f.id = m.file_id
+                WHERE f.updated_at > ? ORDER BY f.updated_at DESC, m.line, f.path, m.file_id LIMIT 5
+                """,
+                [window.start]
             )
             return rows.map { row in
                 var sample = AlertSample()
-                sample.file = (row["path"] as String?).map(SafeText.terminal)
-                sample.line = row["line"]
-                sample.reason = (row["reason"] as String?).map(SafeText.terminal)
-                sample.text = (row["sample"] as String?).map { SafeText.terminal(String($0.prefix(120))) }
+                sample.file = row.optional(String.self, named: "path").map(SafeText.terminal)
+                sample.line = row.optional(Int.self, named: "line")
+                sample.reason = row.optional(String.self, named: "reason").map(SafeText.terminal)
+                sample.text = row.optional(String.self, named: "sample").map {
+                    SafeText.terminal(String($0.prefix(120)))
+                }
                 return sample
             }
         case .stalled:

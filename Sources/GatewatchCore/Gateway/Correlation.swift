@@ -244,7 +244,7 @@ public enum Correlation {
     /// - Returns: The report.
     /// - Throws: ``CorrelationError``, or database errors.
     public static func run(store: Store, options: CorrelationOptions) throws -> CorrelationReport {
-        try store.read { db in try run(db: db, options: options) }
+        try store.query { db in try run(db: db, options: options) }
     }
 
     static func seconds(_ text: String?) -> Int64? {
@@ -252,13 +252,17 @@ public enum Correlation {
         return GatewayRecord.floorDivide(milliseconds, 1000)
     }
 
-    static func run(db: Database, options: CorrelationOptions) throws -> CorrelationReport {
-        let gatewaySpan = try Row.fetchOne(db, sql: "SELECT min(first_seen), max(last_seen) FROM gateway_minutes")
-        guard let gatewayFirst = seconds(gatewaySpan?[0]), let gatewayLast = seconds(gatewaySpan?[1]) else {
+    static func run(db: any SQLDatabase, options: CorrelationOptions) throws -> CorrelationReport {
+        let gatewaySpan = try db.row("SELECT min(first_seen), max(last_seen) FROM gateway_minutes")
+        guard let gatewayFirst = seconds(gatewaySpan?.optional(String.self, at: 0)),
+            let gatewayLast = seconds(gatewaySpan?.optional(String.self, at: 1))
+        else {
             throw CorrelationError.noGatewayData
         }
-        let backendSpan = try Row.fetchOne(db, sql: "SELECT min(first_seen), max(last_seen) FROM hourly")
-        guard let backendFirst = seconds(backendSpan?[0]), let backendLast = seconds(backendSpan?[1]) else {
+        let backendSpan = try db.row("SELECT min(first_seen), max(last_seen) FROM hourly")
+        guard let backendFirst = seconds(backendSpan?.optional(String.self, at: 0)),
+            let backendLast = seconds(backendSpan?.optional(String.self, at: 1))
+        else {
             throw CorrelationError.noBackendData
         }
         var since = max(gatewayFirst, backendFirst)
@@ -274,8 +278,7 @@ public enum Correlation {
         let margin = (options.windowMilliseconds + 999) / 1000 + 2
         let backendRows = try fetchBackend(db: db, since: since - margin, until: until + margin)
         if backendRows.isEmpty {
-            let anyRows = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM backend_gateway_requests)") ?? false
-            if !anyRows {
+            if try !PortableSQL.hasRows(db, table: "backend_gateway_requests") {
                 if let field = options.requestIDField { throw CorrelationError.noRequestIDField(field) }
                 return try hourly(db: db, since: since, until: until, options: options)
             }
@@ -290,24 +293,25 @@ public enum Correlation {
         )
         if let field = options.requestIDField {
             let carrying =
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT count(*) FROM backend_gateway_requests
-                        WHERE request_id IS NOT NULL AND lower(request_id_field) = lower(?)
-                        """,
-                    arguments: [field]
+                try db.value(
+                    Int.self,
+                    """
+                    SELECT count(*) FROM backend_gateway_requests
+                    WHERE request_id IS NOT NULL AND lower(request_id_field) = lower(CAST(? AS TEXT))
+                    """,
+                    [field]
                 ) ?? 0
             guard carrying > 0 else { throw CorrelationError.noRequestIDField(field) }
             matcher.requestIDField = field
             matcher.requestIDRows = Set(
-                try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id FROM backend_gateway_requests
-                        WHERE time >= ? AND time < ? AND request_id IS NOT NULL AND lower(request_id_field) = lower(?)
-                        """,
-                    arguments: [UTCTime.format(since - margin), UTCTime.format(until + margin), field]
+                try db.values(
+                    Int64.self,
+                    """
+                    SELECT id FROM backend_gateway_requests
+                    WHERE time >= ? AND time < ? AND request_id IS NOT NULL
+                        AND lower(request_id_field) = lower(CAST(? AS TEXT))
+                    """,
+                    [UTCTime.format(since - margin), UTCTime.format(until + margin), field]
                 )
             )
         }
@@ -347,23 +351,22 @@ public enum Correlation {
         return report
     }
 
-    static func fileNames(db: Database) throws -> [Int64: String] {
+    static func fileNames(db: any SQLDatabase) throws -> [Int64: String] {
         var names: [Int64: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, path FROM files") { names[row[0]] = row[1] }
+        try db.forEachRow("SELECT id, path FROM files", []) { row in names[row[0] as Int64] = row[1] as String }
         return names
     }
 
-    static func fetchBackend(db: Database, since: Int64, until: Int64) throws -> [BackendRow] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, time, address, method, path, status, file_id, line, request_id
-                FROM backend_gateway_requests WHERE time >= ? AND time < ? ORDER BY time, id
-                """,
-            arguments: [UTCTime.format(since), UTCTime.format(until)]
+    static func fetchBackend(db: any SQLDatabase, since: Int64, until: Int64) throws -> [BackendRow] {
+        try db.rows(
+            """
+            SELECT id, time, address, method, path, status, file_id, line, request_id
+            FROM backend_gateway_requests WHERE time >= ? AND time < ? ORDER BY time, id
+            """,
+            [UTCTime.format(since), UTCTime.format(until)]
         ).compactMap { row in
-            guard let seconds = seconds(row[1]) else { return nil }
-            let requestID: String? = row[8]
+            guard let seconds = seconds(row.optional(String.self, at: 1)) else { return nil }
+            let requestID = row.optional(String.self, at: 8)
             return BackendRow(
                 id: row[0],
                 seconds: seconds,
@@ -380,19 +383,18 @@ public enum Correlation {
         }
     }
 
-    static func fetchGateway(db: Database, since: Int64, until: Int64) throws -> [GatewayRow] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, time_ms, request_id, caller, backend_method, backend_path, backend_status, file_id, line
-                FROM gateway_requests WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, id
-                """,
-            arguments: [since * 1000, until * 1000]
+    static func fetchGateway(db: any SQLDatabase, since: Int64, until: Int64) throws -> [GatewayRow] {
+        try db.rows(
+            """
+            SELECT id, time_ms, request_id, caller, backend_method, backend_path, backend_status, file_id, line
+            FROM gateway_requests WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, id
+            """,
+            [since * 1000, until * 1000]
         ).map { row in
             GatewayRow(
                 id: row[0],
                 milliseconds: row[1],
-                requestID: row[2],
+                requestID: row.optional(String.self, at: 2),
                 caller: row[3],
                 method: row[4],
                 path: row[5],
@@ -405,7 +407,7 @@ public enum Correlation {
 
     /// The coarse comparison from `hourly` when no per-request backend rows exist.
     static func hourly(
-        db: Database,
+        db: any SQLDatabase,
         since: Int64,
         until: Int64,
         options: CorrelationOptions
@@ -420,26 +422,26 @@ public enum Correlation {
             static func < (lhs: Key, rhs: Key) -> Bool { (lhs.hour, lhs.status) < (rhs.hour, rhs.status) }
         }
         var backend: [Key: Int] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT hour, status, sum(requests) FROM hourly
-                WHERE verdict = 'gateway' AND hour >= ? AND hour < ? GROUP BY hour, status
-                """,
-            arguments: [UTCTime.format(start), UTCTime.format(end)]
-        ) {
-            backend[Key(hour: row[0], status: row[1]), default: 0] += row[2]
+        try db.forEachRow(
+            """
+            SELECT hour, status, sum(requests) FROM hourly
+            WHERE verdict = 'gateway' AND hour >= ? AND hour < ? GROUP BY hour, status
+            """,
+            [UTCTime.format(start), UTCTime.format(end)]
+        ) { row in
+            backend[Key(hour: row[0], status: row[1]), default: 0] += row[2] as Int
         }
         var gateway: [Key: Int] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT substr(minute, 1, 13) || ':00:00Z', backend_status, sum(requests) FROM gateway_minutes
-                WHERE backend_status >= 0 AND minute >= ? AND minute < ? GROUP BY 1, 2
-                """,
-            arguments: [UTCTime.format(start), UTCTime.format(end)]
-        ) {
-            gateway[Key(hour: row[0], status: row[1]), default: 0] += row[2]
+        // The hour is cut from the minute's text (`2026-11-20T13:05:00Z` → `2026-11-20T13:00:00Z`),
+        // which both engines do alike (substr counts characters; the text is ASCII).
+        try db.forEachRow(
+            """
+            SELECT substr(minute, 1, 13) || ':00:00Z', backend_status, sum(requests) FROM gateway_minutes
+            WHERE backend_status >= 0 AND minute >= ? AND minute < ? GROUP BY 1, 2
+            """,
+            [UTCTime.format(start), UTCTime.format(end)]
+        ) { row in
+            gateway[Key(hour: row[0], status: row[1]), default: 0] += row[2] as Int
         }
         var report = CorrelationReport(
             method: "statistical",

@@ -72,17 +72,17 @@ public struct GatewayAddressStats: Sendable, Equatable, Codable {
 
 /// Queries over the gateway-side tables.
 public enum GatewayQueries {
-    static func conditions(_ range: TimeRange, column: String) -> (String, StatementArguments) {
+    static func conditions(_ range: TimeRange, column: String) -> (String, [any DatabaseValueConvertible]) {
         var clauses = ["1 = 1"]
-        var arguments = StatementArguments()
+        var arguments: [any DatabaseValueConvertible] = []
         if let since = range.since {
             // Hour rows: an hour that starts before `since` still holds requests after it.
             clauses.append("\(column) >= ?")
-            _ = arguments.append(contentsOf: [UTCTime.format(since - since % 3600)])
+            arguments.append(UTCTime.format(since - since % 3600))
         }
         if let until = range.until {
             clauses.append("\(column) < ?")
-            _ = arguments.append(contentsOf: [UTCTime.format(until)])
+            arguments.append(UTCTime.format(until))
         }
         return (clauses.joined(separator: " AND "), arguments)
     }
@@ -100,19 +100,17 @@ public enum GatewayQueries {
     /// - Throws: Database errors.
     public static func topCallers(store: Store, range: TimeRange, limit: Int = 20) throws -> [GatewayCaller] {
         let (whereClause, arguments) = conditions(range, column: "hour")
-        var all = arguments
-        _ = all.append(contentsOf: [max(0, limit)])
-        return try store.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT address, sum(requests) AS requests, sum(backend_calls),
-                        sum(CASE WHEN response_code >= 400 THEN requests ELSE 0 END),
-                        count(DISTINCT api_id), min(first_seen), max(last_seen)
-                    FROM gateway_callers WHERE \(whereClause)
-                    GROUP BY address ORDER BY requests DESC, address LIMIT ?
-                    """,
-                arguments: all
+        return try store.query { db in
+            // Ordered by position: `requests` is also a column of the table.
+            try db.rows(
+                """
+                SELECT address, sum(requests) AS requests, sum(backend_calls),
+                    sum(CASE WHEN response_code >= 400 THEN requests ELSE 0 END),
+                    count(DISTINCT api_id), min(first_seen), max(last_seen)
+                FROM gateway_callers WHERE \(whereClause)
+                GROUP BY address ORDER BY 2 DESC, 1 LIMIT ?
+                """,
+                arguments + [max(0, limit)]
             ).map { row in
                 GatewayCaller(
                     address: row[0],
@@ -138,9 +136,7 @@ public enum GatewayQueries {
     public static func addressStats(store: Store, address: String, range: TimeRange) throws -> GatewayAddressStats {
         let canonical = GatewayText.caller(address)
         let (whereClause, arguments) = conditions(range, column: "hour")
-        var all: StatementArguments = [canonical]
-        _ = all.append(contentsOf: arguments)
-        return try store.read { db in
+        return try store.query { db in
             var stats = GatewayAddressStats(
                 address: canonical,
                 requests: 0,
@@ -150,14 +146,13 @@ public enum GatewayQueries {
                 firstSeen: nil,
                 lastSeen: nil
             )
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT api_id, response_code, sum(requests), sum(backend_calls), min(first_seen), max(last_seen)
-                    FROM gateway_callers WHERE address = ? AND \(whereClause)
-                    GROUP BY api_id, response_code
-                    """,
-                arguments: all
+            let rows = try db.rows(
+                """
+                SELECT api_id, response_code, sum(requests), sum(backend_calls), min(first_seen), max(last_seen)
+                FROM gateway_callers WHERE address = ? AND \(whereClause)
+                GROUP BY api_id, response_code
+                """,
+                [canonical] + arguments
             )
             var apis: [String: (Int, Int)] = [:]
             for row in rows {

@@ -121,17 +121,16 @@ public struct ReadinessQuery: Sendable {
         let untilHour = until.map { $0 + (3600 - (($0 % 3600) + 3600) % 3600) % 3600 }
         let untilText = untilHour.map(UTCTime.format)
         let ignoredSet = CIDRSet(ignored)
-        return try store.read { db in
+        return try store.query { db in
             var bounds = SQLConditions()
             if let untilText { bounds.add("hour < ?", untilText) }
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT MIN(first_seen), MAX(hour), MAX(last_seen) FROM hourly \(bounds.whereClause)",
-                    arguments: bounds.statementArguments
+                let row = try db.row(
+                    "SELECT MIN(first_seen), MAX(hour), MAX(last_seen) FROM hourly \(bounds.whereClause)",
+                    bounds.values
                 ),
-                let dataStart = row[0] as String?,
-                let newestHourText = row[1] as String?,
+                let dataStart = row.optional(String.self, at: 0),
+                let newestHourText = row.optional(String.self, at: 1),
                 let newestHour = TimeDisplay.parse(newestHourText)
             else {
                 throw MigrationError.noData(
@@ -148,24 +147,22 @@ public struct ReadinessQuery: Sendable {
             let outcomes = includesBlocked ? "('served', 'blocked')" : "('served')"
             var blocking: [ReadinessBlocker] = []
             var lastDirect: String?
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT address, SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
-                        MAX(CASE WHEN hour >= ? THEN last_seen END), MAX(last_seen)
-                    FROM hourly
-                    WHERE verdict = 'direct' AND outcome IN \(outcomes) AND hour < ?
-                    GROUP BY address
-                    """,
-                arguments: [startText, startText, endText]
-            )
-            while let row = try cursor.next() {
+            try db.forEachRow(
+                """
+                SELECT address, SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                    MAX(CASE WHEN hour >= ? THEN last_seen END), MAX(last_seen)
+                FROM hourly
+                WHERE verdict = 'direct' AND outcome IN \(outcomes) AND hour < ?
+                GROUP BY address
+                """,
+                [startText, startText, endText]
+            ) { row in
                 let address: String = row[0]
-                if !ignoredSet.isEmpty, let parsed = IPAddress(address), ignoredSet.contains(parsed) { continue }
+                if !ignoredSet.isEmpty, let parsed = IPAddress(address), ignoredSet.contains(parsed) { return }
                 let last: String = row[3]
                 if lastDirect.map({ last > $0 }) ?? true { lastDirect = last }
                 let requests: Int = row[1]
-                if requests > 0, let lastInWindow = row[2] as String? {
+                if requests > 0, let lastInWindow = row.optional(String.self, at: 2) {
                     blocking.append(ReadinessBlocker(address: address, requests: requests, lastSeen: lastInWindow))
                 }
             }

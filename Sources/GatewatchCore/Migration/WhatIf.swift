@@ -213,20 +213,18 @@ public struct WhatIfQuery: Sendable {
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
         let filter = QueryFilter(range: range)
-        return try store.read { db in
+        return try store.query { db in
             let conditions = try filter.hourlyConditions(db)
             var tallies: [String: [Group: Tally]] = [:]
             var first = ""
             var last = ""
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT address, verdict, outcome, SUM(requests), MIN(first_seen), MAX(last_seen)
-                    FROM hourly \(conditions.whereClause) GROUP BY address, verdict, outcome
-                    """,
-                arguments: conditions.statementArguments
-            )
-            while let row = try cursor.next() {
+            try db.forEachRow(
+                """
+                SELECT address, verdict, outcome, SUM(requests), MIN(first_seen), MAX(last_seen)
+                FROM hourly \(conditions.whereClause) GROUP BY address, verdict, outcome
+                """,
+                conditions.values
+            ) { row in
                 let address: String = row[0]
                 let verdict: String = row[1]
                 let outcome: String = row[2]

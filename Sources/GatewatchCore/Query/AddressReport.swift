@@ -139,21 +139,20 @@ public struct AddressReport: Sendable, Equatable, Codable {
         var scoped = filter
         scoped.cidrs = []
         let display = filter.display
-        return try store.read { db in
+        return try store.query { db in
             var conditions = try scoped.hourlyConditions(db)
             conditions.add("address = ?", address)
-            let arguments = conditions.statementArguments
+            let arguments = conditions.values
             var verdicts: [VerdictCount] = []
             var firstSeen: String?
             var lastSeen: String?
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT verdict, outcome, SUM(requests), SUM(bytes), MIN(first_seen), MAX(last_seen)
-                    FROM hourly \(conditions.whereClause) GROUP BY verdict, outcome
-                    """,
-                arguments: arguments
-            ) {
+            try db.forEachRow(
+                """
+                SELECT verdict, outcome, SUM(requests), SUM(bytes), MIN(first_seen), MAX(last_seen)
+                FROM hourly \(conditions.whereClause) GROUP BY verdict, outcome
+                """,
+                arguments
+            ) { row in
                 verdicts.append(VerdictCount(verdict: row[0], outcome: row[1], requests: row[2], bytes: row[3]))
                 let first: String = row[4]
                 let last: String = row[5]
@@ -165,27 +164,25 @@ public struct AddressReport: Sendable, Equatable, Codable {
                     ? $0.requests > $1.requests : ($0.verdict, $0.outcome) < ($1.verdict, $1.outcome)
             }
             var statuses: [StatusCount] = []
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT verdict, status, substatus, SUM(requests) AS n FROM hourly \(conditions.whereClause)
-                    GROUP BY verdict, status, substatus ORDER BY n DESC, verdict, status, substatus
-                    """,
-                arguments: arguments
-            ) {
+            try db.forEachRow(
+                """
+                SELECT verdict, status, substatus, SUM(requests) AS n FROM hourly \(conditions.whereClause)
+                GROUP BY verdict, status, substatus ORDER BY n DESC, verdict, status, substatus
+                """,
+                arguments
+            ) { row in
                 statuses.append(StatusCount(verdict: row[0], status: statusText(row[1], row[2]), requests: row[3]))
             }
             var perDay: [String: (Int, Int)] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT hour, SUM(requests), SUM(CASE WHEN verdict = 'direct' THEN requests ELSE 0 END)
-                    FROM hourly \(conditions.whereClause) GROUP BY hour
-                    """,
-                arguments: arguments
-            ) {
+            try db.forEachRow(
+                """
+                SELECT hour, SUM(requests), SUM(CASE WHEN verdict = 'direct' THEN requests ELSE 0 END)
+                FROM hourly \(conditions.whereClause) GROUP BY hour
+                """,
+                arguments
+            ) { row in
                 let hour: String = row[0]
-                guard let seconds = TimeDisplay.parse(hour) else { continue }
+                guard let seconds = TimeDisplay.parse(hour) else { return }
                 let day = display.day(of: seconds)
                 let counts: (Int, Int) = (row[1], row[2])
                 perDay[day, default: (0, 0)].0 += counts.0
@@ -201,18 +198,13 @@ public struct AddressReport: Sendable, Equatable, Codable {
                     daily.append(DayCount(day: key, requests: counts.0, direct: counts.1))
                 }
             }
-            var evidence = SQLConditions()
+            var evidence = try scoped.evidenceConditions(db, blocks: false)
             evidence.add("address = ?", address)
-            if let since = filter.range.since { evidence.add("time >= ?", UTCTime.format(since)) }
-            if let until = filter.range.until { evidence.add("time < ?", UTCTime.format(until)) }
-            if let site = filter.site { evidence.add("site = ?", site) }
             var rules: [ValueCount] = []
-            for row in try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT rule, COUNT(*) AS n FROM evidence \(evidence.whereClause) GROUP BY rule ORDER BY n DESC, rule",
-                arguments: evidence.statementArguments
-            ) {
+            try db.forEachRow(
+                "SELECT rule, COUNT(*) AS n FROM evidence \(evidence.whereClause) GROUP BY rule ORDER BY n DESC, rule",
+                evidence.values
+            ) { row in
                 rules.append(ValueCount(value: row[0], requests: row[1]))
             }
             let lookup = try InventoryLookup(db, filter: scoped, perAddress: filter.limit)
@@ -333,7 +325,7 @@ struct InventoryLookup {
         var userAgents: [String: [ValueCount]] = [:]
     }
 
-    let db: Database
+    let db: any SQLDatabase
     let filter: QueryFilter
     let perAddress: Int
     let source: Source
@@ -341,12 +333,11 @@ struct InventoryLookup {
     /// The value the inventory writer uses for values past its quota.
     static let other = "(other)"
 
-    init(_ db: Database, filter: QueryFilter, perAddress: Int) throws {
+    init(_ db: any SQLDatabase, filter: QueryFilter, perAddress: Int) throws {
         self.db = db
         self.filter = filter
         self.perAddress = perAddress
-        let hasInventory = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM inventory)") ?? false
-        source = hasInventory ? .inventory : .evidence
+        source = try PortableSQL.hasRows(db, table: "inventory") ? .inventory : .evidence
     }
 
     /// Values for the given addresses; per address, busiest first, `(other)` last, capped at
@@ -358,40 +349,42 @@ struct InventoryLookup {
         // One query per address uses the address index; past a few hundred, one scan is cheaper.
         let perAddressQueries = addresses.count <= 300
         var counts: [String: [String: [String: Int]]] = [:]  // kind → address → value → requests
-        func collect(_ sql: String, _ conditions: SQLConditions) throws {
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: conditions.statementArguments)
-            while let row = try cursor.next() {
+        // Rows of (address, kind, value, requests), or of (address, value, requests) when `kind` is given.
+        func collect(_ sql: String, _ conditions: SQLConditions, kind fixedKind: String? = nil) throws {
+            let valueIndex = fixedKind == nil ? 2 : 1
+            try db.forEachRow(sql, conditions.values) { row in
                 let address: String = row[0]
-                guard wanted.contains(address) else { continue }
-                let kind: String = row[1]
-                let value: String? = row[2]
-                counts[kind, default: [:]][address, default: [:]][value ?? "-", default: 0] += row[3] as Int
+                guard wanted.contains(address) else { return }
+                let kind: String = fixedKind ?? row[1]
+                let value = row.optional(String.self, at: valueIndex)
+                counts[kind, default: [:]][address, default: [:]][value ?? "-", default: 0] +=
+                    row[valueIndex + 1] as Int
             }
         }
         switch source {
         case .inventory:
+            // Inventories have no site or source column: they count every site and source.
             let sql = """
                 SELECT address, kind, value, SUM(requests) FROM inventory %WHERE% GROUP BY address, kind, value
                 """
             for address in perAddressQueries ? addresses : [""] {
                 var conditions = filter.dayConditions()
                 if perAddressQueries { conditions.add("address = ?", address) }
-                conditions.add("kind IN (SELECT value FROM json_each(?))", try JSONOutput.encode(kinds.sorted()))
+                let (clause, argument) = try db.inTextList("kind", kinds.sorted())
+                conditions.add(clause, argument)
                 try collect(sql.replacingOccurrences(of: "%WHERE%", with: conditions.whereClause), conditions)
             }
         case .evidence:
             for address in perAddressQueries ? addresses : [""] {
-                var conditions = SQLConditions()
+                var conditions = try filter.evidenceConditions(db, blocks: false)
                 if perAddressQueries { conditions.add("address = ?", address) }
-                if let since = filter.range.since { conditions.add("time >= ?", UTCTime.format(since)) }
-                if let until = filter.range.until { conditions.add("time < ?", UTCTime.format(until)) }
-                if let site = filter.site { conditions.add("site = ?", site) }
                 for (kind, column) in [("endpoint", "uri_stem"), ("method", "method"), ("user_agent", "user_agent")]
                 where kinds.contains(kind) {
                     try collect(
-                        "SELECT address, '\(kind)', \(column), COUNT(*) FROM evidence \(conditions.whereClause) "
+                        "SELECT address, \(column), COUNT(*) FROM evidence \(conditions.whereClause) "
                             + "GROUP BY address, \(column)",
-                        conditions
+                        conditions,
+                        kind: kind
                     )
                 }
             }

@@ -100,13 +100,13 @@ public struct ClientsQuery: Sendable {
     /// - Throws: Database errors.
     public func run(store: Store) throws -> ClientsResult {
         let display = filter.display
-        return try store.read { db in
+        return try store.query { db in
             let all = try filter.hourlyConditions(db)
             guard
-                let newestText = try String.fetchOne(
-                    db,
-                    sql: "SELECT MAX(last_seen) FROM hourly \(all.whereClause)",
-                    arguments: all.statementArguments
+                let newestText = try db.value(
+                    String.self,
+                    "SELECT MAX(last_seen) FROM hourly \(all.whereClause)",
+                    all.values
                 ),
                 let newest = TimeDisplay.parse(newestText)
             else {
@@ -115,30 +115,27 @@ public struct ClientsQuery: Sendable {
             let reference = (newest - ((newest % 3600) + 3600) % 3600) + 3600
             let quietSince = UTCTime.format(newest - Int64(quietDays) * 86_400)
             let direct = try filter.hourlyConditions(db, verdict: .direct)
-            var arguments = StatementArguments([
+            let recent: [any DatabaseValueConvertible] = [
                 UTCTime.format(reference - 86_400), UTCTime.format(reference - 7 * 86_400),
                 UTCTime.format(reference - 30 * 86_400),
-            ])
-            arguments += direct.statementArguments
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
-                        SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
-                        MIN(first_seen), MAX(last_seen),
-                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
-                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
-                        SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END)
-                    FROM hourly \(direct.whereClause) GROUP BY address
-                    """,
-                arguments: arguments
-            )
+            ]
             var clients: [ClientEntry] = []
-            while let row = try cursor.next() {
+            try db.forEachRow(
+                """
+                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
+                    SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
+                    MIN(first_seen), MAX(last_seen),
+                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
+                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END)
+                FROM hourly \(direct.whereClause) GROUP BY address
+                """,
+                recent + direct.values
+            ) { row in
                 let served: Int = row[3]
                 let lastSeen: String = row[5]
                 let state: ClientState = served == 0 ? .blockedOnly : (lastSeen < quietSince ? .quiet : .active)
-                if let wanted = self.state, wanted != state { continue }
+                if let wanted = self.state, wanted != state { return }
                 clients.append(
                     ClientEntry(
                         address: row[0],

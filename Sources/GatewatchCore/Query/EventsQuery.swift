@@ -109,50 +109,42 @@ public struct EventsQuery: Sendable {
     /// - Throws: Database errors.
     public func run(store: Store) throws -> EventsResult {
         let display = filter.display
-        var (events, truncated): ([EventRow], Bool) = try store.read { db in
-            var conditions = SQLConditions()
-            if let since = filter.range.since { conditions.add("e.time >= ?", UTCTime.format(since)) }
-            if let until = filter.range.until { conditions.add("e.time < ?", UTCTime.format(until)) }
-            if let site = filter.site { conditions.add("e.site = ?", site) }
+        var (events, truncated): ([EventRow], Bool) = try store.query { db in
+            var conditions = try filter.evidenceConditions(db, alias: "e")
             if let address { conditions.add("e.address = ?", AddressReport.canonical(address)) }
             if let outcome, outcome != .none { conditions.add("e.outcome = ?", outcome.rawValue) }
-            if let addresses = try filter.matchingAddresses(db) {
-                conditions.add("e.address IN (SELECT value FROM json_each(?))", try JSONOutput.encode(addresses))
-            }
-            var arguments = conditions.statementArguments
+            var arguments = conditions.values
             var limitClause = ""
             if filter.limit > 0 {
                 limitClause = "LIMIT ?"
-                arguments += [filter.limit + 1]
+                arguments.append(filter.limit + 1)
             }
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT e.id, e.time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method, e.uri_stem,
-                        e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
-                    FROM evidence e LEFT JOIN files f ON f.id = e.file_id
-                    \(conditions.whereClause) ORDER BY e.time DESC, e.id DESC \(limitClause)
-                    """,
-                arguments: arguments
-            )
             var events: [EventRow] = []
-            while let row = try cursor.next() {
+            try db.forEachRow(
+                """
+                SELECT e.id, e.time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method, e.uri_stem,
+                    e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
+                FROM evidence e LEFT JOIN files f ON f.id = e.file_id
+                \(conditions.whereClause) ORDER BY e.time DESC, e.id DESC \(limitClause)
+                """,
+                arguments
+            ) { row in
                 events.append(
                     EventRow(
                         id: row[0],
                         time: row[1],
-                        file: row[2],
+                        file: row.optional(at: 2),
                         line: row[3],
                         site: row[4],
                         address: row[5],
-                        forwardedFor: row[6],
-                        method: row[7],
-                        uriStem: row[8],
-                        uriQuery: row[9],
+                        forwardedFor: row.optional(at: 6),
+                        method: row.optional(at: 7),
+                        uriStem: row.optional(at: 8),
+                        uriQuery: row.optional(at: 9),
                         status: row[10],
                         substatus: row[11],
-                        userAgent: row[12],
-                        host: row[13],
+                        userAgent: row.optional(at: 12),
+                        host: row.optional(at: 13),
                         verdict: row[14],
                         outcome: row[15],
                         rule: row[16]

@@ -9,7 +9,7 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case emptyStatement
     /// The `sql` text holds more than one statement.
     case multipleStatements
-    /// SQLite rejected the `sql` statement.
+    /// The engine rejected the `sql` statement.
     case sqlFailed(message: String)
 
     /// The message shown to the user.
@@ -66,6 +66,11 @@ public struct QueryFilter: Sendable, Equatable {
     public var limit: Int
     /// The zone for displayed times and day buckets.
     public var timeZone: TimeZone
+    /// Only rows ingested by this host (the `source` column), or every source.
+    ///
+    /// It applies to the tables that record their source (`hourly`, `evidence`, `files`); the
+    /// inventory, latency and gateway tables hold every source's rows together.
+    public var source: String?
 
     /// Creates a filter.
     ///
@@ -75,18 +80,21 @@ public struct QueryFilter: Sendable, Equatable {
     ///   - site: A site name, or `nil` for all sites.
     ///   - limit: The most rows to return; 0 means all.
     ///   - timeZone: The zone for display and day buckets.
+    ///   - source: An ingesting host's name, or `nil` for all sources.
     public init(
         range: TimeRange = .all,
         cidrs: [CIDR] = [],
         site: String? = nil,
         limit: Int = 0,
-        timeZone: TimeZone = QueryFilter.utc
+        timeZone: TimeZone = QueryFilter.utc,
+        source: String? = nil
     ) {
         self.range = range
         self.cidrs = cidrs
         self.site = site
         self.limit = limit
         self.timeZone = timeZone
+        self.source = source
     }
 
     /// The UTC zone.
@@ -108,21 +116,22 @@ public struct QueryFilter: Sendable, Equatable {
     var display: TimeDisplay { TimeDisplay(timeZone: timeZone) }
 
     /// The stored addresses that pass the block filter, or `nil` when there is no block filter.
-    func matchingAddresses(_ db: Database) throws -> [String]? {
+    func matchingAddresses(_ db: any SQLDatabase) throws -> [String]? {
         guard !cidrs.isEmpty else { return nil }
         let set = CIDRSet(cidrs)
         var result: [String] = []
         // Covered by the hourly_address index: one pass over distinct addresses.
-        let cursor = try String.fetchCursor(db, sql: "SELECT DISTINCT address FROM hourly")
-        while let address = try cursor.next() {
-            if let parsed = IPAddress(address), set.contains(parsed) { result.append(address) }
+        try db.forEachRow("SELECT DISTINCT address FROM hourly", []) { row in
+            if let address = row.optional(String.self, at: 0), let parsed = IPAddress(address), set.contains(parsed) {
+                result.append(address)
+            }
         }
         return result
     }
 
     /// Conditions on the `hourly` table: hour window (rounded down to the hour, as `summary`
-    /// does), site, blocks, and optionally a verdict.
-    func hourlyConditions(_ db: Database, verdict: Verdict? = nil) throws -> SQLConditions {
+    /// does), site, source, blocks, and optionally a verdict.
+    func hourlyConditions(_ db: any SQLDatabase, verdict: Verdict? = nil) throws -> SQLConditions {
         var conditions = SQLConditions()
         if let since = range.since {
             conditions.add("hour >= ?", UTCTime.format(since - ((since % 3600) + 3600) % 3600))
@@ -131,15 +140,33 @@ public struct QueryFilter: Sendable, Equatable {
             conditions.add("hour < ?", UTCTime.format(until))
         }
         try addCommon(db, to: &conditions)
+        if let source { conditions.add("source = ?", source) }
         if let verdict { conditions.add("verdict = ?", verdict.rawValue) }
         return conditions
     }
 
+    /// Conditions on the `evidence` table: exact time window, site, source and, when `blocks` is
+    /// set, the address blocks; columns are prefixed with `alias.` when an alias is given.
+    func evidenceConditions(_ db: any SQLDatabase, alias: String? = nil, blocks: Bool = true) throws -> SQLConditions {
+        let prefix = alias.map { $0 + "." } ?? ""
+        var conditions = SQLConditions()
+        if let since = range.since { conditions.add("\(prefix)time >= ?", UTCTime.format(since)) }
+        if let until = range.until { conditions.add("\(prefix)time < ?", UTCTime.format(until)) }
+        if let site { conditions.add("\(prefix)site = ?", site) }
+        if let source { conditions.add("\(prefix)source = ?", source) }
+        if blocks, let addresses = try matchingAddresses(db) {
+            let (clause, argument) = try db.inTextList(prefix + "address", addresses)
+            conditions.add(clause, argument)
+        }
+        return conditions
+    }
+
     /// Site and address-block conditions, for any table with `site` and `address` columns.
-    func addCommon(_ db: Database, to conditions: inout SQLConditions, site hasSite: Bool = true) throws {
+    func addCommon(_ db: any SQLDatabase, to conditions: inout SQLConditions, site hasSite: Bool = true) throws {
         if hasSite, let site { conditions.add("site = ?", site) }
         if let addresses = try matchingAddresses(db) {
-            conditions.add("address IN (SELECT value FROM json_each(?))", try JSONOutput.encode(addresses))
+            let (clause, argument) = try db.inTextList("address", addresses)
+            conditions.add(clause, argument)
         }
     }
 
@@ -157,20 +184,19 @@ public struct QueryFilter: Sendable, Equatable {
     }
 }
 
-/// A list of SQL conditions with their bound arguments.
+/// A list of SQL conditions with their bound values, in placeholder order.
 struct SQLConditions {
     var clauses: [String] = []
-    var arguments: [any DatabaseValueConvertible] = []
+    /// The bound values: the argument array of a statement that uses ``whereClause``.
+    var values: [any DatabaseValueConvertible] = []
 
-    mutating func add(_ clause: String, _ values: any DatabaseValueConvertible...) {
+    mutating func add(_ clause: String, _ arguments: any DatabaseValueConvertible...) {
         clauses.append(clause)
-        arguments += values
+        values += arguments
     }
 
     /// `WHERE a AND b`, or an empty string.
     var whereClause: String { clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") }
-
-    var statementArguments: StatementArguments { StatementArguments(arguments) ?? StatementArguments() }
 }
 
 /// Formats stored UTC times in a display zone and assigns them to local days.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// One SQLite value of a `sql` result.
+/// One value of a `sql` result.
 public enum SQLValue: Sendable, Equatable, Codable {
     /// NULL.
     case null
@@ -66,7 +66,7 @@ public enum SQLValue: Sendable, Equatable, Codable {
 
 /// The result of a `sql` statement.
 public struct SQLResult: Sendable, Equatable {
-    /// Column names, as SQLite reports them (may repeat).
+    /// Column names, as the engine reports them (may repeat).
     public var columns: [String]
     /// Rows, each with one value per column.
     public var rows: [[SQLValue]]
@@ -76,10 +76,16 @@ public struct SQLResult: Sendable, Equatable {
 
 /// Runs a user's statement on the store, opened read-only.
 ///
-/// Two guards: the connection is opened read-only (`Configuration.readonly`, SQLite
+/// On SQLite, two guards: the connection is opened read-only (`Configuration.readonly`, SQLite
 /// `SQLITE_OPEN_READONLY`), and a statement that SQLite does not report as read-only
-/// (`sqlite3_stmt_readonly`) is refused before it runs. One statement per call.
+/// (`sqlite3_stmt_readonly`) is refused before it runs. On PostgreSQL, the statement runs in a
+/// `READ ONLY` transaction (which refuses writes with SQLSTATE 25006), and only statements that
+/// start with a reading keyword (`SELECT`, `WITH`, `VALUES`, `TABLE`, `EXPLAIN`, `SHOW`) are run,
+/// which keeps out `COPY … TO PROGRAM`, `DO`, `CALL`, `SET` and `LOCK`. One statement per call.
 public enum SQLQuery {
+    /// The first keywords of the statements run on PostgreSQL.
+    static let postgresReadingKeywords: Set<String> = ["SELECT", "WITH", "VALUES", "TABLE", "EXPLAIN", "SHOW"]
+
     /// Runs a statement.
     ///
     /// - Parameters:
@@ -92,26 +98,11 @@ public enum SQLQuery {
         let trimmed = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw QueryError.emptyStatement }
         do {
-            return try store.read { db in
-                let statement = try db.makeStatement(sql: trimmed)
-                // SQLite counts ATTACH and DETACH as read-only (they change the connection, not the
-                // file), but a query has no business opening other databases.
-                let keyword = firstKeyword(trimmed)
-                guard statement.isReadonly, keyword != "ATTACH", keyword != "DETACH" else {
-                    throw QueryError.notReadOnly(statement: trimmed)
+            return try store.query { db in
+                if db.dialect == .sqlite, let sqlite = db as? SQLiteDatabase {
+                    return try runSQLite(trimmed, db: sqlite.db, limit: limit)
                 }
-                let columns = statement.columnNames
-                var rows: [[SQLValue]] = []
-                var truncated = false
-                let cursor = try Row.fetchCursor(statement)
-                while let row = try cursor.next() {
-                    if limit > 0, rows.count == limit {
-                        truncated = true
-                        break
-                    }
-                    rows.append(row.databaseValues.map(SQLValue.init))
-                }
-                return SQLResult(columns: columns, rows: rows, truncated: truncated)
+                return try runChecked(trimmed, db: db, limit: limit)
             }
         } catch let error as QueryError {
             throw error
@@ -119,8 +110,155 @@ public enum SQLQuery {
             throw QueryError.multipleStatements
         } catch let error as DatabaseError {
             throw QueryError.sqlFailed(message: error.message ?? "\(error.resultCode)")
+        } catch let error as SQLError {
+            throw queryError(error, statement: trimmed)
         }
     }
+
+    /// SQLite: the statement is compiled first, so that SQLite says whether it writes.
+    private static func runSQLite(_ sql: String, db: Database, limit: Int) throws -> SQLResult {
+        let statement = try db.makeStatement(sql: sql)
+        // SQLite counts ATTACH and DETACH as read-only (they change the connection, not the
+        // file), but a query has no business opening other databases.
+        let keyword = firstKeyword(sql)
+        guard statement.isReadonly, keyword != "ATTACH", keyword != "DETACH" else {
+            throw QueryError.notReadOnly(statement: sql)
+        }
+        let columns = statement.columnNames
+        var rows: [[SQLValue]] = []
+        var truncated = false
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            if limit > 0, rows.count == limit {
+                truncated = true
+                break
+            }
+            rows.append(row.databaseValues.map(SQLValue.init))
+        }
+        return SQLResult(columns: columns, rows: rows, truncated: truncated)
+    }
+
+    /// PostgreSQL (or any engine without statement inspection): a text check for a second
+    /// statement and for the first keyword; the read-only transaction refuses the rest.
+    ///
+    /// Column names come with the first row, so a result without rows has no columns.
+    private static func runChecked(_ sql: String, db: any SQLDatabase, limit: Int) throws -> SQLResult {
+        guard !holdsMultipleStatements(sql) else { throw QueryError.multipleStatements }
+        guard postgresReadingKeywords.contains(firstKeyword(sql)) else { throw QueryError.notReadOnly(statement: sql) }
+        var columns: [String] = []
+        var rows: [[SQLValue]] = []
+        var truncated = false
+        try db.forEachRow(sql, []) { row in
+            if columns.isEmpty { columns = row.columns }
+            guard limit <= 0 || rows.count < limit else {
+                truncated = true
+                return
+            }
+            rows.append(row.values.map(SQLValue.init))
+        }
+        return SQLResult(columns: columns, rows: rows, truncated: truncated)
+    }
+
+    /// The user-facing error for an engine error.
+    static func queryError(_ error: SQLError, statement: String) -> QueryError {
+        // 25006: read_only_sql_transaction ("cannot execute DELETE in a read-only transaction").
+        if error.code == "25006" { return .notReadOnly(statement: statement) }
+        if error.message.contains("cannot insert multiple commands into a prepared statement")
+            || error.message.hasPrefix("Multiple statements")
+        {
+            return .multipleStatements
+        }
+        return .sqlFailed(message: primaryMessage(error.message))
+    }
+
+    /// The first line of an engine message without PostgreSQL's severity (`ERROR:  `).
+    static func primaryMessage(_ message: String) -> String {
+        var line = Substring(message.split(separator: "\n", omittingEmptySubsequences: true).first ?? "")
+        for severity in ["ERROR:", "FATAL:"] where line.hasPrefix(severity) {
+            line = line.dropFirst(severity.count).drop(while: \.isWhitespace)
+        }
+        return String(line)
+    }
+}
+
+/// Whether SQL text holds a second statement: a `;` followed by anything but spaces, comments and
+/// more `;`, outside quotes (`'…'`, `"…"`, PostgreSQL's `$tag$…$tag$`) and comments.
+func holdsMultipleStatements(_ sql: String) -> Bool {
+    let bytes = Array(sql.utf8)
+    var index = 0
+    var ended = false  // a top-level `;` was seen
+    while index < bytes.count {
+        let byte = bytes[index]
+        let next: UInt8? = index + 1 < bytes.count ? bytes[index + 1] : nil
+        switch byte {
+        case UInt8(ascii: "-") where next == UInt8(ascii: "-"):
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+            continue
+        case UInt8(ascii: "/") where next == UInt8(ascii: "*"):
+            // PostgreSQL nests block comments.
+            var depth = 0
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "*") {
+                    depth += 1
+                    index += 2
+                } else if bytes[index] == UInt8(ascii: "*"), index + 1 < bytes.count,
+                    bytes[index + 1] == UInt8(ascii: "/")
+                {
+                    depth -= 1
+                    index += 2
+                    if depth == 0 { break }
+                } else {
+                    index += 1
+                }
+            }
+            continue
+        case UInt8(ascii: ";"):
+            ended = true
+            index += 1
+            continue
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+            index += 1
+            continue
+        default:
+            break
+        }
+        if ended { return true }
+        switch byte {
+        case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
+            // A doubled quote inside closes and reopens: the same as skipping it.
+            index += 1
+            while index < bytes.count, bytes[index] != byte { index += 1 }
+            index += 1
+        case UInt8(ascii: "$"):
+            // `$tag$ … $tag$` (the tag may be empty); `$1` is a parameter, not a quote.
+            var end = index + 1
+            while end < bytes.count,
+                bytes[end] == UInt8(ascii: "_") || (bytes[end] >= 0x80)
+                    || (bytes[end] | 0x20 >= UInt8(ascii: "a") && bytes[end] | 0x20 <= UInt8(ascii: "z"))
+                    || (end > index + 1 && bytes[end] >= UInt8(ascii: "0") && bytes[end] <= UInt8(ascii: "9"))
+            {
+                end += 1
+            }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "$") else {
+                index += 1
+                continue
+            }
+            let tag = Array(bytes[index...end])
+            index = end + 1
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: "$"), index + tag.count <= bytes.count,
+                    Array(bytes[index..<index + tag.count]) == tag
+                {
+                    index += tag.count
+                    break
+                }
+                index += 1
+            }
+        default:
+            index += 1
+        }
+    }
+    return false
 }
 
 /// The first keyword of a statement, upper-cased, after whitespace and comments.

@@ -104,17 +104,16 @@ public struct StatusesQuery: Sendable {
     /// - Returns: The report.
     /// - Throws: Database errors.
     public func run(store: Store) throws -> StatusesReport {
-        try store.read { db in
+        try store.query { db in
             let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
             var matrix: [Int: [Int: StatusRow]] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT status, substatus, verdict, SUM(requests) FROM hourly \(conditions.whereClause)
-                    GROUP BY status, substatus, verdict
-                    """,
-                arguments: conditions.statementArguments
-            ) {
+            try db.forEachRow(
+                """
+                SELECT status, substatus, verdict, SUM(requests) FROM hourly \(conditions.whereClause)
+                GROUP BY status, substatus, verdict
+                """,
+                conditions.values
+            ) { row in
                 let status: Int = row[0]
                 let substatus: Int = row[1]
                 let requests: Int = row[3]
@@ -144,16 +143,15 @@ public struct StatusesQuery: Sendable {
             guard filter.cidrs.isEmpty else {
                 return StatusesReport(statuses: statuses, endpoints: [], endpointsTotal: 0)
             }
+            // Latency has no source column: it counts every source.
             var latency = filter.dayConditions()
             if let site = filter.site { latency.add("site = ?", site) }
             if let selected = verdict.verdict { latency.add("verdict = ?", selected.rawValue) }
             var histograms: [String: [(bound: Int, requests: Int)]] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT endpoint, bucket, SUM(requests) FROM latency \(latency.whereClause) GROUP BY endpoint, bucket",
-                arguments: latency.statementArguments
-            ) {
+            try db.forEachRow(
+                "SELECT endpoint, bucket, SUM(requests) FROM latency \(latency.whereClause) GROUP BY endpoint, bucket",
+                latency.values
+            ) { row in
                 histograms[row[0], default: []].append((bound: row[1], requests: row[2]))
             }
             var endpoints: [EndpointLatency] = histograms.compactMap { endpoint, buckets in

@@ -61,75 +61,64 @@ public struct Summary: Sendable, Equatable, Codable {
     /// - Parameters:
     ///   - store: The store.
     ///   - range: The time window.
+    ///   - source: Only what this ingesting host stored, or `nil` for every source.
     /// - Returns: The summary.
     /// - Throws: Database errors.
-    public static func compute(store: Store, range: TimeRange) throws -> Summary {
-        try store.read { db in
-            var conditions: [String] = []
-            var arguments: [any DatabaseValueConvertible] = []
+    public static func compute(store: Store, range: TimeRange, source: String? = nil) throws -> Summary {
+        try store.query { db in
+            var conditions = SQLConditions()
             if let since = range.since {
-                conditions.append("hour >= ?")
-                arguments.append(UTCTime.format(since - ((since % 3600) + 3600) % 3600))
+                conditions.add("hour >= ?", UTCTime.format(since - ((since % 3600) + 3600) % 3600))
             }
             if let until = range.until {
-                conditions.append("hour < ?")
-                arguments.append(UTCTime.format(until))
+                conditions.add("hour < ?", UTCTime.format(until))
             }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let statementArguments = StatementArguments(arguments) ?? StatementArguments()
+            if let source { conditions.add("source = ?", source) }
             var byVerdict = Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0.rawValue, 0) })
             var requests = 0
             var blocked = 0
             var served = 0
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT verdict, outcome, SUM(requests) AS n FROM hourly \(whereClause) GROUP BY verdict, outcome",
-                arguments: statementArguments
-            )
-            for row in rows {
+            try db.forEachRow(
+                "SELECT verdict, outcome, SUM(requests) AS n FROM hourly \(conditions.whereClause) GROUP BY verdict, outcome",
+                conditions.values
+            ) { row in
                 let verdict: String = row["verdict"]
                 let outcome: String = row["outcome"]
                 let count: Int = row["n"]
                 byVerdict[verdict, default: 0] += count
                 requests += count
-                guard verdict == Verdict.direct.rawValue else { continue }
+                guard verdict == Verdict.direct.rawValue else { return }
                 if outcome == Outcome.blocked.rawValue { blocked += count }
                 if outcome == Outcome.served.rawValue { served += count }
             }
-            let bounds = try Row.fetchOne(
-                db,
-                sql: "SELECT MIN(first_seen) AS first, MAX(last_seen) AS last FROM hourly \(whereClause)",
-                arguments: statementArguments
+            let bounds = try db.row(
+                "SELECT MIN(first_seen) AS first, MAX(last_seen) AS last FROM hourly \(conditions.whereClause)",
+                conditions.values
             )
-            let directWhere = whereClause.isEmpty ? "WHERE verdict = 'direct'" : whereClause + " AND verdict = 'direct'"
+            var direct = conditions
+            direct.add("verdict = 'direct'")
             let clients =
-                try Int.fetchOne(
-                    db,
-                    sql: "SELECT COUNT(DISTINCT address) FROM hourly \(directWhere)",
-                    arguments: statementArguments
-                ) ?? 0
-            var fileConditions = ["status != 'ingesting'"]
-            var fileArguments: [any DatabaseValueConvertible] = []
-            if let since = range.since {
-                fileConditions.append("last_time >= ?")
-                fileArguments.append(UTCTime.format(since))
-            }
-            if let until = range.until {
-                fileConditions.append("first_time < ?")
-                fileArguments.append(UTCTime.format(until))
-            }
-            let fileRow = try Row.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) AS n, COALESCE(SUM(malformed), 0) AS m FROM files WHERE "
-                    + fileConditions.joined(separator: " AND "),
-                arguments: StatementArguments(fileArguments) ?? StatementArguments()
+                try db.value(
+                    Int.self,
+                    "SELECT COUNT(DISTINCT address) FROM hourly \(direct.whereClause)",
+                    direct.values
+                )
+                ?? 0
+            var files = SQLConditions()
+            files.add("status != 'ingesting'")
+            if let since = range.since { files.add("last_time >= ?", UTCTime.format(since)) }
+            if let until = range.until { files.add("first_time < ?", UTCTime.format(until)) }
+            if let source { files.add("source = ?", source) }
+            let fileRow = try db.row(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(malformed), 0) AS m FROM files \(files.whereClause)",
+                files.values
             )
             return Summary(
-                files: fileRow?["n"] ?? 0,
+                files: fileRow?.optional(Int.self, named: "n") ?? 0,
                 requests: requests,
-                malformed: fileRow?["m"] ?? 0,
-                first: bounds?["first"],
-                last: bounds?["last"],
+                malformed: fileRow?.optional(Int.self, named: "m") ?? 0,
+                first: bounds?.optional(String.self, named: "first"),
+                last: bounds?.optional(String.self, named: "last"),
                 byVerdict: byVerdict,
                 direct: Direct(blocked: blocked, served: served, clients: clients)
             )

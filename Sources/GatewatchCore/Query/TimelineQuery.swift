@@ -65,15 +65,14 @@ public struct TimelineQuery: Sendable {
     /// - Throws: Database errors.
     public func run(store: Store) throws -> TimelineResult {
         let display = filter.display
-        let rows: [(Int64, String, String, Int)] = try store.read { db in
+        let rows: [(Int64, String, String, Int)] = try store.query { db in
             let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT hour, verdict, outcome, SUM(requests) FROM hourly \(conditions.whereClause)
-                    GROUP BY hour, verdict, outcome
-                    """,
-                arguments: conditions.statementArguments
+            return try db.rows(
+                """
+                SELECT hour, verdict, outcome, SUM(requests) FROM hourly \(conditions.whereClause)
+                GROUP BY hour, verdict, outcome
+                """,
+                conditions.values
             ).compactMap { row in
                 let hour: String = row[0]
                 guard let seconds = TimeDisplay.parse(hour) else { return nil }

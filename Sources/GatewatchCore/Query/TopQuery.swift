@@ -76,20 +76,18 @@ public struct TopQuery: Sendable {
     /// - Throws: Database errors.
     public func run(store: Store) throws -> TopResult {
         let display = filter.display
-        var entries: [TopEntry] = try store.read { db in
+        var entries: [TopEntry] = try store.query { db in
             let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
-                        SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END), SUM(bytes),
-                        MIN(first_seen), MAX(last_seen)
-                    FROM hourly \(conditions.whereClause) GROUP BY address
-                    """,
-                arguments: conditions.statementArguments
-            )
             var entries: [TopEntry] = []
-            while let row = try cursor.next() {
+            try db.forEachRow(
+                """
+                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
+                    SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END), SUM(bytes),
+                    MIN(first_seen), MAX(last_seen)
+                FROM hourly \(conditions.whereClause) GROUP BY address
+                """,
+                conditions.values
+            ) { row in
                 entries.append(
                     TopEntry(
                         address: row[0],

@@ -129,7 +129,7 @@ struct ReportData {
         let range = options.range
         let summary = try Summary.compute(store: store, range: range)
         let filter = QueryFilter(range: range, limit: options.rowsPerTable)
-        var data = try store.read { db in
+        var data = try store.query { db in
             let conditions = try filter.hourlyConditions(db)
             let first = summary.first.flatMap(TimeDisplay.parse) ?? 0
             let last = summary.last.flatMap(TimeDisplay.parse) ?? first
@@ -140,10 +140,10 @@ struct ReportData {
             var directConditions = conditions
             directConditions.add("verdict = 'direct'")
             directConditions.add("outcome = 'served'")
-            let lastServed = try String.fetchOne(
-                db,
-                sql: "SELECT MAX(last_seen) FROM hourly \(directConditions.whereClause)",
-                arguments: directConditions.statementArguments
+            let lastServed = try db.value(
+                String.self,
+                "SELECT MAX(last_seen) FROM hourly \(directConditions.whereClause)",
+                directConditions.values
             )
             return ReportData(
                 options: options,
@@ -154,14 +154,14 @@ struct ReportData {
                 lastServedDirect: lastServed,
                 clients: [],
                 clientTotal: 0,
-                endpoints: try Self.topEvidence(db, column: "uri_stem", range: range, limit: options.rowsPerTable),
-                userAgents: try Self.topEvidence(db, column: "user_agent", range: range, limit: options.rowsPerTable),
+                endpoints: try Self.topEvidence(db, column: "uri_stem", filter: filter),
+                userAgents: try Self.topEvidence(db, column: "user_agent", filter: filter),
                 platform: try Self.platform(db, filter: filter, conditions: conditions, policy: options.policy),
                 findings: options.policy?.lint(),
                 correlation: .noTables
             )
         }
-        try store.read { db in
+        try store.query { db in
             let conditions = try filter.hourlyConditions(db)
             (data.clients, data.clientTotal) = try Self.clients(
                 db,
@@ -179,7 +179,7 @@ struct ReportData {
     /// Direct clients: the ones still served first, then the blocked ones still calling, then
     /// the quiet ones; busiest first within each state.
     private static func clients(
-        _ db: Database,
+        _ db: any SQLDatabase,
         filter: QueryFilter,
         conditions: SQLConditions,
         newest: String?,
@@ -190,19 +190,18 @@ struct ReportData {
         let quietSince = UTCTime.format(newestSeconds - Int64(quietDays) * 86_400)
         var directConditions = conditions
         directConditions.add("verdict = 'direct'")
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
-                    SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MIN(first_seen), MAX(last_seen),
-                    MAX(CASE WHEN outcome = 'served' THEN last_seen END)
-                FROM hourly \(directConditions.whereClause) GROUP BY address
-                """,
-            arguments: directConditions.statementArguments
+        let rows = try db.rows(
+            """
+            SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
+                SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MIN(first_seen), MAX(last_seen),
+                MAX(CASE WHEN outcome = 'served' THEN last_seen END)
+            FROM hourly \(directConditions.whereClause) GROUP BY address
+            """,
+            directConditions.values
         )
         var clients = rows.map { row in
             let lastSeen: String = row[5]
-            let lastServed: String? = row[6]
+            let lastServed = row.optional(String.self, at: 6)
             let state: ReportClientState =
                 lastSeen < quietSince ? .quiet : (lastServed.map { $0 >= quietSince } ?? false) ? .served : .blocked
             return ReportClient(
@@ -242,7 +241,7 @@ struct ReportData {
     }
 
     private static func buckets(
-        _ db: Database,
+        _ db: any SQLDatabase,
         conditions: SQLConditions,
         first: Int64,
         last: Int64,
@@ -253,16 +252,13 @@ struct ReportData {
         let count = Int((last - origin) / size) + 1
         guard count > 0, count <= 10_000 else { return [] }
         var buckets = (0..<count).map { ReportBucket(start: origin + Int64($0) * size) }
-        let cursor = try Row.fetchCursor(
-            db,
-            sql:
-                "SELECT hour, verdict, outcome, SUM(requests) FROM hourly \(conditions.whereClause) GROUP BY hour, verdict, outcome",
-            arguments: conditions.statementArguments
-        )
-        while let row = try cursor.next() {
-            guard let hour = TimeDisplay.parse(row[0] as String) else { continue }
+        try db.forEachRow(
+            "SELECT hour, verdict, outcome, SUM(requests) FROM hourly \(conditions.whereClause) GROUP BY hour, verdict, outcome",
+            conditions.values
+        ) { row in
+            guard let hour = TimeDisplay.parse(row[0] as String) else { return }
             let index = Int((hour - origin) / size)
-            guard index >= 0, index < buckets.count else { continue }
+            guard index >= 0, index < buckets.count else { return }
             let requests: Int = row[3]
             switch Verdict(rawValue: row[1] as String) {
             case .gateway: buckets[index].gateway += requests
@@ -279,26 +275,30 @@ struct ReportData {
         return buckets
     }
 
-    /// The busiest values of an evidence column among direct requests.
+    /// The busiest values of an evidence column among direct requests, at most the filter's limit.
     private static func topEvidence(
-        _ db: Database,
+        _ db: any SQLDatabase,
         column: String,
-        range: TimeRange,
-        limit: Int
+        filter: QueryFilter
     ) throws -> [ReportTopValue] {
-        var conditions = SQLConditions()
+        var conditions = try filter.evidenceConditions(db)
         conditions.add("verdict = 'direct'")
-        if let since = range.since { conditions.add("time >= ?", UTCTime.format(since)) }
-        if let until = range.until { conditions.add("time < ?", UTCTime.format(until)) }
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT COALESCE(\(column), '-'), COUNT(*), SUM(outcome = 'served'), SUM(outcome = 'blocked'),
-                    COUNT(DISTINCT address)
-                FROM evidence \(conditions.whereClause)
-                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?
-                """,
-            arguments: conditions.statementArguments + [limit > 0 ? limit : -1]
+        var arguments = conditions.values
+        // No `LIMIT -1` for "all": PostgreSQL refuses a negative limit.
+        var limitClause = ""
+        if filter.limit > 0 {
+            limitClause = "LIMIT ?"
+            arguments.append(filter.limit)
+        }
+        // Ties in the count are ordered by the value, which is unique per group: a total order.
+        let rows = try db.rows(
+            """
+            SELECT COALESCE(\(column), '-'), COUNT(*), SUM(CASE WHEN outcome = 'served' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN outcome = 'blocked' THEN 1 ELSE 0 END), COUNT(DISTINCT address)
+            FROM evidence \(conditions.whereClause)
+            GROUP BY 1 ORDER BY 2 DESC, 1 \(limitClause)
+            """,
+            arguments
         )
         return rows.map { row in
             ReportTopValue(value: row[0], requests: row[1], served: row[2], blocked: row[3], clients: row[4])
@@ -306,21 +306,20 @@ struct ReportData {
     }
 
     private static func platform(
-        _ db: Database,
+        _ db: any SQLDatabase,
         filter: QueryFilter,
         conditions: SQLConditions,
         policy: Policy?
     ) throws -> [ReportPlatformRow] {
         var platformConditions = conditions
         platformConditions.add("verdict = 'platform'")
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MAX(last_seen)
-                FROM hourly \(platformConditions.whereClause)
-                GROUP BY address ORDER BY 2 DESC, 1
-                """,
-            arguments: platformConditions.statementArguments
+        let rows = try db.rows(
+            """
+            SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END), MAX(last_seen)
+            FROM hourly \(platformConditions.whereClause)
+            GROUP BY address ORDER BY 2 DESC, 1
+            """,
+            platformConditions.values
         )
         let addresses = rows.map { $0[0] as String }
         let values = try InventoryLookup(db, filter: filter, perAddress: 4).values(for: addresses)
@@ -342,13 +341,7 @@ struct ReportData {
 
     /// Reconciles with gateway logs when the gateway tables exist; never fails the report.
     private static func correlation(store: Store, range: TimeRange) throws -> ReportCorrelation {
-        let tables = try store.read { db in
-            try String.fetchAll(
-                db,
-                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'gateway\\_%' ESCAPE '\\'"
-            )
-        }
-        guard tables.contains("gateway_minutes") else { return .noTables }
+        guard try store.query({ db in try PortableSQL.hasTable(db, "gateway_minutes") }) else { return .noTables }
         var options = CorrelationOptions()
         options.range = range
         options.listLimit = 20

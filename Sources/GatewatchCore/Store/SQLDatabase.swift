@@ -91,6 +91,7 @@ public struct SQLRow {
     public func databaseValue(at index: Int) -> DatabaseValue { values[index] }
 
     /// The value at `index`, which must not be NULL and must convert to `T`.
+    @_disfavoredOverload
     public subscript<T: DatabaseValueConvertible>(_ index: Int) -> T {
         guard let value = T.fromDatabaseValue(values[index]) else {
             fatalError("column \(index) (\(columns[index])) holds \(values[index]), not a \(T.self)")
@@ -104,6 +105,7 @@ public struct SQLRow {
     }
 
     /// The value of column `name`, which must not be NULL and must convert to `T`.
+    @_disfavoredOverload
     public subscript<T: DatabaseValueConvertible>(_ name: String) -> T {
         guard let index = columns.firstIndex(of: name) else { fatalError("no column \(name) in \(columns)") }
         return self[index]

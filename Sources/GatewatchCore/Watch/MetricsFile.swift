@@ -52,12 +52,10 @@ public struct StoreTotals: Sendable, Equatable {
     /// - Throws: Database errors.
     public static func read(from store: Store) throws -> StoreTotals {
         var totals = StoreTotals()
-        try store.read { db in
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT verdict, outcome, SUM(requests) AS n FROM hourly GROUP BY verdict, outcome"
-            ) {
-                totals.requests[row["verdict"], default: [:]][row["outcome"]] = row["n"]
+        try store.query { db in
+            try db.forEachRow("SELECT verdict, outcome, SUM(requests) AS n FROM hourly GROUP BY verdict, outcome", []) {
+                row in
+                totals.requests[row["verdict"], default: [:]][row["outcome"]] = row["n"] as Int
             }
             try totals.readLedger(db)
         }
@@ -65,32 +63,35 @@ public struct StoreTotals: Sendable, Equatable {
     }
 
     /// Refreshes the ledger, freshness and alert counts (cheap: no pass over `hourly`).
-    mutating func readLedger(_ db: Database) throws {
+    mutating func readLedger(_ db: any SQLDatabase) throws {
         files = [:]
         lines = 0
         malformed = 0
-        for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT status, COUNT(*) AS n, SUM(lines) AS lines, SUM(malformed) AS malformed
-                FROM files WHERE status != 'ingesting' GROUP BY status
-                """
-        ) {
-            files[row["status"]] = row["n"]
-            lines += row["lines"] as Int? ?? 0
-            malformed += row["malformed"] as Int? ?? 0
+        try db.forEachRow(
+            """
+            SELECT status, COUNT(*) AS n, SUM(lines) AS lines, SUM(malformed) AS malformed
+            FROM files WHERE status != 'ingesting' GROUP BY status
+            """,
+            []
+        ) { row in
+            files[row["status"]] = row["n"] as Int
+            lines += (row.optional(Int.self, named: "lines") ?? 0)
+            malformed += (row.optional(Int.self, named: "malformed") ?? 0)
         }
-        newestData = AlertTime.parse(try String.fetchOne(db, sql: "SELECT MAX(last_time) FROM files"))
-        lastIngest = AlertTime.parse(try String.fetchOne(db, sql: "SELECT MAX(updated_at) FROM files"))
+        newestData = AlertTime.parse(try db.value(String.self, "SELECT MAX(last_time) FROM files"))
+        lastIngest = AlertTime.parse(try db.value(String.self, "SELECT MAX(updated_at) FROM files"))
         alerts = [:]
         alertDeliveryFailures = [:]
-        if try db.tableExists("alerts") {
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT rule, COUNT(*) AS n, SUM(sinks_failed > 0) AS failed FROM alerts GROUP BY rule"
-            ) {
-                alerts[row["rule"]] = row["n"]
-                alertDeliveryFailures[row["rule"]] = row["failed"]
+        if try PortableSQL.hasTable(db, "alerts") {
+            try db.forEachRow(
+                """
+                SELECT rule, COUNT(*) AS n, SUM(CASE WHEN sinks_failed > 0 THEN 1 ELSE 0 END) AS failed
+                FROM alerts GROUP BY rule
+                """,
+                []
+            ) { row in
+                alerts[row["rule"]] = row["n"] as Int
+                alertDeliveryFailures[row["rule"]] = row["failed"] as Int
             }
         }
     }

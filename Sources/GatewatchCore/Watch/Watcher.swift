@@ -335,7 +335,7 @@ public final class Watcher {
                 lastRecount = ContinuousClock.now
                 needsRecount = false
             } else {
-                try store.read { db in try totals.readLedger(db) }
+                try store.query { db in try totals.readLedger(db) }
             }
         } catch {
             note(problem: "cannot read metrics from the store: \(error)")

@@ -19,10 +19,13 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var output: OutputOptions
 
+        @Option(help: "Only what this host ingested (--source of ingest; fleet stores hold several).")
+        var source: String?
+
         func run() throws {
             let range = try time.resolve()
             let database = try Store(path: store.resolvedPath, readOnly: true)
-            let summary = try GatewatchCore.Summary.compute(store: database, range: range)
+            let summary = try GatewatchCore.Summary.compute(store: database, range: range, source: source)
             print(try render(summary), terminator: "")
         }
 

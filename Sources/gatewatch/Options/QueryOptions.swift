@@ -10,6 +10,11 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "Only this site (the log's s-sitename).")
     var site: String?
 
+    @Option(
+        help: "Only rows ingested by this host (--source of ingest; fleet stores hold several). Applies to aggregates and evidence."
+    )
+    var source: String?
+
     @Option(help: "At most N rows; 0 shows all (default: 20 in table output, all in json, ndjson and csv).")
     var limit: Int?
 
@@ -76,7 +81,8 @@ struct QueryOptions: ParsableArguments {
             cidrs: try blocks(),
             site: site,
             limit: limit ?? (format == .table ? tableLimit : 0),
-            timeZone: try timeZone()
+            timeZone: try timeZone(),
+            source: source
         )
     }
 }

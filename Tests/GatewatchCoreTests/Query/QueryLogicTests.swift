@@ -543,7 +543,7 @@ struct QueryFixture {
         )
         #expect(try result.render(.csv).contains("198.51.100.1,2,1.5,,x'00ff',2\r\n"))
         let pragma = try SQLQuery.run("PRAGMA table_info(hourly)", store: store)
-        #expect(pragma.rows.count == 13)
+        #expect(pragma.rows.count == 14)  // with v2-source's source column
         let cte = try SQLQuery.run("WITH t(v) AS (VALUES (1), (2), (3)) SELECT v FROM t;", store: store, limit: 2)
         #expect(cte.rows.count == 2)
         #expect(cte.truncated)

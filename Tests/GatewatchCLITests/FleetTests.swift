@@ -1,0 +1,256 @@
+import Foundation
+import Testing
+
+@testable import GatewatchCore
+
+/// A PostgreSQL server for the fleet tests: `$GATEWATCH_TEST_POSTGRES` (a URL whose database
+/// the tests may create databases beside), else the throwaway server of
+/// `Scripts/pg-test-server.sh` (started when it is not running). Each test gets a new database.
+enum TestPostgres {
+    /// The server's URL, or `nil` when none could be reached or started.
+    static let baseURL: String? = {
+        if let url = ProcessInfo.processInfo.environment["GATEWATCH_TEST_POSTGRES"], !url.isEmpty { return url }
+        let script = CLI.repositoryRoot.appendingPathComponent("Scripts/pg-test-server.sh").path
+        for command in ["url", "start"] {
+            if let url = run(script, [command]), url.hasPrefix("postgres") { return url }
+        }
+        return nil
+    }()
+
+    /// Whether the fleet tests can run; says loudly why not when they cannot.
+    static let available: Bool = {
+        guard baseURL != nil else {
+            let banner = String(repeating: "!", count: 78)
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(banner)
+                    !! PostgreSQL TESTS SKIPPED: no server could be started (Scripts/pg-test-server.sh start
+                    !! failed and GATEWATCH_TEST_POSTGRES is not set). Fleet mode is NOT tested in this run.
+                    \(banner)
+
+                    """.utf8
+                )
+            )
+            return false
+        }
+        return true
+    }()
+
+    private static func run(_ executable: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Creates an empty database and returns its URL.
+    static func makeDatabase(_ label: String = #function) throws -> String {
+        guard let baseURL else { throw SQLError(message: "no PostgreSQL server", code: "08000", sql: "") }
+        let name = "gw_" + label.lowercased().filter { $0.isLetter }.prefix(20) + "_"
+            + UUID().uuidString.prefix(8).lowercased()
+        let admin = try PostgresConnection(url: baseURL)
+        try admin.execute("CREATE DATABASE \(name)", [])
+        guard let slash = baseURL.range(of: "/", options: .backwards), slash.lowerBound > baseURL.startIndex else {
+            return baseURL
+        }
+        let query = baseURL[slash.upperBound...].firstIndex(of: "?").map { String(baseURL[$0...]) } ?? ""
+        return String(baseURL[..<slash.upperBound]) + name + query
+    }
+}
+
+/// Fleet mode: several ingesters into one PostgreSQL give the answers of one SQLite ingest.
+@Suite("fleet mode on PostgreSQL", .serialized, .enabled(if: TestPostgres.available))
+struct FleetTests {
+    /// Generates `count` logs of `lines` lines with genlog.py, one UTC day each.
+    static func generate(in directory: String, count: Int, lines: Int, firstSeed: Int) throws -> [String] {
+        let generator = CLI.repositoryRoot.appendingPathComponent("Benchmarks/reference/genlog.py").path
+        var paths: [String] = []
+        for index in 0..<count {
+            let path = directory + "/u_ex\(index).log.gz"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", generator, "--lines", String(lines), "--seed", String(firstSeed + index),
+                "--date", String(UTCTime.format((20_752 + Int64(index)) * 86_400).prefix(10)), "--out", path,
+            ]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            paths.append(path)
+        }
+        return paths
+    }
+
+    /// Where two texts part, with a little context (the whole texts can be megabytes).
+    static func difference(_ lhs: String, _ rhs: String) -> String {
+        let left = Array(lhs.utf8)
+        let right = Array(rhs.utf8)
+        var index = 0
+        while index < min(left.count, right.count), left[index] == right[index] { index += 1 }
+        let start = max(0, index - 80)
+        func excerpt(_ bytes: [UInt8]) -> String {
+            String(decoding: bytes[min(start, bytes.count)..<min(bytes.count, index + 80)], as: UTF8.self)
+        }
+        return "at byte \(index) of \(left.count)/\(right.count): «\(excerpt(left))» vs «\(excerpt(right))»"
+    }
+
+    @Test("four ingesters at once, two sharing a file, equal one SQLite ingest byte for byte")
+    func concurrentIngestersMatchSQLite() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Nine files over two months (October and November partitions).
+        let files = try Self.generate(in: directory, count: 9, lines: 12_000, firstSeed: 700)
+        let shared = files[8]
+        let sets = [[files[0], files[1], shared], [files[2], files[3], shared], [files[4], files[5]], [files[6], files[7]]]
+        let url = try TestPostgres.makeDatabase()
+        let gateways = ["--gateway", "20.50.10.0/28"]
+
+        // The schema is created by whichever ingester gets there first.
+        var processes: [Process] = []
+        var errors: [Pipe] = []
+        for (index, set) in sets.enumerated() {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["ingest", "--quiet", "--db", url, "--source", "host\(index)"] + gateways + set
+            let error = Pipe()
+            process.standardError = error
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            processes.append(process)
+            errors.append(error)
+        }
+        for (process, error) in zip(processes, errors) {
+            let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(message)")
+        }
+
+        let sqlite = directory + "/one.db"
+        let single = try CLI.run(["ingest", "--quiet", "--db", sqlite] + gateways + files)
+        #expect(single.status == 0, "\(single.stderr)")
+
+        for query in [
+            ["summary", "--format", "json"],
+            ["top", "--verdict", "direct", "--limit", "0", "--format", "json"],
+        ] {
+            let fleet = try CLI.run(query + ["--db", url])
+            let local = try CLI.run(query + ["--db", sqlite])
+            #expect(fleet.status == 0, "\(fleet.stderr)")
+            #expect(!local.stdout.isEmpty)
+            let same = fleet.stdout == local.stdout
+            #expect(same, "\(query[0]) differs between PostgreSQL and SQLite: \(Self.difference(fleet.stdout, local.stdout))")
+        }
+
+        // The shared file is in the ledger once; every host's rows carry its name.
+        let store = try Store(path: url, readOnly: true)
+        try store.query { db throws in
+            #expect(try db.value(Int.self, "SELECT COUNT(*) FROM files") == 9)
+            #expect(try db.value(Int.self, "SELECT SUM(requests) FROM files WHERE status = 'complete'") == 9 * 12_000)
+            let sources = try db.values(String.self, "SELECT DISTINCT source FROM hourly ORDER BY 1")
+            #expect(sources.count == 4 && sources.allSatisfy { $0.hasPrefix("host") })
+            #expect(try db.value(Int.self, "SELECT SUM(requests) FROM hourly") == 9 * 12_000)
+            // Two months of data: two partitions.
+            let partitions = try db.values(
+                String.self,
+                "SELECT CAST(c.relname AS TEXT) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'hourly' ORDER BY 1"
+            )
+            #expect(partitions == ["hourly_2026_10", "hourly_2026_11", "hourly_other"])
+        }
+    }
+
+    @Test("migrate-store round-trips the SampleLogs store: every query's JSON is identical")
+    func migrateStoreRoundTrip() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sqlite = directory + "/sample.db"
+        let root = CLI.repositoryRoot.path
+        let config = root + "/SampleLogs/gatewatch.yaml"
+        let ingest = try CLI.run([
+            "ingest", "--quiet", "--db", sqlite, "--config", config, "--keep-gateway-requests",
+            root + "/SampleLogs/backend", root + "/SampleLogs/gateway",
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let url = try TestPostgres.makeDatabase()
+        let copy = try CLI.run(["migrate-store", "--from", sqlite, "--to", url, "--json"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(copy.stdout.contains("\"hourly\""))
+
+        let named = ["--config", config]
+        let queries: [[String]] = [
+            ["summary", "--format", "json"],
+            ["top", "--limit", "0", "--format", "json"] + named,
+            ["top", "--verdict", "all", "--by", "bytes", "--format", "json"] + named,
+            ["top", "--side", "gateway", "--format", "json"] + named,
+            ["clients", "--limit", "0", "--format", "json"] + named,
+            ["timeline", "--format", "json"] + named,
+            ["timeline", "--bucket", "day", "--tz", "Europe/Berlin", "--format", "json"] + named,
+            ["statuses", "--format", "json"] + named,
+            ["events", "--limit", "0", "--format", "json"] + named,
+            ["ip", "198.51.100.23", "--format", "json"] + named,
+            ["correlate", "--format", "json"],
+            ["sql", "SELECT verdict, SUM(requests) AS n FROM hourly GROUP BY verdict ORDER BY verdict", "--format", "json"],
+        ]
+        for query in queries {
+            let before = try CLI.run(query + ["--db", sqlite])
+            let after = try CLI.run(query + ["--db", url])
+            #expect(before.status == 0, "\(query): \(before.stderr)")
+            #expect(after.status == 0, "\(query): \(after.stderr)")
+            let same = before.stdout == after.stdout
+            #expect(same, "\(query.joined(separator: " ")) differs after migrate-store: \(Self.difference(before.stdout, after.stdout))")
+        }
+        // A second copy into the same store is refused.
+        let again = try CLI.run(["migrate-store", "--from", sqlite, "--to", url])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already holds ingested data"))
+    }
+
+    @Test("ingesting the same files again into PostgreSQL adds nothing; prune drops whole partitions")
+    func idempotentAndPrune() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = try Self.generate(in: directory, count: 2, lines: 3_000, firstSeed: 900)
+        let url = try TestPostgres.makeDatabase()
+        #expect(try CLI.run(["ingest", "--quiet", "--db", url] + files).status == 0)
+        let first = try CLI.run(["summary", "--format", "json", "--db", url])
+        let again = try CLI.run(["ingest", "--db", url, "--format", "w3c"] + files)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("0 new, 2 already known"))
+        #expect(try CLI.run(["summary", "--format", "json", "--db", url]).stdout == first.stdout)
+
+        // 2026-10-25 and -26 are in October: pruning before November drops that partition.
+        let pruned = try CLI.run(["prune", "--before", "2026-11-01", "--json", "--db", url])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(pruned.stdout.contains("\"hourly\""))
+        let store = try Store(path: url, readOnly: true)
+        try store.query { db throws in
+            #expect(try db.value(Int.self, "SELECT COUNT(*) FROM hourly") == 0)
+            #expect(try db.value(String.self, "SELECT CAST(to_regclass('hourly_2026_10') AS TEXT)") == nil)
+            #expect(try db.value(Int.self, "SELECT COUNT(*) FROM files") == 2)  // the ledger stays
+        }
+    }
+
+    @Test("a PostgreSQL URL that cannot be reached fails with a clear message and exit 1")
+    func unreachableServer() throws {
+        let result = try CLI.run(["summary", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot open database 'postgres://nobody@127.0.0.1:1/none"))
+    }
+
+    @Test("the sql command cannot write to a PostgreSQL store")
+    func sqlIsReadOnly() throws {
+        let url = try TestPostgres.makeDatabase()
+        _ = try Store(path: url)
+        let result = try CLI.run(["sql", "--db", url, "DELETE FROM files"])
+        #expect(result.status != 0)
+        let rows = try Store(path: url, readOnly: true).query { db in try db.value(Int.self, "SELECT COUNT(*) FROM files") }
+        #expect(rows == 0)
+    }
+}
