@@ -47,6 +47,9 @@ public struct IngestOptions: Sendable {
     public var requestIDField: String?
     /// Aggregate rows held in memory before they are written (bounds memory).
     public var aggregateFlushThreshold = 30_000
+    /// Inputs ingested at once (one thread and connection each); 1 reads them one after the
+    /// other. The default is the number of cores, at most 4.
+    public var parallelism = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
     /// The name this ingester's rows carry (`--source`): the host name unless given.
     public var source: String = IngestOptions.defaultSource
 
@@ -79,7 +82,11 @@ public struct IngestProgress: Sendable {
 /// exactly what one clean run would. The ledger knows inputs by the fingerprint of their
 /// decompressed content: the same content again (renamed, copied, gzipped) adds nothing, and a
 /// file that has grown contributes only its new lines.
-public final class Ingestor {
+///
+/// `@unchecked Sendable`: everything parallel workers read is immutable after `init` (the
+/// policy, rules and options are `Sendable` values); `mainSession` is used only by the thread
+/// that calls ``ingest(_:progress:)``, which runs one call at a time.
+public final class Ingestor: @unchecked Sendable {
     /// The store written to.
     public let store: Store
     /// The run's settings.
@@ -89,17 +96,8 @@ public final class Ingestor {
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
     let resolver: ClientResolver
-    /// The run's own PostgreSQL connection (PostgreSQL stores), opened on first use.
-    private var postgresConnection: PostgresConnection?
-
-    /// The connection ingest transactions run on, with its staging tables.
-    func ingestConnection(_ pool: PostgresPool) throws -> PostgresConnection {
-        if let postgresConnection { return postgresConnection }
-        let connection = try pool.open()
-        try PostgresWriter.prepareSession(connection)
-        postgresConnection = connection
-        return connection
-    }
+    /// The sequential run's connection, opened on first use.
+    private var mainSession: IngestSession?
 
     /// Creates an ingestor.
     ///
@@ -115,12 +113,19 @@ public final class Ingestor {
         resolver = ClientResolver(source: options.clientAddress, trustedProxies: CIDRSet(options.trustedProxies))
     }
 
-    /// Ingests inputs one after the other.
+    /// Ingests inputs: one after the other, or several at once (``IngestOptions/parallelism``).
+    ///
+    /// In a parallel run each worker reads, parses and aggregates its input without holding the
+    /// write lock and takes it only to write (SQLite orders the workers' commits; each worker has
+    /// its own connection). A worker whose input's ledger entries changed while it parsed reads
+    /// that input again under the lock, so the result is always that of a sequential run.
     ///
     /// - Parameters:
     ///   - inputs: Resolved input paths (see ``InputDiscovery``); `-` is standard input.
-    ///   - progress: Called now and then with the run's progress.
-    /// - Returns: The run summary; failed inputs are reported in it, not thrown.
+    ///   - progress: Called now and then with the run's progress (from any worker thread, one call
+    ///     at a time).
+    /// - Returns: The run summary, files in input order; failed inputs are reported in it, not
+    ///   thrown.
     /// - Throws: ``StoreError`` when the database cannot be written.
     public func ingest(
         _ inputs: [String],
@@ -135,29 +140,40 @@ public final class Ingestor {
                 total += size.int64Value
             }
         }
-        var done: Int64 = 0
-        var lines = 0
-        for path in inputs {
-            let tracker = ProgressTracker(
-                path: path,
-                base: done,
-                total: total,
-                baseLines: lines,
-                callback: progress
-            )
-            let run = FileIngest(ingestor: self, path: path, tracker: tracker)
-            let fileReport = try run.execute()
-            done += fileReport.rawBytes
-            lines += fileReport.lines
+        let run = RunProgress(total: total, callback: progress)
+        let workers = min(options.parallelism, inputs.count)
+        var results: [FileIngest?]
+        if workers <= 1 || inputs.contains("-") {
+            if mainSession == nil {
+                mainSession = try IngestSession(store: store, source: options.source, ownConnection: false)
+            }
+            guard let session = mainSession else { return report }
+            results = []
+            for (index, path) in inputs.enumerated() {
+                let file = FileIngest(
+                    ingestor: self,
+                    path: path,
+                    tracker: ProgressTracker(path: path, slot: index, run: run),
+                    session: session
+                )
+                file.report = try file.execute()
+                run.complete(slot: index, rawBytes: file.report?.rawBytes ?? 0, lines: file.report?.lines ?? 0)
+                results.append(file)
+            }
+        } else {
+            results = try ingestInParallel(inputs, workers: workers, run: run)
+        }
+        for file in results {
+            guard let file, let fileReport = file.report else { continue }
             report.files.append(fileReport)
-            for sample in run.samples where report.malformedSamples.count < options.malformedSampleLimit {
+            for sample in file.samples where report.malformedSamples.count < options.malformedSampleLimit {
                 report.malformedSamples.append(sample)
             }
             if fileReport.status == .new || fileReport.status == .grown || fileReport.status == .failed {
-                for (verdict, count) in run.verdictCounts { report.byVerdict[verdict.rawValue, default: 0] += count }
-                report.blocked += run.blockedCount
-                report.served += run.servedCount
-                report.platformDenied += run.platformDeniedCount
+                for (verdict, count) in file.verdictCounts { report.byVerdict[verdict.rawValue, default: 0] += count }
+                report.blocked += file.blockedCount
+                report.served += file.servedCount
+                report.platformDenied += file.platformDeniedCount
             }
         }
         if options.clientAddress.isSpoofable {
@@ -175,31 +191,123 @@ public final class Ingestor {
     }
 }
 
-/// Calls the progress callback at most every 100 ms.
-final class ProgressTracker {
-    let path: String
-    let base: Int64
-    let total: Int64
-    let baseLines: Int
-    let callback: ((IngestProgress) -> Void)?
+extension Ingestor {
+    /// Runs `workers` threads, each with its own connection, taking the next input in turn.
+    private func ingestInParallel(_ inputs: [String], workers: Int, run: RunProgress) throws -> [FileIngest?] {
+        final class Shared: @unchecked Sendable {
+            let lock = NSLock()
+            var next = 0
+            var results: [FileIngest?]
+            var failure: (any Error)?
+            init(count: Int) { results = Array(repeating: nil, count: count) }
+        }
+        let shared = Shared(count: inputs.count)
+        let heads = InFlightHeads()
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                let session: IngestSession
+                do {
+                    session = try IngestSession(store: store, source: options.source, ownConnection: true)
+                } catch {
+                    shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
+                    return
+                }
+                while true {
+                    // Taken in input order, and known to the other workers before the lock is let go.
+                    let index: Int? = shared.lock.withLock {
+                        guard shared.failure == nil, shared.next < inputs.count else { return nil }
+                        defer { shared.next += 1 }
+                        heads.take(shared.next)
+                        return shared.next
+                    }
+                    guard let index else { return }
+                    defer { heads.finish(index) }
+                    let path = inputs[index]
+                    let file = FileIngest(
+                        ingestor: self,
+                        path: path,
+                        tracker: ProgressTracker(path: path, slot: index, run: run),
+                        session: session,
+                        inFlight: (heads, index)
+                    )
+                    do {
+                        file.report = try file.execute()
+                        run.complete(slot: index, rawBytes: file.report?.rawBytes ?? 0, lines: file.report?.lines ?? 0)
+                        shared.lock.withLock { shared.results[index] = file }
+                    } catch {
+                        shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
+                        return
+                    }
+                }
+            }
+            thread.name = "gatewatch-ingest"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        if let failure = shared.failure { throw failure }
+        return shared.results
+    }
+}
+
+/// The progress of a whole run, summed over the inputs in flight.
+///
+/// `@unchecked Sendable`: every field is read and written under `lock`.
+final class RunProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let total: Int64
+    private let callback: ((IngestProgress) -> Void)?
+    private var doneBytes: Int64 = 0
+    private var doneLines = 0
+    private var inFlight: [Int: (bytes: Int64, lines: Int)] = [:]
     private var lastReport = ContinuousClock.now
 
-    init(path: String, base: Int64, total: Int64, baseLines: Int, callback: ((IngestProgress) -> Void)?) {
-        self.path = path
-        self.base = base
+    init(total: Int64, callback: ((IngestProgress) -> Void)?) {
         self.total = total
-        self.baseLines = baseLines
         self.callback = callback
     }
 
-    func update(rawBytes: Int64, lines: Int) {
+    /// Records an input's progress; calls back at most every 100 ms.
+    func update(slot: Int, path: String, rawBytes: Int64, lines: Int) {
         guard let callback else { return }
-        let now = ContinuousClock.now
-        guard now - lastReport >= .milliseconds(100) else { return }
-        lastReport = now
-        callback(
-            IngestProgress(path: path, rawBytesDone: base + rawBytes, rawBytesTotal: total, lines: baseLines + lines)
-        )
+        lock.withLock {
+            inFlight[slot] = (rawBytes, lines)
+            let now = ContinuousClock.now
+            guard now - lastReport >= .milliseconds(100) else { return }
+            lastReport = now
+            let bytes = doneBytes + inFlight.values.reduce(0) { $0 + $1.bytes }
+            let lines = doneLines + inFlight.values.reduce(0) { $0 + $1.lines }
+            callback(IngestProgress(path: path, rawBytesDone: bytes, rawBytesTotal: total, lines: lines))
+        }
+    }
+
+    /// Records that an input is done.
+    func complete(slot: Int, rawBytes: Int64, lines: Int) {
+        lock.withLock {
+            inFlight[slot] = nil
+            doneBytes += rawBytes
+            doneLines += lines
+        }
+    }
+}
+
+/// Reports one input's progress into its run's ``RunProgress``.
+final class ProgressTracker {
+    let path: String
+    let slot: Int
+    let run: RunProgress
+
+    init(path: String, slot: Int, run: RunProgress) {
+        self.path = path
+        self.slot = slot
+        self.run = run
+    }
+
+    func update(rawBytes: Int64, lines: Int) {
+        run.update(slot: slot, path: path, rawBytes: rawBytes, lines: lines)
     }
 }
 
@@ -223,6 +331,10 @@ struct RetryPass: Error {
     var error: SQLError
 }
 
+/// Thrown by a deferred pass when, at the moment it took the write lock, the ledger entries for
+/// its head were no longer those it parsed against.
+struct LedgerChanged: Error {}
+
 /// Thrown inside a pass to start the input again without resuming at `candidate`.
 struct RestartPass: Error {
     var remaining: [LedgerCandidate]
@@ -238,13 +350,33 @@ final class FileIngest {
     var blockedCount = 0
     var servedCount = 0
     var platformDeniedCount = 0
+    /// The outcome, once the input is done.
+    var report: FileReport?
+
+    /// The connection this input is written through.
+    let session: IngestSession
+    /// Parse before taking the write lock (parallel runs); falls back to locking up front when
+    /// the ledger changed meanwhile.
+    var deferred: Bool
 
     static let headSize = 4096
 
-    init(ingestor: Ingestor, path: String, tracker: ProgressTracker) {
+    /// The run's inputs in flight and this input's place among them (parallel runs).
+    let inFlight: (heads: InFlightHeads, index: Int)?
+
+    init(
+        ingestor: Ingestor,
+        path: String,
+        tracker: ProgressTracker,
+        session: IngestSession,
+        inFlight: (heads: InFlightHeads, index: Int)? = nil
+    ) {
         self.ingestor = ingestor
         self.path = path
         self.tracker = tracker
+        self.session = session
+        self.inFlight = inFlight
+        deferred = inFlight != nil
     }
 
     func execute() throws -> FileReport {
@@ -259,6 +391,11 @@ final class FileIngest {
                 // The head matched a known file but the content did not: try the next candidate,
                 // and after a few attempts read the file from the start.
                 candidates = attempts < 4 ? restart.remaining : []
+            } catch is LedgerChanged {
+                // Another worker wrote a ledger entry for this head while this one parsed: read
+                // the input again under the lock, as a sequential run would.
+                deferred = false
+                candidates = nil
             } catch let retry as RetryPass {
                 transientFailures += 1
                 guard transientFailures <= 8 else {
@@ -299,42 +436,28 @@ final class FileIngest {
             return report
         }
         var result: FileReport?
-        /// Runs the pass with `writer`; returns whether to commit.
-        func pass(_ writer: any IngestWriter) throws -> Bool {
-            let pass = PassState(file: self, writer: writer, source: source, presetCandidates: preset)
-            let (report, commit) = try pass.run()
-            result = report
-            if commit {
-                platformDeniedCount = pass.platformDeniedCount
-                verdictCounts = pass.verdictCounts
-                blockedCount = pass.blockedCount
-                servedCount = pass.servedCount
-                samples = pass.samples
-            }
-            return commit
+        if !deferred, let inFlight {
+            // Read again under the lock: after every earlier input, as a sequential run would.
+            inFlight.heads.waitForAllEarlier(inFlight.index)
         }
         do {
-            let store = ingestor.store
-            if let pool = store.postgres {
-                let connection = try ingestor.ingestConnection(pool)
-                let writer = PostgresWriter(connection: connection, source: ingestor.options.source)
-                try connection.execute("BEGIN", [])
-                do {
-                    let commit = try pass(writer)
-                    try connection.execute(commit ? "COMMIT" : "ROLLBACK", [])
-                } catch {
-                    try? connection.execute("ROLLBACK", [])
-                    throw error
+            try session.withTransaction(deferred: deferred) { transaction in
+                let pass = PassState(file: self, transaction: transaction, source: source, presetCandidates: preset)
+                let (report, commit) = try pass.run()
+                result = report
+                if commit {
+                    platformDeniedCount = pass.platformDeniedCount
+                    verdictCounts = pass.verdictCounts
+                    blockedCount = pass.blockedCount
+                    servedCount = pass.servedCount
+                    samples = pass.samples
                 }
-            } else {
-                try store.queue.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        try pass(StoreWriter(db: db, source: ingestor.options.source)) ? .commit : .rollback
-                    }
-                }
+                return commit
             }
         } catch let restart as RestartPass {
             throw restart
+        } catch let changed as LedgerChanged {
+            throw changed
         } catch let unsupported as UnsupportedInput {
             var report = blankReport(status: .unsupported)
             report.compressed = source.isGzip
@@ -375,7 +498,17 @@ final class PassState {
     var evidenceWorker: BackgroundWorker<EvidenceBatch>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
     var consumer: (any RecordConsumer)?
-    let writer: any IngestWriter
+    /// The input's transaction; in a deferred pass it opens at the first write.
+    let transaction: PassTransaction
+    /// Parse before taking the write lock (see ``FileIngest/deferred``).
+    let deferred: Bool
+    /// The ledger candidates seen before the write lock, checked again once it is taken.
+    var candidatesBeforeLock: [LedgerCandidate] = []
+    /// The first bytes of the input, to look the ledger up again under the lock.
+    var head: [UInt8] = []
+    /// Evidence batches held until the transaction opens (deferred passes).
+    var heldEvidence: [EvidenceBatch] = []
+    var heldEvidenceBytes = 0
     var classifier: Classifier
 
     var presetCandidates: [LedgerCandidate]?
@@ -383,6 +516,8 @@ final class PassState {
     var resume: LedgerCandidate?
     var resumeVerified = false
     var fileID: Int64 = 0
+    /// Whether the head was seen and the ledger looked up.
+    var started = false
     var lineNumber = 0
     var lines = 0
     var requests = 0
@@ -408,10 +543,16 @@ final class PassState {
     var headLength = 0
     var streamOffset: Int64 = 0
 
-    init(file: FileIngest, writer: any IngestWriter, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
+    /// A deferred pass holds up to this many aggregate rows, and this many bytes of evidence,
+    /// before it takes the write lock and writes as it goes.
+    static let deferredAggregateLimit = 400_000
+    static let deferredEvidenceLimit = 48 << 20
+
+    init(file: FileIngest, transaction: PassTransaction, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
         self.file = file
-        self.writer = writer
-        db = writer.database
+        self.transaction = transaction
+        deferred = !transaction.isOpen
+        db = transaction.database
         self.source = source
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
@@ -463,7 +604,7 @@ final class PassState {
             // Damaged input: keep what was read before it. Anything else ends the pass.
             failure = error
         }
-        if fileID == 0, failure != nil, !headDone {
+        if !started, failure != nil, !headDone {
             // Failed before the head was complete (tiny damaged file): still record what was read.
             try start(head: headBuffer)
             try headBuffer.withUnsafeBytes { try process($0) }
@@ -486,52 +627,101 @@ final class PassState {
                 throw UnsupportedInput(reason: reason)
             }
         }
+        started = true
         headLength = min(head.count, FileIngest.headSize)
         headHashText = head.withUnsafeBytes { raw in
             var hasher = ContentHasher()
             hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<headLength]))
             return hasher.fingerprint
         }
-        try writer.lockHead(headHashText)
+        if let writer = transaction.writer { try writer.lockHead(headHashText) }
         if let preset = presetCandidates {
             candidates = preset
         } else if file.path != "-" {
-            let lengths = try db.values(
-                Int.self,
-                "SELECT DISTINCT head_length FROM files WHERE head_length <= ?",
-                [headLength]
-            )
-            for length in lengths {
-                let hash = head.withUnsafeBytes { raw in
-                    var hasher = ContentHasher()
-                    hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
-                    return hasher.fingerprint
-                }
-                candidates += try db.rows(
-                    """
-                    SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
-                    WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
-                    """,
-                    [length, hash]
-                ).map {
-                    LedgerCandidate(
-                        id: $0[0],
-                        fingerprint: $0[1],
-                        bytes: $0[2],
-                        lines: $0[3],
-                        endsWithNewline: ($0[4] as Int64) != 0
-                    )
-                }
-            }
-            candidates.sort { $0.bytes > $1.bytes }
+            candidates = try ledgerCandidates(head: head)
         }
         if let best = candidates.first {
             resume = best
             lineNumber = best.lines
             fileID = best.id
-        } else {
+        } else if let writer = transaction.writer {
             fileID = try writer.insertPlaceholder(path: file.path, headHash: headHashText, headLength: headLength)
         }
+        if deferred {
+            candidatesBeforeLock = candidates
+            self.head = head
+            if let inFlight = file.inFlight { inFlight.heads.setHead(inFlight.index, head) }
+        }
+    }
+
+    /// Ledger rows whose head matches this input's first bytes, longest first.
+    private func ledgerCandidates(head: [UInt8]) throws -> [LedgerCandidate] {
+        var found: [LedgerCandidate] = []
+        let lengths = try db.values(
+            Int.self,
+            "SELECT DISTINCT head_length FROM files WHERE head_length <= ?",
+            [headLength]
+        )
+        for length in lengths {
+            let hash = head.withUnsafeBytes { raw in
+                var hasher = ContentHasher()
+                hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+                return hasher.fingerprint
+            }
+            found += try db.rows(
+                """
+                SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
+                WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
+                """,
+                [length, hash]
+            ).map {
+                LedgerCandidate(
+                    id: $0[0],
+                    fingerprint: $0[1],
+                    bytes: $0[2],
+                    lines: $0[3],
+                    endsWithNewline: ($0[4] as Int64) != 0
+                )
+            }
+        }
+        found.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.id < $1.id }
+        return found
+    }
+
+    /// The input's writer: in a deferred pass, opens the transaction, checks that the ledger
+    /// still holds what the pass was read against, opens the ledger row and hands over what was
+    /// held in memory.
+    private func activeWriter() throws -> any IngestWriter {
+        if let writer = transaction.writer { return writer }
+        if let inFlight = file.inFlight { inFlight.heads.waitForEarlier(inFlight.index, head: head) }
+        let writer = try transaction.begin()
+        try writer.lockHead(headHashText)
+        if presetCandidates == nil, file.path != "-" {
+            let now = try ledgerCandidates(head: head)
+            let same =
+                now.count == candidatesBeforeLock.count
+                && zip(now, candidatesBeforeLock).allSatisfy {
+                    $0.id == $1.id && $0.fingerprint == $1.fingerprint && $0.bytes == $1.bytes
+                }
+            guard same else { throw LedgerChanged() }
+        }
+        if fileID == 0 {
+            fileID = try writer.insertPlaceholder(path: file.path, headHash: headHashText, headLength: headLength)
+        }
+        let held = heldEvidence
+        heldEvidence = []
+        heldEvidenceBytes = 0
+        for batch in held { try evidenceSink(writer).submit(batch) }
+        return writer
+    }
+
+    /// The evidence writer thread, started on first use.
+    private func evidenceSink(_ writer: any IngestWriter) throws -> BackgroundWorker<EvidenceBatch> {
+        if let evidenceWorker { return evidenceWorker }
+        let sink = try writer.makeEvidenceSink(fileID: fileID)
+        let worker = BackgroundWorker(name: "gatewatch-evidence", capacity: 2, work: sink)
+        evidenceWorker = worker
+        return worker
     }
 
     /// Processes one chunk of decompressed bytes.
@@ -603,7 +793,8 @@ final class PassState {
             case .line(let bytes):
                 count(consumer.consume(bytes, lineNumber: lineNumber), text: bytes)
                 if consumer.pendingRowCount >= options.aggregateFlushThreshold {
-                    _ = try consumer.flush(db: db, fileID: fileID, final: false)
+                    let writer = try activeWriter()
+                    _ = try consumer.flush(db: writer.database, fileID: fileID, final: false)
                 }
             }
             return
@@ -783,7 +974,9 @@ final class PassState {
             }
             if gatewayRequests.count >= 2048 || gatewayRequests.arenaBytes >= 1 << 20 { try submitEvidence() }
         }
-        if aggregator.count + inventories.count >= options.aggregateFlushThreshold {
+        let held = aggregator.count + inventories.count
+        if held >= options.aggregateFlushThreshold, transaction.isOpen || held >= Self.deferredAggregateLimit {
+            let writer = try activeWriter()
             try evidenceWorker?.waitIdle()  // one user of the connection at a time
             try writer.flush(&aggregator)
             try writer.flush(&inventories, aggregator: aggregator)
@@ -793,16 +986,22 @@ final class PassState {
     /// Hands the pending evidence rows to the writer thread (started on first use).
     private func submitEvidence() throws {
         guard evidence.count > 0 || gatewayRequests.count > 0 else { return }
-        if evidenceWorker == nil {
-            let sink = try writer.makeEvidenceSink(fileID: fileID)
-            evidenceWorker = BackgroundWorker(name: "gatewatch-evidence", capacity: 2, work: sink)
+        if !transaction.isOpen, heldEvidenceBytes < Self.deferredEvidenceLimit {
+            for batch in [evidence, gatewayRequests] where batch.count > 0 {
+                heldEvidence.append(batch)
+                heldEvidenceBytes += batch.arenaBytes + batch.count * 64
+            }
+            evidence = EvidenceBatch()
+            gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
+            return
         }
+        let worker = try evidenceSink(try activeWriter())
         if evidence.count > 0 {
-            try evidenceWorker?.submit(evidence)
+            try worker.submit(evidence)
             evidence = EvidenceBatch()
         }
         if gatewayRequests.count > 0 {
-            try evidenceWorker?.submit(gatewayRequests)
+            try worker.submit(gatewayRequests)
             gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
         }
     }
@@ -812,6 +1011,7 @@ final class PassState {
     /// Writes the remaining evidence and stops the writer thread.
     private func finishEvidence() throws {
         try submitEvidence()
+        if !heldEvidence.isEmpty { _ = try activeWriter() }
         try evidenceWorker?.finish()
         evidenceWorker = nil
     }
@@ -828,24 +1028,28 @@ final class PassState {
             if failure != nil { warnings.append("an incomplete line at the point of failure was not counted") }
             splitter.discardPartialLine()
         }
-        // Before any other use of the connection: the evidence writer must be done with it.
-        try finishEvidence()
-        if let consumer, let leftOver = try consumer.flush(db: db, fileID: fileID, final: true) {
-            count(leftOver, text: nil)  // a record left open at the end of the input
-        }
         let upToBoundary = failure != nil || holdsPartialLine
         let consumedBytes = upToBoundary ? boundaryHasher.byteCount : hasher.byteCount
         let fingerprint = upToBoundary ? boundaryHasher.fingerprint : hasher.fingerprint
         let endsWithNewline = upToBoundary || hasher.byteCount == boundaryHasher.byteCount
-        var report = fileReportBase()
         if let resume {
             guard resumeVerified || resume.bytes == 0 else {
                 // The input ended before the candidate's length: not the same file.
                 throw RestartPass(remaining: candidates.filter { $0.bytes < resume.bytes })
             }
             if consumedBytes <= resume.bytes {
-                return (knownReport(report), false)
+                // Nothing new: nothing to write (a deferred pass never takes the write lock).
+                return (knownReport(fileReportBase()), false)
             }
+        }
+        let writer = try activeWriter()
+        // Before any other use of the connection: the evidence writer must be done with it.
+        try finishEvidence()
+        if let consumer, let leftOver = try consumer.flush(db: writer.database, fileID: fileID, final: true) {
+            count(leftOver, text: nil)  // a record left open at the end of the input
+        }
+        var report = fileReportBase()
+        if let resume {
             report.status = failure == nil ? .grown : .failed
             warnings.append("resumed after line \(resume.lines) (byte \(resume.bytes)), ingested earlier")
         } else {

@@ -22,6 +22,9 @@ enum FaultInjection {
     // writer thread that commits; a test process has one store.
     nonisolated(unsafe) static var commitsLeft: Int = 0
     nonisolated(unsafe) static var walCommitsLeft: Int = 0
+    // Parallel ingest workers each install the hooks on their own connection; the count is
+    // process-wide (commits are ordered by SQLite's write lock) and armed once.
+    nonisolated(unsafe) static var armed = false
 
     static func install(on connection: OpaquePointer?, environment: [String: String]) {
         guard let spec = environment["GATEWATCH_FAULT"] else { return }
@@ -29,7 +32,8 @@ enum FaultInjection {
         guard parts.count == 2, let count = Int(parts[1]), count > 0 else { return }
         switch parts[0] {
         case "commit-start":
-            commitsLeft = count
+            if !armed { commitsLeft = count }
+            armed = true
             sqlite3_commit_hook(
                 connection,
                 { _ in
@@ -40,7 +44,8 @@ enum FaultInjection {
                 nil
             )
         case "commit-written":
-            walCommitsLeft = count
+            if !armed { walCommitsLeft = count }
+            armed = true
             sqlite3_wal_hook(
                 connection,
                 { _, _, _, _ in

@@ -50,6 +50,8 @@ public final class Store: Sendable {
     private let sqliteQueue: DatabaseQueue?
     /// The PostgreSQL connections, when the store is PostgreSQL.
     let postgres: PostgresPool?
+    /// Orders this process's ingest transactions on a SQLite store (see ``IngestSession``).
+    let writeGate = NSLock()
 
     /// The SQLite connection queue. Only for SQLite stores: callers check ``dialect`` first.
     var queue: DatabaseQueue {
@@ -118,23 +120,7 @@ public final class Store: Sendable {
         self.path = path
         dialect = .sqlite
         postgres = nil
-        var configuration = Configuration()
-        configuration.readonly = readOnly
-        configuration.busyMode = .timeout(600)
-        configuration.foreignKeysEnabled = true
-        if !readOnly {
-            configuration.prepareDatabase { db in
-                // Larger pages make bulk upserts into the aggregate tables cheaper; takes effect
-                // only when the file is created.
-                try db.execute(sql: "PRAGMA page_size = 16384")
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // A file is one transaction; an 8 MiB page cache keeps the hot index pages in memory
-                // instead of re-reading them from the WAL.
-                try db.execute(sql: "PRAGMA cache_size = -8192")
-                try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            }
-        }
+        let configuration = Self.configuration(readOnly: readOnly)
         if readOnly, !FileManager.default.fileExists(atPath: path) {
             throw StoreError.missing(path: path)
         }
@@ -169,6 +155,46 @@ public final class Store: Sendable {
             throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
         } catch {
             throw StoreError.cannotOpen(path: path, message: "\(error)")
+        }
+    }
+
+    /// The SQLite connection settings.
+    private static func configuration(readOnly: Bool) -> Configuration {
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(600)
+        configuration.foreignKeysEnabled = true
+        if !readOnly {
+            configuration.prepareDatabase { db in
+                // Larger pages make bulk upserts into the aggregate tables cheaper; takes effect
+                // only when the file is created.
+                try db.execute(sql: "PRAGMA page_size = 16384")
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // A file is one transaction; an 8 MiB page cache keeps the hot index pages in memory
+                // instead of re-reading them from the WAL.
+                try db.execute(sql: "PRAGMA cache_size = -8192")
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            }
+        }
+        return configuration
+    }
+
+    /// A further write connection to the same SQLite file, for a parallel ingest worker: workers
+    /// read and parse at the same time, and SQLite's write lock orders their commits.
+    ///
+    /// - Returns: A connection queue of its own.
+    /// - Throws: ``StoreError/cannotOpen(path:message:)``.
+    func makeWriterQueue() throws -> DatabaseQueue {
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false))
+            let environment = ProcessInfo.processInfo.environment
+            if environment["GATEWATCH_FAULT"] != nil {
+                queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
+            }
+            return queue
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
         }
     }
 

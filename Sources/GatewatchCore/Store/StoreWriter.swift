@@ -270,11 +270,34 @@ final class StoreWriter: IngestWriter {
         }
         guard let statement = upsertStatement else { return }
         let raw = statement.sqliteStatement
+        // In key order: consecutive upserts then touch neighbouring pages of the primary key and of
+        // the address index (a flush mostly covers one or two hours), instead of pages all over a
+        // table that outgrows the page cache.
+        var rows: [(hour: String, address: String, key: AggregateKey, value: AggregateValue)] = []
+        rows.reserveCapacity(aggregator.count)
+        var hourTexts: [Int64: String] = [:]
         for (key, value) in aggregator.table {
+            let hour: String
+            if let known = hourTexts[key.hour] {
+                hour = known
+            } else {
+                hour = UTCTime.format(key.hour)
+                hourTexts[key.hour] = hour
+            }
+            rows.append((hour, aggregator.addressText(key.address, invalid: key.invalidAddress), key, value))
+        }
+        rows.sort { lhs, rhs in
+            if lhs.hour != rhs.hour { return lhs.hour < rhs.hour }
+            if lhs.key.site != rhs.key.site {
+                return byteOrder(aggregator.siteName(lhs.key.site), aggregator.siteName(rhs.key.site))
+            }
+            return byteOrder(lhs.address, rhs.address)
+        }
+        for (hour, address, key, value) in rows {
             sqlite3_reset(raw)
-            bind(raw, 1, UTCTime.format(key.hour))
+            bind(raw, 1, hour)
             bind(raw, 2, aggregator.siteName(key.site))
-            bind(raw, 3, aggregator.addressText(key.address, invalid: key.invalidAddress))
+            bind(raw, 3, address)
             bind(raw, 4, key.verdict.rawValue)
             bind(raw, 5, key.outcome.rawValue)
             sqlite3_bind_int64(raw, 6, Int64(key.status))
@@ -319,10 +342,13 @@ final class StoreWriter: IngestWriter {
             return text
         }
         let raw = inventoryStatement.sqliteStatement
-        for (key, requests) in inventories.counts {
+        // In (day, address) order, for the same locality as the hourly rows.
+        var rows = inventories.counts.map { (address: aggregator.addressText($0.key.address, invalid: $0.key.invalidAddress), key: $0.key, requests: $0.value) }
+        rows.sort { $0.key.day != $1.key.day ? $0.key.day < $1.key.day : byteOrder($0.address, $1.address) }
+        for (address, key, requests) in rows {
             sqlite3_reset(raw)
             bind(raw, 1, dayText(key.day))
-            bind(raw, 2, aggregator.addressText(key.address, invalid: key.invalidAddress))
+            bind(raw, 2, address)
             bind(raw, 3, Inventories.Kind(rawValue: key.kind)?.name ?? "")
             bind(raw, 4, inventories.text(kind: key.kind, value: key.value))
             sqlite3_bind_int64(raw, 5, requests)

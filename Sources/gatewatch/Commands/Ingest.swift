@@ -32,10 +32,21 @@ extension Gatewatch {
         @Flag(name: .shortAndLong, help: "Print nothing but errors (and the JSON summary with --json).")
         var quiet = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Inputs read at once, one core each (default: the number of cores, at most 4); 1 reads them one after the other.",
+                valueName: "n"
+            )
+        )
+        var jobs: Int?
+
         @Argument(help: ArgumentHelp("Files, directories, glob patterns, or - for standard input.", valueName: "path"))
         var paths: [String] = []
 
         func validate() throws {
+            if let jobs, !(1...64).contains(jobs) {
+                throw ValidationError("--jobs must be between 1 and 64, not \(jobs)")
+            }
             if paths.isEmpty {
                 throw ValidationError("name at least one file, directory or glob to ingest, or - for standard input")
             }
@@ -46,7 +57,9 @@ extension Gatewatch {
             let options: IngestOptions
             do {
                 configuration = try policy.configuration()
-                options = try reading.ingestOptions(configuration: configuration)
+                var reader = try reading.ingestOptions(configuration: configuration)
+                if let jobs { reader.parallelism = jobs }
+                options = reader
             } catch {
                 StandardError().write("Error: \(error)\n")
                 throw ExitCode(2)

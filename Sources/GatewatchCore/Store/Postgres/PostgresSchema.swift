@@ -297,10 +297,19 @@ enum PostgresSchema {
             try connection.execute("SELECT pg_advisory_xact_lock(?)", [partitionLock])
             if try connection.value(String.self, "SELECT CAST(to_regclass(?) AS TEXT)", [name]) != nil { continue }
             let next = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
-            try connection.execute(
-                "CREATE TABLE \(name) PARTITION OF hourly FOR VALUES FROM ('\(month)') TO ('\(next)')",
-                []
-            )
+            // The catalog cache may not yet show a partition another ingester just committed (an
+            // advisory lock does not refresh it): a duplicate is that partition, already there.
+            try connection.execute("SAVEPOINT gatewatch_partition", [])
+            do {
+                try connection.execute(
+                    "CREATE TABLE \(name) PARTITION OF hourly FOR VALUES FROM ('\(month)') TO ('\(next)')",
+                    []
+                )
+                try connection.execute("RELEASE SAVEPOINT gatewatch_partition", [])
+            } catch let error as SQLError where error.code == "42P07" {
+                try connection.execute("ROLLBACK TO SAVEPOINT gatewatch_partition", [])
+                try connection.execute("RELEASE SAVEPOINT gatewatch_partition", [])
+            }
         }
     }
 }
