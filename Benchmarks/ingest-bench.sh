@@ -84,6 +84,26 @@ for entry in "${inputs[@]}"; do
             n, l, b/1e6, g, w, w/g, l/w/1e6, b/1e6/w, r/1024 }'
 done
 
+# Parallel scaling: the 8-file set on one core (taskset) against the same run on all cores.
+if [ "$quick" = 0 ] && command -v taskset > /dev/null; then
+    one=(); all=()
+    for _ in $(seq "$runs"); do
+        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        # shellcheck disable=SC2086
+        read -r t _ < <(measure taskset -c 0 "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 ${set8[*]})
+        one+=("$t")
+        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        # shellcheck disable=SC2086
+        read -r t _ < <(measure "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 ${set8[*]})
+        all+=("$t")
+    done
+    o=$(printf "%s\n" "${one[@]}" | median)
+    a=$(printf "%s\n" "${all[@]}" | median)
+    echo
+    awk -v o="$o" -v a="$a" -v c="$(nproc)" 'BEGIN {
+        printf "8 × 250k on 1 core: %.2f s; on %d cores: %.2f s; speed-up %.2f×\n", o, c, a, o/a }'
+fi
+
 if [ "$goaccess" = 1 ] && command -v goaccess > /dev/null; then
     f="$work/iis-1m.log.gz"
     read -r t m < <(measure sh -c "zcat '$f' | goaccess --log-format=W3C --no-progress -o '$work/goaccess.json' -")

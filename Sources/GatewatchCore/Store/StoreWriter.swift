@@ -286,12 +286,13 @@ final class StoreWriter: IngestWriter {
             }
             rows.append((hour, aggregator.addressText(key.address, invalid: key.invalidAddress), key, value))
         }
+        // String order (byte order for these ASCII keys; only locality depends on it).
         rows.sort { lhs, rhs in
             if lhs.hour != rhs.hour { return lhs.hour < rhs.hour }
             if lhs.key.site != rhs.key.site {
-                return byteOrder(aggregator.siteName(lhs.key.site), aggregator.siteName(rhs.key.site))
+                return aggregator.siteName(lhs.key.site) < aggregator.siteName(rhs.key.site)
             }
-            return byteOrder(lhs.address, rhs.address)
+            return lhs.address < rhs.address
         }
         for (hour, address, key, value) in rows {
             sqlite3_reset(raw)
@@ -344,7 +345,7 @@ final class StoreWriter: IngestWriter {
         let raw = inventoryStatement.sqliteStatement
         // In (day, address) order, for the same locality as the hourly rows.
         var rows = inventories.counts.map { (address: aggregator.addressText($0.key.address, invalid: $0.key.invalidAddress), key: $0.key, requests: $0.value) }
-        rows.sort { $0.key.day != $1.key.day ? $0.key.day < $1.key.day : byteOrder($0.address, $1.address) }
+        rows.sort { $0.key.day != $1.key.day ? $0.key.day < $1.key.day : $0.address < $1.address }
         for (address, key, requests) in rows {
             sqlite3_reset(raw)
             bind(raw, 1, dayText(key.day))
