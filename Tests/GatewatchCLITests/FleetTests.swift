@@ -244,6 +244,18 @@ struct FleetTests {
         #expect(result.stderr.contains("cannot open database 'postgres://nobody@127.0.0.1:1/none"))
     }
 
+    @Test("sql on PostgreSQL: an empty result keeps its header, and a literal ? is text")
+    func sqlEmptyResultAndQuestionMark() throws {
+        let url = try TestPostgres.makeDatabase()
+        _ = try Store(path: url)
+        let empty = try CLI.run(["sql", "--db", url, "--format", "csv", "SELECT path, status FROM files"])
+        #expect(empty.status == 0, "\(empty.stderr)")
+        #expect(empty.stdout.hasPrefix("path,status"))
+        let mark = try CLI.run(["sql", "--db", url, "--format", "json", "SELECT '?' AS q"])
+        #expect(mark.status == 0, "\(mark.stderr)")
+        #expect(mark.stdout.contains("\"q\":\"?\""))
+    }
+
     @Test("the sql command cannot write to a PostgreSQL store")
     func sqlIsReadOnly() throws {
         let url = try TestPostgres.makeDatabase()

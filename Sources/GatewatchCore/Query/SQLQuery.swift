@@ -141,7 +141,7 @@ public enum SQLQuery {
     /// PostgreSQL (or any engine without statement inspection): a text check for a second
     /// statement and for the first keyword; the read-only transaction refuses the rest.
     ///
-    /// Column names come with the first row, so a result without rows has no columns.
+    /// Column names come with the first row, or from the connection when there is none.
     private static func runChecked(_ sql: String, db: any SQLDatabase, limit: Int) throws -> SQLResult {
         guard !holdsMultipleStatements(sql) else { throw QueryError.multipleStatements }
         guard postgresReadingKeywords.contains(firstKeyword(sql)) else { throw QueryError.notReadOnly(statement: sql) }
@@ -156,6 +156,7 @@ public enum SQLQuery {
             }
             rows.append(row.values.map(SQLValue.init))
         }
+        if columns.isEmpty, let postgres = db as? PostgresConnection { columns = postgres.lastColumns }
         return SQLResult(columns: columns, rows: rows, truncated: truncated)
     }
 

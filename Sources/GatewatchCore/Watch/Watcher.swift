@@ -136,6 +136,9 @@ public final class Watcher {
         self.options = options
         var ingest = ingestOptions
         ingest.holdPartialLastLine = true
+        // A poll finds a few changed files; one after the other on the watcher's one long-lived
+        // connection (parallel workers would open connections at every poll).
+        ingest.parallelism = 1
         ingestor = Ingestor(store: store, options: ingest)
         self.evaluator = evaluator
         self.dispatcher = dispatcher

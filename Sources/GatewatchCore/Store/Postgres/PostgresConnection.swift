@@ -132,7 +132,8 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     }
 
     public func changes(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Int {
-        let numbered = Self.numberPlaceholders(sql)
+        // Without arguments the text goes as written (a `?` there is an operator or literal text).
+        let numbered = arguments.isEmpty ? sql : Self.numberPlaceholders(sql)
         let result: OpaquePointer?
         if arguments.isEmpty {
             // Simple protocol: allows several statements in one string (schema scripts).
@@ -156,7 +157,8 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         _ arguments: [any DatabaseValueConvertible],
         _ body: (SQLRow) throws -> Void
     ) throws {
-        let numbered = Self.numberPlaceholders(sql)
+        // Without arguments the text goes as written (a `?` there is an operator or literal text).
+        let numbered = arguments.isEmpty ? sql : Self.numberPlaceholders(sql)
         let sent = withParameters(arguments) { count, values in
             PQsendQueryParams(connection, numbered, count, nil, values, nil, nil, 0)
         }
@@ -187,13 +189,22 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
                     failure = error
                 }
             } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
+                if columns == nil, status == PGRES_TUPLES_OK {
+                    // No rows: the closing result still names the columns.
+                    columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+                }
                 continue
             } else if failure == nil {
                 failure = error(result, sql: sql)
             }
         }
+        lastColumns = columns ?? []
         if let failure { throw failure }
     }
+
+    /// The column names of the last query run by ``forEachRow(_:_:_:)``, known even when it
+    /// returned no rows.
+    public private(set) var lastColumns: [String] = []
 
     /// How a result column's text is decoded.
     enum ValueKind {
