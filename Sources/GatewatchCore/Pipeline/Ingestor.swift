@@ -546,6 +546,9 @@ final class PassState {
     /// A deferred pass holds up to this many aggregate rows, and this many bytes of evidence,
     /// before it takes the write lock and writes as it goes.
     static let deferredAggregateLimit = 400_000
+    /// Aggregate rows held before a flush. PostgreSQL stages every flushed row with `COPY` and
+    /// folds duplicates on the server, so it holds more in memory and stages each key about once.
+    let flushThreshold: Int
     static let deferredEvidenceLimit = 48 << 20
 
     init(file: FileIngest, transaction: PassTransaction, source: ByteSource, presetCandidates: [LedgerCandidate]?) {
@@ -553,6 +556,8 @@ final class PassState {
         self.transaction = transaction
         deferred = !transaction.isOpen
         db = transaction.database
+        let threshold = file.ingestor.options.aggregateFlushThreshold
+        flushThreshold = transaction.database.dialect == .postgres ? max(threshold, 250_000) : threshold
         self.source = source
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
@@ -975,7 +980,7 @@ final class PassState {
             if gatewayRequests.count >= 2048 || gatewayRequests.arenaBytes >= 1 << 20 { try submitEvidence() }
         }
         let held = aggregator.count + inventories.count
-        if held >= options.aggregateFlushThreshold, transaction.isOpen || held >= Self.deferredAggregateLimit {
+        if held >= flushThreshold, transaction.isOpen || held >= Self.deferredAggregateLimit {
             let writer = try activeWriter()
             try evidenceWorker?.waitIdle()  // one user of the connection at a time
             try writer.flush(&aggregator)

@@ -95,7 +95,6 @@ enum PostgresSchema {
             );
             CREATE INDEX evidence_time ON evidence(time);
             CREATE INDEX evidence_address ON evidence(address, time);
-            CREATE INDEX evidence_file ON evidence(file_id);
 
             CREATE TABLE inventory (
                 day \(text) NOT NULL,
