@@ -130,7 +130,18 @@ final class GatewaySink {
                         first_seen = \(db.least("gateway_minutes.first_seen", "excluded.first_seen")),
                         last_seen = \(db.greatest("gateway_minutes.last_seen", "excluded.last_seen"))
                     """
-            for (key, value) in minutes {
+            // In key order: concurrent ingesters into one PostgreSQL store then take row locks in
+            // the same order and cannot deadlock on each other.
+            let ordered = minutes.sorted { lhs, rhs in
+                let (a, b) = (lhs.key, rhs.key)
+                if a.minute != b.minute { return a.minute < b.minute }
+                return (a.gateway, a.apiID, a.operationID, a.method, a.backendPath)
+                    < (b.gateway, b.apiID, b.operationID, b.method, b.backendPath)
+                    || (a.gateway, a.apiID, a.operationID, a.method, a.backendPath)
+                        == (b.gateway, b.apiID, b.operationID, b.method, b.backendPath)
+                        && (a.backendStatus, a.responseCode) < (b.backendStatus, b.responseCode)
+            }
+            for (key, value) in ordered {
                 try db.execute(sql, [
                     UTCTime.format(key.minute), key.gateway, key.apiID, key.operationID, key.method, key.backendPath,
                     key.backendStatus, key.responseCode, value.requests, value.responseBytes, value.durationSum,
@@ -151,7 +162,11 @@ final class GatewaySink {
                         first_seen = \(db.least("gateway_callers.first_seen", "excluded.first_seen")),
                         last_seen = \(db.greatest("gateway_callers.last_seen", "excluded.last_seen"))
                     """
-            for (key, value) in callers {
+            let ordered = callers.sorted { lhs, rhs in
+                (lhs.key.hour, lhs.key.address, lhs.key.apiID, lhs.key.responseCode)
+                    < (rhs.key.hour, rhs.key.address, rhs.key.apiID, rhs.key.responseCode)
+            }
+            for (key, value) in ordered {
                 try db.execute(sql, [
                     UTCTime.format(key.hour), key.address, key.apiID, key.responseCode, value.requests,
                     value.backendCalls, value.responseBytes, UTCTime.format(value.first), UTCTime.format(value.last),

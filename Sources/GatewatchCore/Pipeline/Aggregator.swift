@@ -130,7 +130,7 @@ struct Aggregator {
         table[key, default: AggregateValue()].merge(bytes: bytes, timeTaken: timeTaken, time: time)
     }
 
-    mutating func removeAll() { table.removeAll() }
+    mutating func removeAll() { table.removeAll(keepingCapacity: true) }
 }
 
 extension AggregateValue {

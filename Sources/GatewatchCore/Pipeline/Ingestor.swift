@@ -45,7 +45,9 @@ public struct IngestOptions: Sendable {
     public var keepGatewayRequests = false
     /// The W3C column holding the gateway's request id (`--request-id-field`).
     public var requestIDField: String?
-    /// Aggregate rows held in memory before they are written (bounds memory).
+    /// Aggregate rows held in memory before they are written (bounds memory). PostgreSQL
+    /// stores hold at least 250,000 (each flushed row is staged on the server), and a parallel
+    /// pass holds up to 400,000 rows and 48 MiB of evidence before it takes the write lock.
     public var aggregateFlushThreshold = 30_000
     /// Inputs ingested at once (one thread and connection each); 1 reads them one after the
     /// other. The default is the number of cores, at most 4.
@@ -389,8 +391,10 @@ final class FileIngest {
                 return try runPass(candidates: candidates)
             } catch let restart as RestartPass {
                 // The head matched a known file but the content did not: try the next candidate,
-                // and after a few attempts read the file from the start.
+                // and after a few attempts read the file from the start. The candidates were read
+                // without the lock: in a parallel run, go on in the classic way (lock first).
                 candidates = attempts < 4 ? restart.remaining : []
+                deferred = false
             } catch is LedgerChanged {
                 // Another worker wrote a ledger entry for this head while this one parsed: read
                 // the input again under the lock, as a sequential run would.
@@ -464,9 +468,10 @@ final class FileIngest {
             report.rawBytes = source.rawOffset
             report.error = "'\(path)' is not a W3C log (\(unsupported.reason)); pass --format w3c to read it anyway"
             return report
-        } catch let error as SQLError where error.isTransient || error.code == "23505" {
+        } catch let error as SQLError where (error.isTransient || error.code == "23505") && path != "-" {
             // PostgreSQL: another ingester won a race on the same rows or ledger entry; rerun the
-            // input, which now sees the winner's ledger row.
+            // input, which now sees the winner's ledger row. (Not standard input: it cannot be
+            // read twice; that input fails instead.)
             throw RetryPass(error: error)
         } catch let error as DatabaseError {
             throw StoreError.writeFailed(path: ingestor.store.path, message: error.message ?? "\(error.resultCode)")
@@ -701,15 +706,7 @@ final class PassState {
         if let inFlight = file.inFlight { inFlight.heads.waitForEarlier(inFlight.index, head: head) }
         let writer = try transaction.begin()
         try writer.lockHead(headHashText)
-        if presetCandidates == nil, file.path != "-" {
-            let now = try ledgerCandidates(head: head)
-            let same =
-                now.count == candidatesBeforeLock.count
-                && zip(now, candidatesBeforeLock).allSatisfy {
-                    $0.id == $1.id && $0.fingerprint == $1.fingerprint && $0.bytes == $1.bytes
-                }
-            guard same else { throw LedgerChanged() }
-        }
+        try checkLedgerUnchanged()
         if fileID == 0 {
             fileID = try writer.insertPlaceholder(path: file.path, headHash: headHashText, headLength: headLength)
         }
@@ -718,6 +715,19 @@ final class PassState {
         heldEvidenceBytes = 0
         for batch in held { try evidenceSink(writer).submit(batch) }
         return writer
+    }
+
+    /// Throws ``LedgerChanged`` when the ledger rows for this head are no longer those the pass
+    /// was read against (a deferred pass; a preset list only comes from a classic retry).
+    private func checkLedgerUnchanged() throws {
+        guard deferred, presetCandidates == nil, file.path != "-" else { return }
+        let now = try ledgerCandidates(head: head)
+        let same =
+            now.count == candidatesBeforeLock.count
+            && zip(now, candidatesBeforeLock).allSatisfy {
+                $0.id == $1.id && $0.fingerprint == $1.fingerprint && $0.bytes == $1.bytes
+            }
+        guard same else { throw LedgerChanged() }
     }
 
     /// The evidence writer thread, started on first use.
@@ -1043,7 +1053,13 @@ final class PassState {
                 throw RestartPass(remaining: candidates.filter { $0.bytes < resume.bytes })
             }
             if consumedBytes <= resume.bytes {
-                // Nothing new: nothing to write (a deferred pass never takes the write lock).
+                // Nothing new: nothing to write (a deferred pass never takes the write lock). In
+                // a parallel run, only once the earlier inputs that share this head are written
+                // and the ledger still says so, as it would have in a sequential run.
+                if transaction.writer == nil, let inFlight = file.inFlight {
+                    inFlight.heads.waitForEarlier(inFlight.index, head: head)
+                    try checkLedgerUnchanged()
+                }
                 return (knownReport(fileReportBase()), false)
             }
         }

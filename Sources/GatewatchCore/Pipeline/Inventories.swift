@@ -198,8 +198,8 @@ struct Inventories {
 
     /// Empties the counters after a flush; the cardinality state is kept.
     mutating func removeCounts() {
-        counts.removeAll()
-        latency.removeAll()
+        counts.removeAll(keepingCapacity: true)
+        latency.removeAll(keepingCapacity: true)
         // Raw endpoints, methods and user agents are referenced only by the counts just written:
         // start them afresh so memory stays bounded on long inputs. Route templates stay (the
         // per-day endpoint quota refers to them).

@@ -93,7 +93,8 @@ public final class Store: Sendable {
     ///
     /// - Parameters:
     ///   - path: The database file, `sqlite:PATH`, or a `postgres://` URL.
-    ///   - readOnly: Open read-only: the database must exist and is never modified.
+    ///   - readOnly: Open read-only: the database must exist and is not modified (except that a
+    ///     SQLite file written by an older Gatewatch is first brought to the current schema).
     /// - Throws: ``StoreError``.
     public init(path location: String, readOnly: Bool = false) throws {
         if Self.isPostgres(location) {
@@ -133,8 +134,9 @@ public final class Store: Sendable {
                 if !applied {
                     let started = try queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
                     if !started { throw StoreError.missing(path: path) }
-                    // Written by an older Gatewatch: upgrade it once, then read it read-only.
-                    try Self.migrate(try DatabaseQueue(path: path))
+                    // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like
+                    // any writer), then read it read-only.
+                    try Self.migrate(try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)))
                     queue = try DatabaseQueue(path: path, configuration: configuration)
                 }
                 sqliteQueue = queue

@@ -45,13 +45,27 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         PQfinish(connection)
     }
 
-    /// `postgres://user:secret@host/db` → `postgres://user@host/db`.
+    /// The URL without its password: `postgres://user:secret@host/db?password=x&sslmode=require`
+    /// → `postgres://user@host/db?sslmode=require`.
     static func redacted(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex)
-        else { return url }
-        let userInfo = url[scheme.upperBound..<at.lowerBound]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + String(url[at.lowerBound...])
+        guard let scheme = url.range(of: "://") else { return url }
+        var result = String(url[..<scheme.upperBound])
+        let rest = url[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            result += String(userInfo.prefix { $0 != ":" }) + String(authority[at...])
+        } else {
+            result += String(authority)
+        }
+        let tail = rest[authorityEnd...]
+        guard let question = tail.firstIndex(of: "?") else { return result + String(tail) }
+        result += String(tail[..<question])
+        let parameters = tail[tail.index(after: question)...].split(separator: "&").filter {
+            !$0.lowercased().hasPrefix("password=")
+        }
+        return parameters.isEmpty ? result : result + "?" + parameters.joined(separator: "&")
     }
 
     /// Rewrites `?` placeholders as `$1`, `$2`… outside quotes and comments.
@@ -163,8 +177,9 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             PQsendQueryParams(connection, numbered, count, nil, values, nil, nil, 0)
         }
         guard sent == 1 else { throw error(nil, sql: sql) }
-        // Row by row, so that a large result never sits in memory whole.
-        PQsetSingleRowMode(connection)
+        // Row by row, so that a large result never sits in memory whole (when libpq cannot, the
+        // whole result arrives at once and is read below all the same).
+        _ = PQsetSingleRowMode(connection)
         var columns: [String]?
         var kinds: [ValueKind] = []
         var failure: (any Error)?
@@ -187,6 +202,21 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
                     try body(SQLRow(columns: columns ?? [], values: values))
                 } catch {
                     failure = error
+                }
+            } else if status == PGRES_TUPLES_OK, PQntuples(result) > 0, failure == nil {
+                // Not in single-row mode: every row in one result.
+                let count = PQnfields(result)
+                if columns == nil {
+                    columns = (0..<count).map { String(cString: PQfname(result, $0)) }
+                    kinds = (0..<count).map { ValueKind(oid: PQftype(result, $0)) }
+                }
+                for row in 0..<PQntuples(result) where failure == nil {
+                    let values = (0..<count).map { Self.value(result, row: row, column: $0, kind: kinds[Int($0)]) }
+                    do {
+                        try body(SQLRow(columns: columns ?? [], values: values))
+                    } catch {
+                        failure = error
+                    }
                 }
             } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
                 if columns == nil, status == PGRES_TUPLES_OK {
@@ -307,7 +337,9 @@ public struct CopyBuffer {
         fieldsInRow += 1
     }
 
-    /// Adds a text field (escaped), or NULL for `nil`.
+    /// Adds a text field (escaped), or NULL for `nil`. Bytes that are not UTF-8 (a log written in
+    /// a legacy code page) are replaced with U+FFFD, as reading the same text from SQLite would
+    /// show them; PostgreSQL refuses invalid UTF-8.
     public mutating func text(_ field: UnsafeRawBufferPointer?) {
         separator()
         guard let field else {
@@ -315,6 +347,15 @@ public struct CopyBuffer {
             bytes.append(UInt8(ascii: "N"))
             return
         }
+        if field.contains(where: { $0 >= 0x80 }) {
+            var repaired = String(decoding: field, as: UTF8.self)
+            repaired.withUTF8 { escape(UnsafeRawBufferPointer($0)) }
+        } else {
+            escape(field)
+        }
+    }
+
+    private mutating func escape(_ field: UnsafeRawBufferPointer) {
         for byte in field {
             switch byte {
             case 0x5C: bytes.append(0x5C); bytes.append(0x5C)

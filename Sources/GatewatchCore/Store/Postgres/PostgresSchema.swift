@@ -288,8 +288,8 @@ enum PostgresSchema {
     static func ensurePartitions(_ months: [String], on connection: PostgresConnection) throws {
         for month in months {
             guard month.utf8.count == 7, let year = Int(month.prefix(4)), let number = Int(month.suffix(2)),
-                (1...12).contains(number)
-            else { continue }
+                (1...12).contains(number), year < 9999
+            else { continue }  // anything else lands in hourly_other
             let name = partitionName(month: month)
             if try connection.value(String.self, "SELECT CAST(to_regclass(?) AS TEXT)", [name]) != nil { continue }
             // One creator at a time; the loser of a race finds the table on its second look.
