@@ -256,6 +256,33 @@ struct FleetTests {
         #expect(mark.stdout.contains("\"q\":\"?\""))
     }
 
+    @Test("a log in a legacy code page (invalid UTF-8) ingests into PostgreSQL as into SQLite")
+    func invalidUTF8() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var log = Data(
+            """
+            #Software: Microsoft Internet Information Services 10.0
+            #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken
+
+            """.utf8
+        )
+        log += Data("2026-11-20 10:00:00 10.0.0.5 GET /caf".utf8) + Data([0xE9]) + Data(" - 443 - 203.0.113.9 Agent/".utf8)
+        log += Data([0xFF, 0xFE]) + Data(" - 200 0 0 12\n".utf8)
+        let path = directory + "/latin1.log"
+        try log.write(to: URL(fileURLWithPath: path))
+        let url = try TestPostgres.makeDatabase()
+        let sqlite = directory + "/one.db"
+        for db in [url, sqlite] {
+            let result = try CLI.run(["ingest", "--quiet", "--db", db, "--gateway", "20.50.10.4", path])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let fleet = try CLI.run(["events", "--format", "json", "--db", url])
+        let local = try CLI.run(["events", "--format", "json", "--db", sqlite])
+        #expect(fleet.stdout.contains("/caf\u{FFFD}"))
+        #expect(fleet.stdout == local.stdout)
+    }
+
     @Test("the sql command cannot write to a PostgreSQL store")
     func sqlIsReadOnly() throws {
         let url = try TestPostgres.makeDatabase()
