@@ -356,6 +356,11 @@ public struct CopyBuffer {
     }
 
     private mutating func escape(_ field: UnsafeRawBufferPointer) {
+        // Most fields hold nothing to escape: copy them whole.
+        if !field.contains(where: { $0 == 0x5C || $0 <= 0x0D }) {
+            bytes.append(contentsOf: field)
+            return
+        }
         for byte in field {
             switch byte {
             case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
