@@ -34,6 +34,19 @@ struct Inventories {
         var kind: UInt8
     }
 
+    struct DaySlot: Hashable {
+        var day: Int32
+        var address: IPAddress
+        var invalidAddress: Int32
+
+        func hash(into hasher: inout Hasher) {
+            var folded = mix64(UInt64(UInt32(bitPattern: day)))
+            folded = mix64(folded ^ address.high)
+            folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
+            hasher.combine(folded)
+        }
+    }
+
     struct LatencyKey: Hashable {
         var day: Int32
         var site: Int32
@@ -53,7 +66,10 @@ struct Inventories {
     var methods = ByteInterner(maximumLength: 32, capacity: 16)
     var userAgents = ByteInterner(maximumLength: 512)
     private(set) var counts: [Key: Int64] = [:]
-    private var distinct: [SlotKey: Int] = [:]
+    /// Distinct values seen per address and day, one byte per kind (≤ ``valuesPerAddress``):
+    /// one entry per address and day rather than three, the largest structure that grows with
+    /// distinct addresses.
+    private var distinct: [DaySlot: UInt32] = [:]
     private(set) var latency: [LatencyKey: Int64] = [:]
     private var endpointsSeen: [Int64: Set<Int32>] = [:]  // day << 32 | site -> endpoints
 
@@ -95,11 +111,14 @@ struct Inventories {
             value: value
         )
         if counts[key] == nil {
-            let used = distinct[slot, default: 0]
+            let daySlot = DaySlot(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress)
+            let shift = UInt32(slot.kind) * 8
+            let packed = distinct[daySlot, default: 0]
+            let used = Int((packed >> shift) & 0xFF)
             if used >= Self.valuesPerAddress {
                 key.value = -1
             } else {
-                distinct[slot] = used + 1
+                distinct[daySlot] = packed + (1 << shift)
             }
         }
         counts[key, default: 0] += 1
