@@ -50,8 +50,21 @@ public struct IngestOptions: Sendable {
     /// pass holds up to 400,000 rows and 48 MiB of evidence before it takes the write lock.
     public var aggregateFlushThreshold = 30_000
     /// Inputs ingested at once (one thread and connection each); 1 reads them one after the
-    /// other. The default is the number of cores, at most 4.
-    public var parallelism = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
+    /// other. The default is the number of cores this process may use, at most 4.
+    public var parallelism = min(IngestOptions.usableCores, 4)
+
+    /// The cores this process may run on: its CPU affinity (`taskset`, cpusets), read from
+    /// `/proc/self/status`, else the cores online.
+    public static let usableCores: Int = {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+        {
+            let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+            let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+            if count > 0 { return count }
+        }
+        return max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    }()
     /// The name this ingester's rows carry (`--source`): the host name unless given.
     public var source: String = IngestOptions.defaultSource
 
