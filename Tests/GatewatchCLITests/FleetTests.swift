@@ -283,6 +283,32 @@ struct FleetTests {
         #expect(fleet.stdout == local.stdout)
     }
 
+    @Test("migrate-store refuses a SQLite file that is not a Gatewatch store, and leaves it alone")
+    func migrateForeignFile() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let foreign = directory + "/other.db"
+        func python(_ code: String) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", code]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try python("import sqlite3; c = sqlite3.connect('\(foreign)'); c.execute('create table t(x)'); c.commit()")
+        let result = try CLI.run(["migrate-store", "--from", foreign, "--to", try TestPostgres.makeDatabase()])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is not a Gatewatch store"))
+        let tables = try python(
+            "import sqlite3; print(','.join(r[0] for r in sqlite3.connect('\(foreign)').execute(\"select name from sqlite_master where type='table'\")))"
+        )
+        #expect(tables == "t")
+    }
+
     @Test("the sql command cannot write to a PostgreSQL store")
     func sqlIsReadOnly() throws {
         let url = try TestPostgres.makeDatabase()

@@ -36,7 +36,13 @@ extension Gatewatch {
         }
 
         func run() throws {
-            let source = try Store(path: from)
+            // Read-only: a file that is not a Gatewatch store is refused, never given our schema.
+            let source: Store
+            do {
+                source = try Store(path: from, readOnly: true)
+            } catch StoreError.missing {
+                throw ValidationError("'\(from)' is not a Gatewatch store (no Gatewatch schema in it); nothing was copied")
+            }
             let destination = try Store(path: to)
             let report = try StoreCopy.copy(from: source, to: destination)
             if json {
