@@ -133,7 +133,9 @@ public final class Ingestor: @unchecked Sendable {
     /// In a parallel run each worker reads, parses and aggregates its input without holding the
     /// write lock and takes it only to write (SQLite orders the workers' commits; each worker has
     /// its own connection). A worker whose input's ledger entries changed while it parsed reads
-    /// that input again under the lock, so the result is always that of a sequential run.
+    /// that input again under the lock, and inputs whose first bytes overlap are written in input
+    /// order, so the store holds the rows, counts and ledger of a sequential run (row ids follow
+    /// commit order).
     ///
     /// - Parameters:
     ///   - inputs: Resolved input paths (see ``InputDiscovery``); `-` is standard input.
@@ -171,8 +173,7 @@ public final class Ingestor: @unchecked Sendable {
                     tracker: ProgressTracker(path: path, slot: index, run: run),
                     session: session
                 )
-                file.report = try file.execute()
-                run.complete(slot: index, rawBytes: file.report?.rawBytes ?? 0, lines: file.report?.lines ?? 0)
+                try file.run(reportingTo: run, slot: index)
                 results.append(file)
             }
         } else {
@@ -249,8 +250,7 @@ extension Ingestor {
                         inFlight: (heads, index)
                     )
                     do {
-                        file.report = try file.execute()
-                        run.complete(slot: index, rawBytes: file.report?.rawBytes ?? 0, lines: file.report?.lines ?? 0)
+                        try file.run(reportingTo: run, slot: index)
                         shared.lock.withLock { shared.results[index] = file }
                     } catch {
                         shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
@@ -392,6 +392,13 @@ final class FileIngest {
         self.session = session
         self.inFlight = inFlight
         deferred = inFlight != nil
+    }
+
+    /// Ingests the input, keeps its report and adds it to the run's progress.
+    func run(reportingTo progress: RunProgress, slot: Int) throws {
+        let done = try execute()
+        report = done
+        progress.complete(slot: slot, rawBytes: done.rawBytes, lines: done.lines)
     }
 
     func execute() throws -> FileReport {
