@@ -49,18 +49,19 @@ func mix64(_ value: UInt64) -> UInt64 {
     return x
 }
 
-extension AggregateKey {
-    // One combine instead of eight: the per-line dictionary update is on the hot path.
-    func hash(into hasher: inout Hasher) {
+extension AggregateKey: FlatKey {
+    var flatHash: UInt64 {
         var folded = mix64(UInt64(bitPattern: hour) ^ UInt64(UInt32(bitPattern: site)) << 40)
         folded = mix64(folded ^ address.high)
         folded = mix64(folded ^ address.low)
         folded = mix64(
             folded ^ UInt64(UInt32(bitPattern: invalidAddress)) ^ UInt64(verdictCode) << 32 ^ UInt64(outcomeCode) << 40
         )
-        folded = mix64(folded ^ UInt64(UInt32(bitPattern: status)) ^ UInt64(UInt32(bitPattern: substatus)) << 32)
-        hasher.combine(folded)
+        return mix64(folded ^ UInt64(UInt32(bitPattern: status)) ^ UInt64(UInt32(bitPattern: substatus)) << 32)
     }
+
+    // One combine instead of eight.
+    func hash(into hasher: inout Hasher) { hasher.combine(flatHash) }
 }
 
 /// The sums of one hourly aggregate row; every field merges by sum, max, min or max again.
@@ -78,7 +79,7 @@ struct AggregateValue {
 /// Memory is bounded by the number of distinct keys between flushes (the ingest driver flushes
 /// when ``count`` passes a threshold), not by the number of lines.
 struct Aggregator {
-    private(set) var table: [AggregateKey: AggregateValue] = [:]
+    private(set) var table = FlatMap<AggregateKey, AggregateValue>()
     private var sites: [String] = [""]
     private var siteIndex: [[UInt8]: Int32] = [[]: 0]
     private var lastSite: [UInt8] = []
@@ -110,6 +111,15 @@ struct Aggregator {
 
     func siteName(_ id: Int32) -> String { sites[Int(id)] }
 
+    /// Per site id, its rank in the byte order of the names.
+    func siteRanks() -> [Int32] {
+        var ranks = [Int32](repeating: 0, count: sites.count)
+        for (rank, id) in sites.indices.sorted(by: { Array(sites[$0].utf8).lexicographicallyPrecedes(Array(sites[$1].utf8)) }).enumerated() {
+            ranks[id] = Int32(rank)
+        }
+        return ranks
+    }
+
     /// The id of a client address that is not an IP address (kept as text, at most 64 bytes).
     mutating func invalidAddressID(_ bytes: UnsafeRawBufferPointer?) -> Int32 {
         let text = bytes.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(64)), as: UTF8.self) } ?? "-"
@@ -127,10 +137,19 @@ struct Aggregator {
 
     @inline(__always)
     mutating func add(_ key: AggregateKey, bytes: Int64, timeTaken: Int64, time: Int64) {
-        table[key, default: AggregateValue()].merge(bytes: bytes, timeTaken: timeTaken, time: time)
+        let index = table.insertIndex(key, default: AggregateValue())
+        table[valueAt: index].merge(bytes: bytes, timeTaken: timeTaken, time: time)
     }
 
-    mutating func removeAll() { table.removeAll(keepingCapacity: true) }
+    mutating func removeAll() { table.removeAll() }
+
+    /// Moves the rows held out into a copy (names included, for writing them) and empties this
+    /// table, keeping its capacity: the copy is written on another thread while this one fills.
+    mutating func detachTable() -> Aggregator {
+        let batch = self
+        table = FlatMap(capacity: batch.table.count)
+        return batch
+    }
 }
 
 extension AggregateValue {

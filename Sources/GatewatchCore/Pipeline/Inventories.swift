@@ -34,17 +34,18 @@ struct Inventories {
         var kind: UInt8
     }
 
-    struct DaySlot: Hashable {
+    struct DaySlot: Hashable, FlatKey {
         var day: Int32
         var address: IPAddress
         var invalidAddress: Int32
 
-        func hash(into hasher: inout Hasher) {
+        var flatHash: UInt64 {
             var folded = mix64(UInt64(UInt32(bitPattern: day)))
             folded = mix64(folded ^ address.high)
-            folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
-            hasher.combine(folded)
+            return mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
         }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(flatHash) }
     }
 
     struct LatencyKey: Hashable {
@@ -59,19 +60,23 @@ struct Inventories {
     static let endpointsPerDay = 500
     static let otherValue = "(other)"
     static let dash: [UInt8] = [UInt8(ascii: "-")]
+    static let identifierPlaceholder: [UInt8] = Array("{id}".utf8)
 
     var endpoints = ByteInterner(maximumLength: 512)
     var templates = ByteInterner(maximumLength: 512)
     private var templateBuffer: [UInt8] = []
     var methods = ByteInterner(maximumLength: 32, capacity: 16)
     var userAgents = ByteInterner(maximumLength: 512)
-    private(set) var counts: [Key: Int64] = [:]
+    private(set) var counts = FlatMap<Key, Int64>()
     /// Distinct values seen per address and day, one byte per kind (≤ ``valuesPerAddress``):
     /// one entry per address and day rather than three, the largest structure that grows with
     /// distinct addresses.
-    private var distinct: [DaySlot: UInt32] = [:]
-    private(set) var latency: [LatencyKey: Int64] = [:]
+    private var distinct = FlatMap<DaySlot, UInt32>()
+    private(set) var latency = FlatMap<LatencyKey, Int64>()
     private var endpointsSeen: [Int64: Set<Int32>] = [:]  // day << 32 | site -> endpoints
+    /// The entry of ``endpointsSeen`` in use, held out of it.
+    private var seenKey: Int64 = .min
+    private var seen: Set<Int32> = []
 
     var count: Int { counts.count + latency.count }
 
@@ -110,18 +115,21 @@ struct Inventories {
             kind: slot.kind,
             value: value
         )
-        if counts[key] == nil {
-            let daySlot = DaySlot(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress)
-            let shift = UInt32(slot.kind) * 8
-            let packed = distinct[daySlot, default: 0]
-            let used = Int((packed >> shift) & 0xFF)
-            if used >= Self.valuesPerAddress {
-                key.value = -1
-            } else {
-                distinct[daySlot] = packed + (1 << shift)
-            }
+        // One lookup for a value seen before (the common case).
+        if let index = counts.index(of: key) {
+            counts[valueAt: index] += 1
+            return
         }
-        counts[key, default: 0] += 1
+        let daySlot = DaySlot(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress)
+        let shift = UInt32(slot.kind) * 8
+        let distinctIndex = distinct.insertIndex(daySlot, default: 0)
+        let used = Int((distinct[valueAt: distinctIndex] >> shift) & 0xFF)
+        if used >= Self.valuesPerAddress {
+            key.value = -1
+        } else {
+            distinct[valueAt: distinctIndex] += 1 << shift
+        }
+        counts[valueAt: counts.insertIndex(key, default: 0)] += 1
     }
 
     /// Records one non-gateway request.
@@ -153,11 +161,17 @@ struct Inventories {
         var endpointID: Int32 = -1
         if let endpoint {
             let dayKey = Int64(day) << 32 | Int64(UInt32(bitPattern: site))
-            // Looked up and grown in place: copying the set out would copy it on every insert.
-            if endpointsSeen[dayKey]?.contains(endpoint) == true {
+            if dayKey != seenKey {
+                // The set of the current day and site is held out of the dictionary (moved, not
+                // copied), so that most lines look up one set and no dictionary.
+                if seenKey != .min { endpointsSeen[seenKey] = seen }
+                seen = endpointsSeen.removeValue(forKey: dayKey) ?? []
+                seenKey = dayKey
+            }
+            if seen.contains(endpoint) {
                 endpointID = endpoint
-            } else if endpointsSeen[dayKey, default: []].count < Self.endpointsPerDay {
-                endpointsSeen[dayKey, default: []].insert(endpoint)
+            } else if seen.count < Self.endpointsPerDay {
+                seen.insert(endpoint)
                 endpointID = endpoint
             }
         }
@@ -168,7 +182,7 @@ struct Inventories {
             verdictCode: verdictCode,
             bucket: Self.bucket(milliseconds)
         )
-        latency[key, default: 0] += 1
+        latency[valueAt: latency.insertIndex(key, default: 0)] += 1
     }
 
     /// The id of the endpoint's template: path segments that are numbers, GUIDs or long hex
@@ -195,13 +209,23 @@ struct Inventories {
             while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
             let isIdentifier = RouteTemplate.isIdentifier(UnsafeRawBufferPointer(rebasing: stem[index..<end]))
             if isIdentifier {
-                templateBuffer.append(contentsOf: [0x7B, 0x69, 0x64, 0x7D])  // {id}
+                templateBuffer.append(contentsOf: Self.identifierPlaceholder)
             } else {
-                for position in index..<end { templateBuffer.append(stem[position]) }
+                templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[index..<end]))
             }
             index = end
         }
         return templateBuffer.withUnsafeBytes { templates.id($0) }
+    }
+
+    /// The bytes of a value id (≥ 0) for a kind, valid during `body`.
+    func withValueBytes<R>(kind: UInt8, value: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch Kind(rawValue: kind) {
+        case .endpoint: return endpoints.withBytes(value, body)
+        case .method: return methods.withBytes(value, body)
+        case .userAgent: return userAgents.withBytes(value, body)
+        case nil: return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
     }
 
     /// The text of a value id for a kind.
@@ -215,10 +239,25 @@ struct Inventories {
         }
     }
 
+    /// Moves the counters and the names they refer to out into a value to be written on another
+    /// thread, and empties them here as ``removeCounts()`` does; the cardinality state stays.
+    mutating func detachCounts() -> Inventories {
+        var batch = Inventories()
+        batch.templates = templates
+        swap(&batch.counts, &counts)
+        swap(&batch.latency, &latency)
+        swap(&batch.endpoints, &endpoints)
+        swap(&batch.methods, &methods)
+        swap(&batch.userAgents, &userAgents)
+        counts = FlatMap(capacity: batch.counts.count)
+        latency = FlatMap(capacity: batch.latency.count)
+        return batch
+    }
+
     /// Empties the counters after a flush; the cardinality state is kept.
     mutating func removeCounts() {
-        counts.removeAll(keepingCapacity: true)
-        latency.removeAll(keepingCapacity: true)
+        counts.removeAll()
+        latency.removeAll()
         // Raw endpoints, methods and user agents are referenced only by the counts just written:
         // start them afresh so memory stays bounded on long inputs. Route templates stay (the
         // per-day endpoint quota refers to them).
@@ -228,15 +267,16 @@ struct Inventories {
     }
 }
 
-extension Inventories.Key {
-    func hash(into hasher: inout Hasher) {
+extension Inventories.Key: FlatKey {
+    var flatHash: UInt64 {
         var folded = mix64(
             UInt64(UInt32(bitPattern: day)) ^ UInt64(kind) << 32 ^ UInt64(UInt32(bitPattern: value)) << 40
         )
         folded = mix64(folded ^ address.high)
-        folded = mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
-        hasher.combine(folded)
+        return mix64(folded ^ address.low ^ UInt64(UInt32(bitPattern: invalidAddress)) << 7)
     }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(flatHash) }
 }
 
 extension Inventories.SlotKey {
@@ -248,9 +288,11 @@ extension Inventories.SlotKey {
     }
 }
 
-extension Inventories.LatencyKey {
-    func hash(into hasher: inout Hasher) {
-        let folded = mix64(
+extension Inventories.LatencyKey: FlatKey {
+    func hash(into hasher: inout Hasher) { hasher.combine(flatHash) }
+
+    var flatHash: UInt64 {
+        mix64(
             UInt64(UInt32(bitPattern: day)) ^ UInt64(UInt32(bitPattern: site)) << 32
                 ^ mix64(
                     UInt64(UInt32(bitPattern: endpoint)) ^ UInt64(verdictCode) << 32 ^ UInt64(
@@ -258,7 +300,6 @@ extension Inventories.LatencyKey {
                     ) << 40
                 )
         )
-        hasher.combine(folded)
     }
 }
 
