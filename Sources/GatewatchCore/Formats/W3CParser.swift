@@ -157,6 +157,20 @@ public final class W3CParser {
                 }
                 if !closed { return .malformed(.unterminatedQuote) }
             } else {
+                // Eight bytes at a time to the first space, tab or NUL (user agents are long),
+                // then byte by byte from there.
+                if let base = bytes.baseAddress {
+                    while index + 8 <= count {
+                        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        let stops = Self.zeroBytes(word ^ 0x2020_2020_2020_2020)
+                            | Self.zeroBytes(word ^ 0x0909_0909_0909_0909) | Self.zeroBytes(word)
+                        if stops != 0 {
+                            index += stops.trailingZeroBitCount >> 3
+                            break
+                        }
+                        index += 8
+                    }
+                }
                 while index < count, bytes[index] != 0x20, bytes[index] != 0x09 {
                     if bytes[index] == 0 { return .malformed(.binary) }
                     index += 1
@@ -188,6 +202,13 @@ public final class W3CParser {
         }
         timestamp = days * 86_400 + seconds
         return .record
+    }
+
+    /// The high bit of every zero byte of `word` set (and possibly of bytes above the first zero
+    /// byte: only the lowest set bit is exact, and only it is used).
+    @inline(__always)
+    static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
     }
 
     /// The value of `field` in the current record, without quotes; `nil` when the layout has no
