@@ -19,6 +19,9 @@ final class ChunkPrefetcher: @unchecked Sendable {
     private let source: ByteSource
     private let condition = NSCondition()
     private var queue: [Item] = []
+    /// Buffers handed back by the consumer, refilled by the reader: no allocation (and no fresh
+    /// pages to fault in) per chunk.
+    private var spare: [[UInt8]] = []
     private let depth: Int
     private var ended = false
     private var cancelled = false
@@ -51,8 +54,11 @@ final class ChunkPrefetcher: @unchecked Sendable {
         do {
             var keepGoing = true
             while keepGoing {
-                var copy: [UInt8] = []
-                let more = try source.nextChunk { chunk in copy = Array(chunk) }
+                condition.lock()
+                var copy = spare.popLast() ?? []
+                condition.unlock()
+                copy.removeAll(keepingCapacity: true)
+                let more = try source.nextChunk { chunk in copy.append(contentsOf: chunk) }
                 if !copy.isEmpty, !push(.chunk(copy, rawOffset: source.rawOffset)) { break }
                 keepGoing = more
             }
@@ -86,6 +92,11 @@ final class ChunkPrefetcher: @unchecked Sendable {
         case .chunk(let bytes, let offset):
             rawOffset = offset
             isGzip = source.isGzip
+            defer {
+                condition.lock()
+                if spare.count < depth + 1 { spare.append(bytes) }
+                condition.unlock()
+            }
             try bytes.withUnsafeBytes { try body($0) }
             return true
         case .failure(let error):
