@@ -93,6 +93,11 @@ struct ByteInterner {
     /// The text of an id (decoded as UTF-8 with replacement).
     func text(_ id: Int32) -> String { String(decoding: values[Int(id)], as: UTF8.self) }
 
+    /// The bytes of an id, valid during `body`.
+    func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        values[Int(id)].withUnsafeBytes(body)
+    }
+
     /// The bytes of an id.
     func bytes(_ id: Int32) -> [UInt8] { values[Int(id)] }
 }

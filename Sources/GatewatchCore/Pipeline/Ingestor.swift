@@ -519,8 +519,8 @@ final class PassState {
     var evidence = EvidenceBatch()
     /// Gateway-verdict requests not yet handed to the writer (for `correlate`).
     var gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
-    /// Writes evidence batches on its own thread while parsing goes on.
-    var evidenceWorker: BackgroundWorker<EvidenceBatch>?
+    /// Writes evidence batches and aggregate flushes on its own thread while parsing goes on.
+    var evidenceWorker: BackgroundWorker<WriteJob>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
     var consumer: (any RecordConsumer)?
     /// The input's transaction; in a deferred pass it opens at the first write.
@@ -733,7 +733,7 @@ final class PassState {
         let held = heldEvidence
         heldEvidence = []
         heldEvidenceBytes = 0
-        for batch in held { try evidenceSink(writer).submit(batch) }
+        for batch in held { try evidenceSink(writer).submit(.evidence(batch)) }
         return writer
     }
 
@@ -750,11 +750,20 @@ final class PassState {
         guard same else { throw LedgerChanged() }
     }
 
-    /// The evidence writer thread, started on first use.
-    private func evidenceSink(_ writer: any IngestWriter) throws -> BackgroundWorker<EvidenceBatch> {
+    /// The writer thread, started on first use: from then on it is the connection's only user
+    /// until ``finishEvidence()`` has stopped it.
+    private func evidenceSink(_ writer: any IngestWriter) throws -> BackgroundWorker<WriteJob> {
         if let evidenceWorker { return evidenceWorker }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
-        let worker = BackgroundWorker(name: "gatewatch-evidence", capacity: 2, work: sink)
+        let worker = BackgroundWorker<WriteJob>(name: "gatewatch-writer", capacity: 2) { job in
+            switch job {
+            case .evidence(let batch):
+                try sink(batch)
+            case .aggregates(var aggregator, var inventories):
+                try writer.flush(&aggregator)
+                try writer.flush(&inventories, aggregator: aggregator)
+            }
+        }
         evidenceWorker = worker
         return worker
     }
@@ -976,7 +985,7 @@ final class PassState {
                 )
             )
             evidence.append(aggregator.siteName(siteID))
-            evidence.append(aggregator.addressText(key.address, invalid: invalidID))
+            evidence.appendAddress(key.address, invalid: invalidID, aggregator)
             evidence.append(parser.field(.forwardedFor))
             evidence.append(parser.field(.method))
             evidence.append(stem)
@@ -984,7 +993,7 @@ final class PassState {
             evidence.append(userAgent)
             evidence.append(parser.field(.host))
             evidence.append(classifier.ruleText(decision))
-            if evidence.count >= 2048 || evidence.arenaBytes >= 1 << 20 { try submitEvidence() }
+            if evidence.isFull { try submitEvidence() }
         } else if decision.verdict == .gateway, options.keepGatewayRequests || parser.hasColumn(.requestID) {
             gatewayRequests.rows.append(
                 EvidenceBatch.Row(
@@ -997,7 +1006,7 @@ final class PassState {
                 )
             )
             gatewayRequests.append(aggregator.siteName(siteID))
-            gatewayRequests.append(aggregator.addressText(key.address, invalid: invalidID))
+            gatewayRequests.appendAddress(key.address, invalid: invalidID, aggregator)
             gatewayRequests.append(parser.field(.method) ?? Self.emptyBytes)
             gatewayRequests.append(stem ?? Self.emptyBytes)
             let requestID = parser.field(.requestID)
@@ -1007,14 +1016,16 @@ final class PassState {
             } else {
                 gatewayRequests.append(nil as UnsafeRawBufferPointer?)
             }
-            if gatewayRequests.count >= 2048 || gatewayRequests.arenaBytes >= 1 << 20 { try submitEvidence() }
+            if gatewayRequests.isFull { try submitEvidence() }
         }
         let held = aggregator.count + inventories.count
         if held >= flushThreshold, transaction.isOpen || held >= Self.deferredAggregateLimit {
-            let writer = try activeWriter()
-            try evidenceWorker?.waitIdle()  // one user of the connection at a time
-            try writer.flush(&aggregator)
-            try writer.flush(&inventories, aggregator: aggregator)
+            // Written on the writer thread while parsing goes on. One flush at a time: the
+            // previous one (and the evidence before it) is done before this one is handed over,
+            // so at most two sets of aggregates are held.
+            let worker = try evidenceSink(try activeWriter())
+            try worker.waitIdle()
+            try worker.submit(.aggregates(aggregator.detachTable(), inventories.detachCounts()))
         }
     }
 
@@ -1032,11 +1043,11 @@ final class PassState {
         }
         let worker = try evidenceSink(try activeWriter())
         if evidence.count > 0 {
-            try worker.submit(evidence)
+            try worker.submit(.evidence(evidence))
             evidence = EvidenceBatch()
         }
         if gatewayRequests.count > 0 {
-            try worker.submit(gatewayRequests)
+            try worker.submit(.evidence(gatewayRequests))
             gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
         }
     }

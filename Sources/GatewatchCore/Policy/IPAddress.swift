@@ -227,10 +227,49 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return IPAddress(high: high, low: low)
     }
 
+    /// Writes ``description``'s bytes into `buffer` (at least 46 bytes) without allocating for
+    /// IPv4 addresses.
+    ///
+    /// - Returns: The length written.
+    func writeText(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let v4 = ipv4Value else {
+            var text = description
+            return text.withUTF8 { utf8 in
+                let length = min(utf8.count, buffer.count)
+                buffer.baseAddress?.copyMemory(from: utf8.baseAddress!, byteCount: length)
+                return length
+            }
+        }
+        var length = 0
+        func put(_ octet: UInt32, dot: Bool) {
+            if octet >= 100 {
+                buffer[length] = UInt8(48 + octet / 100)
+                length += 1
+            }
+            if octet >= 10 {
+                buffer[length] = UInt8(48 + octet / 10 % 10)
+                length += 1
+            }
+            buffer[length] = UInt8(48 + octet % 10)
+            length += 1
+            if dot {
+                buffer[length] = UInt8(ascii: ".")
+                length += 1
+            }
+        }
+        put(v4 >> 24, dot: true)
+        put((v4 >> 16) & 0xFF, dot: true)
+        put((v4 >> 8) & 0xFF, dot: true)
+        put(v4 & 0xFF, dot: false)
+        return length
+    }
+
     /// The canonical text: dotted quad for IPv4, RFC 5952 compressed lower case for IPv6.
     public var description: String {
-        if let v4 = ipv4Value {
-            return "\(v4 >> 24).\((v4 >> 16) & 0xFF).\((v4 >> 8) & 0xFF).\(v4 & 0xFF)"
+        if isIPv4 {
+            return String(unsafeUninitializedCapacity: 15) { buffer in
+                writeText(into: UnsafeMutableRawBufferPointer(buffer))
+            }
         }
         var words = [UInt16](repeating: 0, count: 8)
         for position in 0..<4 {

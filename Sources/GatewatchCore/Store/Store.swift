@@ -266,32 +266,44 @@ public enum UTCTime {
     /// - Parameter seconds: Seconds since 1970-01-01T00:00:00Z.
     /// - Returns: The ISO 8601 text.
     public static func format(_ seconds: Int64) -> String {
+        String(unsafeUninitializedCapacity: 20) { buffer in
+            let length = write(seconds, into: UnsafeMutableRawBufferPointer(buffer))
+            if length == 0 {
+                for (index, byte) in "invalid-time".utf8.enumerated() { buffer[index] = byte }
+                return 12
+            }
+            return length
+        }
+    }
+
+    /// Writes the text of ``format(_:)`` into `buffer` (at least 20 bytes) without allocating.
+    ///
+    /// - Returns: The length written: 20, or 0 for a year outside 0...9999.
+    static func write(_ seconds: Int64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        guard year >= 0, year <= 9999 else { return "invalid-time" }
-        return String(unsafeUninitializedCapacity: 20) { buffer in
-            func put(_ value: Int64, at offset: Int, width: Int) {
-                var remaining = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[position] = UInt8(48 + remaining % 10)
-                    remaining /= 10
-                }
+        guard year >= 0, year <= 9999, buffer.count >= 20 else { return 0 }
+        func put(_ value: Int64, at offset: Int, width: Int) {
+            var remaining = value
+            for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[position] = UInt8(48 + remaining % 10)
+                remaining /= 10
             }
-            put(year, at: 0, width: 4)
-            buffer[4] = UInt8(ascii: "-")
-            put(month, at: 5, width: 2)
-            buffer[7] = UInt8(ascii: "-")
-            put(day, at: 8, width: 2)
-            buffer[10] = UInt8(ascii: "T")
-            put(secondOfDay / 3600, at: 11, width: 2)
-            buffer[13] = UInt8(ascii: ":")
-            put(secondOfDay / 60 % 60, at: 14, width: 2)
-            buffer[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, at: 17, width: 2)
-            buffer[19] = UInt8(ascii: "Z")
-            return 20
         }
+        put(year, at: 0, width: 4)
+        buffer[4] = UInt8(ascii: "-")
+        put(month, at: 5, width: 2)
+        buffer[7] = UInt8(ascii: "-")
+        put(day, at: 8, width: 2)
+        buffer[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, at: 11, width: 2)
+        buffer[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, at: 14, width: 2)
+        buffer[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, at: 17, width: 2)
+        buffer[19] = UInt8(ascii: "Z")
+        return 20
     }
 
     /// Year, month, day for days since 1970-01-01 (Howard Hinnant's algorithm).

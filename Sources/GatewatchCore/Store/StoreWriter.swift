@@ -5,6 +5,14 @@ import GRDBSQLite
 /// SQLite's "copy the text now" destructor.
 nonisolated(unsafe) let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+/// Work for an input's writer thread.
+enum WriteJob {
+    /// Evidence (or gateway-request) rows.
+    case evidence(EvidenceBatch)
+    /// Hourly aggregates, inventories and latency histograms detached from the pass.
+    case aggregates(Aggregator, Inventories)
+}
+
 /// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
 struct EvidenceBatch {
     /// What the rows are.
@@ -42,10 +50,18 @@ struct EvidenceBatch {
 
     init(kind: Kind = .evidence) {
         self.kind = kind
-        arena.reserveCapacity(1 << 18)
-        spans.reserveCapacity(2048 * kind.fieldCount)
-        rows.reserveCapacity(2048)
+        arena.reserveCapacity(Self.arenaLimit / 2)
+        spans.reserveCapacity(Self.rowLimit * kind.fieldCount)
+        rows.reserveCapacity(Self.rowLimit)
     }
+
+    /// Rows and text bytes per batch: a few batches are in flight between the parser and the
+    /// writer thread, so they are kept small.
+    static let rowLimit = 1024
+    static let arenaLimit = 1 << 19
+
+    /// Whether the batch should be handed to the writer.
+    var isFull: Bool { rows.count >= Self.rowLimit || arena.count >= Self.arenaLimit }
 
     var count: Int { rows.count }
     var arenaBytes: Int { arena.count }
@@ -57,6 +73,21 @@ struct EvidenceBatch {
         }
         spans.append(Span(offset: Int32(arena.count), count: Int32(bytes.count)))
         arena.append(contentsOf: bytes)
+    }
+
+    /// Appends the stored text of an address key (no `String` for an IP address).
+    mutating func appendAddress(_ address: IPAddress, invalid: Int32, _ aggregator: Aggregator) {
+        guard invalid == 0 else {
+            append(aggregator.addressText(address, invalid: invalid))
+            return
+        }
+        let start = arena.count
+        arena.append(contentsOf: repeatElement(0, count: 48))
+        let count = arena.withUnsafeMutableBytes { raw in
+            address.writeText(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
+        }
+        arena.removeLast(48 - count)
+        spans.append(Span(offset: Int32(start), count: Int32(count)))
     }
 
     mutating func append(_ text: String) {
@@ -74,11 +105,15 @@ final class StoreWriter: IngestWriter {
     private var upsertStatement: Statement?
     private var inventoryStatement: Statement?
     private var latencyStatement: Statement?
+    /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
+    private let constants: BoundConstants
+    private let scratch = RowScratch()
 
     init(db: Database, source: String) {
         self.db = db
         self.source = source
         database = SQLiteDatabase(db)
+        constants = BoundConstants(source: source)
     }
 
     private func check(_ code: Int32, _ statement: Statement) throws {
@@ -131,6 +166,7 @@ final class StoreWriter: IngestWriter {
     /// The returned closure may run on another thread, as long as nothing else uses the
     /// connection meanwhile (the ingest driver waits for it before its own writes).
     func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
+        try prepareAggregateStatements()
         let evidence = try makeSink(fileID: fileID, kind: .evidence)
         let gatewayRequests = try makeSink(fileID: fileID, kind: .gatewayRequests)
         return { batch in try batch.kind == .evidence ? evidence(batch) : gatewayRequests(batch) }
@@ -180,78 +216,106 @@ final class StoreWriter: IngestWriter {
         sourceColumn: Int32?
     ) throws -> (EvidenceBatch) throws -> Void {
         let connection = db.sqliteConnection
-        let source = source
         let sql = statement.sql
         nonisolated(unsafe) let raw = statement.sqliteStatement
+        // The texts every row shares (verdict and outcome names, the source) live in one array
+        // for the sink's lifetime and are bound without a copy, as the arena's fields are.
+        var constants: [UInt8] = []
+        func span(_ text: String) -> (offset: Int, count: Int32) {
+            let offset = constants.count
+            constants.append(contentsOf: text.utf8)
+            return (offset, Int32(constants.count - offset))
+        }
+        let verdictSpans = Verdict.allCases.map { span($0.rawValue) }
+        let outcomeSpans = Outcome.allCases.map { span($0.rawValue) }
+        let sourceSpan = span(source)
+        constants.append(0)  // never an empty buffer
+        let shared = constants
         return { batch in
             var lastTime: Int64 = .min
-            var timeText: [UInt8] = []
+            var timeLength: Int32 = 0
             let fieldCount = batch.fieldCount
             try withExtendedLifetime(statement) {
-                try batch.arena.withUnsafeBytes { arena in
-                    let base = arena.baseAddress
-                    for (rowIndex, row) in batch.rows.enumerated() {
-                        sqlite3_reset(raw)
-                        if row.time != lastTime {
-                            lastTime = row.time
-                            timeText = Array(UTCTime.format(row.time).utf8)
-                        }
-                        timeText.withUnsafeBytes { text in
-                            _ = sqlite3_bind_text(
-                                raw,
-                                1,
-                                text.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                Int32(text.count),
-                                sqliteTransient
-                            )
-                        }
-                        sqlite3_bind_int64(raw, 2, fileID)
-                        sqlite3_bind_int64(raw, 3, row.line)
-                        for (fieldIndex, column) in textColumns.enumerated() {
-                            let span = batch.spans[rowIndex * fieldCount + fieldIndex]
-                            if span.count < 0 {
-                                sqlite3_bind_null(raw, column)
-                            } else if let base {
-                                // The arena outlives the step: no copy needed.
+                try shared.withUnsafeBytes { constant in
+                    let constantBase = constant.baseAddress!
+                    func bindConstant(_ column: Int32, _ span: (offset: Int, count: Int32)) {
+                        sqlite3_bind_text(
+                            raw,
+                            column,
+                            (constantBase + span.offset).assumingMemoryBound(to: CChar.self),
+                            span.count,
+                            nil
+                        )
+                    }
+                    try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { timeText in
+                        try batch.arena.withUnsafeBytes { arena in
+                            let base = arena.baseAddress
+                            for (rowIndex, row) in batch.rows.enumerated() {
+                                sqlite3_reset(raw)
+                                if row.time != lastTime {
+                                    lastTime = row.time
+                                    timeLength = Int32(UTCTime.write(row.time, into: timeText))
+                                    if timeLength == 0 {
+                                        for (index, byte) in "invalid-time".utf8.enumerated() { timeText[index] = byte }
+                                        timeLength = 12
+                                    }
+                                }
+                                // The time text changes only after the reset above: bound in place.
                                 sqlite3_bind_text(
                                     raw,
-                                    column,
-                                    (base + Int(span.offset)).assumingMemoryBound(to: CChar.self),
-                                    span.count,
+                                    1,
+                                    timeText.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                    timeLength,
                                     nil
                                 )
-                            } else {
-                                sqlite3_bind_text(raw, column, "", 0, sqliteTransient)
+                                sqlite3_bind_int64(raw, 2, fileID)
+                                sqlite3_bind_int64(raw, 3, row.line)
+                                for (fieldIndex, column) in textColumns.enumerated() {
+                                    let span = batch.spans[rowIndex * fieldCount + fieldIndex]
+                                    if span.count < 0 {
+                                        sqlite3_bind_null(raw, column)
+                                    } else if let base {
+                                        // The arena outlives the step: no copy needed.
+                                        sqlite3_bind_text(
+                                            raw,
+                                            column,
+                                            (base + Int(span.offset)).assumingMemoryBound(to: CChar.self),
+                                            span.count,
+                                            nil
+                                        )
+                                    } else {
+                                        sqlite3_bind_text(raw, column, "", 0, sqliteTransient)
+                                    }
+                                }
+                                sqlite3_bind_int64(raw, statusColumns.0, Int64(row.status))
+                                sqlite3_bind_int64(raw, statusColumns.1, Int64(row.substatus))
+                                if let verdictColumns {
+                                    bindConstant(verdictColumns.0, verdictSpans[Int(row.verdictCode)])
+                                    bindConstant(verdictColumns.1, outcomeSpans[Int(row.outcomeCode)])
+                                }
+                                if let sourceColumn { bindConstant(sourceColumn, sourceSpan) }
+                                let code = sqlite3_step(raw)
+                                guard code == SQLITE_DONE else {
+                                    throw DatabaseError(
+                                        resultCode: ResultCode(rawValue: code),
+                                        message: String(cString: sqlite3_errmsg(connection)),
+                                        sql: sql
+                                    )
+                                }
                             }
-                        }
-                        sqlite3_bind_int64(raw, statusColumns.0, Int64(row.status))
-                        sqlite3_bind_int64(raw, statusColumns.1, Int64(row.substatus))
-                        if let verdictColumns {
-                            let verdict = Verdict.allCases[Int(row.verdictCode)].rawValue
-                            let outcome = Outcome.allCases[Int(row.outcomeCode)].rawValue
-                            sqlite3_bind_text(raw, verdictColumns.0, verdict, -1, sqliteTransient)
-                            sqlite3_bind_text(raw, verdictColumns.1, outcome, -1, sqliteTransient)
-                        }
-                        if let sourceColumn { sqlite3_bind_text(raw, sourceColumn, source, -1, sqliteTransient) }
-                        let code = sqlite3_step(raw)
-                        guard code == SQLITE_DONE else {
-                            throw DatabaseError(
-                                resultCode: ResultCode(rawValue: code),
-                                message: String(cString: sqlite3_errmsg(connection)),
-                                sql: sql
-                            )
+                            // Nothing bound may outlive the buffers it points into.
+                            sqlite3_reset(raw)
+                            sqlite3_clear_bindings(raw)
                         }
                     }
-                    sqlite3_reset(raw)
-                    sqlite3_clear_bindings(raw)
                 }
             }
         }
     }
 
-    /// Writes the aggregates held in memory and empties them.
-    func flush(_ aggregator: inout Aggregator) throws {
-        guard aggregator.count > 0 else { return }
+    /// Prepares the upserts of ``flush(_:)`` and ``flush(_:aggregator:)`` (GRDB prepares
+    /// statements on the connection's own thread only: this runs before the writer thread starts).
+    private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
             upsertStatement = try db.makeStatement(
                 sql: """
@@ -268,58 +332,6 @@ final class StoreWriter: IngestWriter {
                     """
             )
         }
-        guard let statement = upsertStatement else { return }
-        let raw = statement.sqliteStatement
-        // In key order: consecutive upserts then touch neighbouring pages of the primary key and of
-        // the address index (a flush mostly covers one or two hours), instead of pages all over a
-        // table that outgrows the page cache.
-        var rows: [(hour: String, address: String, key: AggregateKey, value: AggregateValue)] = []
-        rows.reserveCapacity(aggregator.count)
-        var hourTexts: [Int64: String] = [:]
-        for (key, value) in aggregator.table {
-            let hour: String
-            if let known = hourTexts[key.hour] {
-                hour = known
-            } else {
-                hour = UTCTime.format(key.hour)
-                hourTexts[key.hour] = hour
-            }
-            rows.append((hour, aggregator.addressText(key.address, invalid: key.invalidAddress), key, value))
-        }
-        // String order (byte order for these ASCII keys; only locality depends on it).
-        rows.sort { lhs, rhs in
-            if lhs.hour != rhs.hour { return lhs.hour < rhs.hour }
-            if lhs.key.site != rhs.key.site {
-                return aggregator.siteName(lhs.key.site) < aggregator.siteName(rhs.key.site)
-            }
-            return lhs.address < rhs.address
-        }
-        for (hour, address, key, value) in rows {
-            sqlite3_reset(raw)
-            bind(raw, 1, hour)
-            bind(raw, 2, aggregator.siteName(key.site))
-            bind(raw, 3, address)
-            bind(raw, 4, key.verdict.rawValue)
-            bind(raw, 5, key.outcome.rawValue)
-            sqlite3_bind_int64(raw, 6, Int64(key.status))
-            sqlite3_bind_int64(raw, 7, Int64(key.substatus))
-            sqlite3_bind_int64(raw, 8, value.requests)
-            sqlite3_bind_int64(raw, 9, value.bytes)
-            sqlite3_bind_int64(raw, 10, value.timeTakenSum)
-            sqlite3_bind_int64(raw, 11, value.timeTakenMax)
-            bind(raw, 12, UTCTime.format(value.first))
-            bind(raw, 13, UTCTime.format(value.last))
-            bind(raw, 14, source)
-            try check(sqlite3_step(raw), statement)
-        }
-        aggregator.removeAll()
-    }
-
-    /// Writes inventories and latency histograms held in memory and empties them.
-    ///
-    /// The per-address bound is applied per input (see ``Inventories``): an address, day and
-    /// kind gets at most that many values from each input file, the rest under `(other)`.
-    func flush(_ inventories: inout Inventories, aggregator: Aggregator) throws {
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
                 sql: """
@@ -334,6 +346,63 @@ final class StoreWriter: IngestWriter {
                     """
             )
         }
+    }
+
+    /// Writes the aggregates held in memory and empties them.
+    func flush(_ aggregator: inout Aggregator) throws {
+        guard aggregator.count > 0 else { return }
+        try prepareAggregateStatements()
+        guard let statement = upsertStatement else { return }
+        let raw = statement.sqliteStatement
+        let keys = aggregator.table.keys
+        let values = aggregator.table.values
+        // In key order: consecutive upserts then touch neighbouring pages of the primary key and of
+        // the address index (a flush mostly covers one or two hours), instead of pages all over a
+        // table that outgrows the page cache. The order is the text order of (hour, site,
+        // address) as far as the first 16 bytes of the address; only locality depends on it.
+        let siteRanks = aggregator.siteRanks()
+        var order: [FlushOrder] = []
+        order.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
+            let text = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) {
+                FlushOrder.prefix($0)
+            }
+            order.append(FlushOrder(major: key.hour, minor: siteRanks[Int(key.site)], text: text, index: Int32(index)))
+        }
+        order.sort()
+        for entry in order {
+            let key = keys[Int(entry.index)]
+            let value = values[Int(entry.index)]
+            sqlite3_reset(raw)
+            scratch.reset()
+            scratch.bindTime(raw, 1, key.hour)
+            scratch.bindName(raw, 2, aggregator.siteName(key.site))
+            scratch.bindAddress(raw, 3, key.address, invalid: key.invalidAddress, aggregator)
+            constants.bind(raw, 4, constants.verdicts[Int(key.verdictCode)])
+            constants.bind(raw, 5, constants.outcomes[Int(key.outcomeCode)])
+            sqlite3_bind_int64(raw, 6, Int64(key.status))
+            sqlite3_bind_int64(raw, 7, Int64(key.substatus))
+            sqlite3_bind_int64(raw, 8, value.requests)
+            sqlite3_bind_int64(raw, 9, value.bytes)
+            sqlite3_bind_int64(raw, 10, value.timeTakenSum)
+            sqlite3_bind_int64(raw, 11, value.timeTakenMax)
+            scratch.bindTime(raw, 12, value.first)
+            scratch.bindTime(raw, 13, value.last)
+            constants.bind(raw, 14, constants.source)
+            try check(sqlite3_step(raw), statement)
+        }
+        // Nothing bound may outlive the scratch row it points into.
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+        aggregator.removeAll()
+    }
+
+    /// Writes inventories and latency histograms held in memory and empties them.
+    ///
+    /// The per-address bound is applied per input (see ``Inventories``): an address, day and
+    /// kind gets at most that many values from each input file, the rest under `(other)`.
+    func flush(_ inventories: inout Inventories, aggregator: Aggregator) throws {
+        try prepareAggregateStatements()
         guard let inventoryStatement, let latencyStatement else { return }
         var dayTexts: [Int32: String] = [:]
         func dayText(_ day: Int32) -> String {
@@ -344,17 +413,34 @@ final class StoreWriter: IngestWriter {
         }
         let raw = inventoryStatement.sqliteStatement
         // In (day, address) order, for the same locality as the hourly rows.
-        var rows = inventories.counts.map { (address: aggregator.addressText($0.key.address, invalid: $0.key.invalidAddress), key: $0.key, requests: $0.value) }
-        rows.sort { $0.key.day != $1.key.day ? $0.key.day < $1.key.day : $0.address < $1.address }
-        for (address, key, requests) in rows {
+        let keys = inventories.counts.keys
+        let counts = inventories.counts.values
+        var order: [FlushOrder] = []
+        order.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
+            let text = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) {
+                FlushOrder.prefix($0)
+            }
+            order.append(FlushOrder(major: Int64(key.day), minor: 0, text: text, index: Int32(index)))
+        }
+        order.sort()
+        for entry in order {
+            let key = keys[Int(entry.index)]
             sqlite3_reset(raw)
-            bind(raw, 1, dayText(key.day))
-            bind(raw, 2, address)
-            bind(raw, 3, Inventories.Kind(rawValue: key.kind)?.name ?? "")
-            bind(raw, 4, inventories.text(kind: key.kind, value: key.value))
-            sqlite3_bind_int64(raw, 5, requests)
+            scratch.reset()
+            scratch.bindDay(raw, 1, key.day)
+            scratch.bindAddress(raw, 2, key.address, invalid: key.invalidAddress, aggregator)
+            constants.bind(raw, 3, constants.kinds[Int(key.kind)])
+            if key.value < 0 {
+                constants.bind(raw, 4, constants.other)
+            } else {
+                inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(raw, 4, $0) }
+            }
+            sqlite3_bind_int64(raw, 5, counts[Int(entry.index)])
             try check(sqlite3_step(raw), inventoryStatement)
         }
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
         let latencyRaw = latencyStatement.sqliteStatement
         for (key, requests) in inventories.latency {
             sqlite3_reset(latencyRaw)
@@ -367,5 +453,158 @@ final class StoreWriter: IngestWriter {
             try check(sqlite3_step(latencyRaw), latencyStatement)
         }
         inventories.removeCounts()
+    }
+}
+
+/// The sort key of a flushed row: two numbers, then the first 16 bytes of the address text
+/// (big-endian, so integer order is byte order), then its index in the map.
+struct FlushOrder: Comparable {
+    var major: Int64
+    var minor: Int32
+    var text: (UInt64, UInt64)
+    var index: Int32
+
+    /// The first 16 bytes of `text`, zero-padded, as two big-endian integers.
+    static func prefix(_ text: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for position in 0..<16 {
+            let byte = position < text.count ? UInt64(text[position]) : 0
+            if position < 8 { high = high << 8 | byte } else { low = low << 8 | byte }
+        }
+        return (high, low)
+    }
+
+    static func < (lhs: FlushOrder, rhs: FlushOrder) -> Bool {
+        if lhs.major != rhs.major { return lhs.major < rhs.major }
+        if lhs.minor != rhs.minor { return lhs.minor < rhs.minor }
+        if lhs.text.0 != rhs.text.0 { return lhs.text.0 < rhs.text.0 }
+        if lhs.text.1 != rhs.text.1 { return lhs.text.1 < rhs.text.1 }
+        return lhs.index < rhs.index
+    }
+
+    static func == (lhs: FlushOrder, rhs: FlushOrder) -> Bool {
+        lhs.major == rhs.major && lhs.minor == rhs.minor && lhs.text == rhs.text && lhs.index == rhs.index
+    }
+}
+
+/// The texts every flushed row shares (verdict, outcome and kind names, `(other)`, the source),
+/// in memory that lives as long as the writer, bound without a copy.
+final class BoundConstants {
+    typealias Span = (pointer: UnsafePointer<CChar>, count: Int32)
+    private let storage: UnsafeMutableRawBufferPointer
+    let verdicts: [Span]
+    let outcomes: [Span]
+    let kinds: [Span]
+    let other: Span
+    let source: Span
+
+    init(source name: String) {
+        let texts: [String] =
+            Verdict.allCases.map(\.rawValue) + Outcome.allCases.map(\.rawValue)
+            + Inventories.Kind.allCases.map(\.name) + [Inventories.otherValue, name]
+        let total = texts.reduce(1) { $0 + $1.utf8.count }
+        storage = .allocate(byteCount: total, alignment: 1)
+        var offset = 0
+        var spans: [Span] = []
+        for text in texts {
+            let start = offset
+            for byte in text.utf8 {
+                storage[offset] = byte
+                offset += 1
+            }
+            spans.append((UnsafePointer((storage.baseAddress! + start).assumingMemoryBound(to: CChar.self)), Int32(offset - start)))
+        }
+        var rest = spans[...]
+        verdicts = Array(rest.prefix(Verdict.allCases.count))
+        rest = rest.dropFirst(Verdict.allCases.count)
+        outcomes = Array(rest.prefix(Outcome.allCases.count))
+        rest = rest.dropFirst(Outcome.allCases.count)
+        kinds = Array(rest.prefix(Inventories.Kind.allCases.count))
+        rest = rest.dropFirst(Inventories.Kind.allCases.count)
+        other = rest[rest.startIndex]
+        source = rest[rest.startIndex + 1]
+    }
+
+    deinit { storage.deallocate() }
+
+    @inline(__always)
+    func bind(_ statement: SQLiteStatement, _ index: Int32, _ span: Span) {
+        sqlite3_bind_text(statement, index, span.pointer, span.count, nil)
+    }
+}
+
+/// One row's own texts (times, site, address, value), written into a buffer that is reused for
+/// every row and bound without a copy: valid until the statement's next reset.
+final class RowScratch {
+    /// Hour and times (20 bytes each), a site name (≤ 256), an address (≤ 64), an inventory value
+    /// (≤ 512): far below this.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+    private let addressBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+    private var used = 0
+
+    deinit {
+        buffer.deallocate()
+        addressBuffer.deallocate()
+    }
+
+    func reset() { used = 0 }
+
+    /// Appends `bytes` (cut to what is left) and binds them.
+    @inline(__always)
+    func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        let count = min(bytes.count, buffer.count - used)
+        let start = buffer.baseAddress! + used
+        if count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: count) }
+        used += count
+        sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+    }
+
+    func bindTime(_ statement: SQLiteStatement, _ index: Int32, _ seconds: Int64) {
+        let start = buffer.baseAddress! + used
+        var count = UTCTime.write(seconds, into: UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used))
+        if count == 0 {
+            bindName(statement, index, "invalid-time")
+            return
+        }
+        count = min(count, 20)
+        used += count
+        sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+    }
+
+    /// The date part of a day number (days since 1970-01-01).
+    func bindDay(_ statement: SQLiteStatement, _ index: Int32, _ day: Int32) {
+        let start = buffer.baseAddress! + used
+        let count = UTCTime.write(Int64(day) * 86_400, into: UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used))
+        if count == 0 {
+            bindName(statement, index, "invalid-time")
+            return
+        }
+        used += 10
+        sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), 10, nil)
+    }
+
+    func bindName(_ statement: SQLiteStatement, _ index: Int32, _ name: String) {
+        var copy = name
+        copy.withUTF8 { bind(statement, index, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The stored text of an address key, in a buffer valid during `body`.
+    func withAddressText<R>(
+        _ address: IPAddress,
+        invalid: Int32,
+        _ aggregator: Aggregator,
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        if invalid != 0 {
+            var text = aggregator.addressText(address, invalid: invalid)
+            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+        let count = address.writeText(into: addressBuffer)
+        return body(UnsafeRawBufferPointer(rebasing: addressBuffer[0..<count]))
+    }
+
+    func bindAddress(_ statement: SQLiteStatement, _ index: Int32, _ address: IPAddress, invalid: Int32, _ aggregator: Aggregator) {
+        withAddressText(address, invalid: invalid, aggregator) { bind(statement, index, $0) }
     }
 }

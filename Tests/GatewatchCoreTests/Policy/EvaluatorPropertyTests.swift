@@ -1,7 +1,7 @@
 import GatewatchCore
 import Testing
 
-/// A seeded generator, so failures reproduce.
+/// A seeded generator, so failures reproduce (shared by the property tests of this target).
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {

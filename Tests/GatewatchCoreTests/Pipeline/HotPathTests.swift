@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import GatewatchCore
+
+/// The byte-level pieces of the ingest hot path, each checked against the plain implementation it
+/// replaces: the counters' hash map against `Dictionary`, address and time texts against their
+/// `String` forms, the word-at-a-time tokenizer against a byte-by-byte split.
+@Suite struct HotPathTests {
+    @Test func flatMapAgreesWithDictionary() {
+        var random = SplitMix64(state: 7)
+        var map = FlatMap<AggregateKey, AggregateValue>()
+        var model: [AggregateKey: AggregateValue] = [:]
+        for round in 0..<3 {
+            // Few hours, addresses and statuses: many repeats, and keys that differ in one field.
+            for _ in 0..<60_000 {
+                let key = AggregateKey(
+                    hour: Int64(random.next() % 4) * 3600,
+                    site: Int32(random.next() % 3),
+                    address: IPAddress(high: 0, low: 0xFFFF_0000_0000 | random.next() % 5000),
+                    invalidAddress: 0,
+                    verdictCode: UInt8(random.next() % 4),
+                    outcomeCode: UInt8(random.next() % 3),
+                    status: [200, 404, 403][Int(random.next() % 3)],
+                    substatus: Int32(random.next() % 2)
+                )
+                let bytes = Int64(random.next() % 1000)
+                let index = map.insertIndex(key, default: AggregateValue())
+                map[valueAt: index].merge(bytes: bytes, timeTaken: 5, time: Int64(round))
+                model[key, default: AggregateValue()].merge(bytes: bytes, timeTaken: 5, time: Int64(round))
+            }
+            #expect(map.count == model.count)
+            var seen = 0
+            for (key, value) in map {
+                seen += 1
+                #expect(model[key]?.requests == value.requests)
+                #expect(model[key]?.bytes == value.bytes)
+                #expect(map.index(of: key) != nil)
+            }
+            #expect(seen == model.count)
+            let absent = AggregateKey(
+                hour: 99 * 3600, site: 0, address: IPAddress(high: 0, low: 1), invalidAddress: 0,
+                verdictCode: 0, outcomeCode: 0, status: 200, substatus: 0
+            )
+            #expect(map[absent] == nil)
+            map.removeAll()
+            model.removeAll()
+            #expect(map.isEmpty)
+            var iterator = map.makeIterator()
+            #expect(iterator.next() == nil)
+        }
+    }
+
+    @Test func addressTextMatchesDescription() throws {
+        var random = SplitMix64(state: 11)
+        var texts = ["0.0.0.0", "255.255.255.255", "10.0.0.10", "1.2.3.4", "100.64.9.99", "::1", "2001:db8::8:800:200c:417a", "fe80::"]
+        for _ in 0..<20_000 {
+            let value = UInt32(truncatingIfNeeded: random.next())
+            texts.append("\(value >> 24).\((value >> 16) & 0xFF).\((value >> 8) & 0xFF).\(value & 0xFF)")
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+        defer { buffer.deallocate() }
+        for text in texts {
+            let address = try #require(IPAddress(text))
+            let count = address.writeText(into: buffer)
+            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self) == address.description)
+            if address.isIPv4 { #expect(address.description == text) }
+        }
+    }
+
+    @Test func flushOrderIsTheTextOrderOfAddresses() throws {
+        var random = SplitMix64(state: 13)
+        var texts: [String] = []
+        for _ in 0..<5_000 {
+            let value = UInt32(truncatingIfNeeded: random.next() % 0x0300_0000)
+            texts.append(IPAddress(high: 0, low: 0xFFFF_0000_0000 | UInt64(value)).description)
+        }
+        let byPrefix = texts.sorted { lhs, rhs in
+            let left = Array(lhs.utf8).withUnsafeBytes { FlushOrder.prefix($0) }
+            let right = Array(rhs.utf8).withUnsafeBytes { FlushOrder.prefix($0) }
+            return left.0 != right.0 ? left.0 < right.0 : left.1 < right.1
+        }
+        #expect(byPrefix == texts.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+    }
+
+    @Test func timeTextWithoutAllocation() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+        defer { buffer.deallocate() }
+        for (seconds, text) in [
+            (0 as Int64, "1970-01-01T00:00:00Z"), (1_710_201_599, "2024-03-11T23:59:59Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"), (-1, "1969-12-31T23:59:59Z"),
+        ] {
+            let count = UTCTime.write(seconds, into: buffer)
+            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self) == text)
+            #expect(UTCTime.format(seconds) == text)
+        }
+        #expect(UTCTime.write(400_000_000_000, into: buffer) == 0)
+        #expect(UTCTime.format(400_000_000_000) == "invalid-time")
+    }
+
+    /// Values of every length around the 8-byte steps, separated by spaces and tabs, with a NUL
+    /// at every position of a long value.
+    @Test func tokenizerMatchesByteSplit() throws {
+        let names = ["c-ip", "cs-method", "cs-uri-stem", "cs(User-Agent)", "cs(Referer)", "cs-host"]
+        let fields: [W3CField] = [.clientIP, .method, .uriStem, .userAgent, .referer, .host]
+        let layout = "#Fields: date time " + names.joined(separator: " ")
+        var random = SplitMix64(state: 17)
+        for _ in 0..<2_000 {
+            let parser = W3CParser()
+            #expect(layout.utf8.withContiguousStorageIfAvailable { parser.parse(UnsafeRawBufferPointer($0)) } == .directive)
+            var values: [String] = []
+            var line = "2026-11-20 10:00:00"
+            for _ in names {
+                let length = Int(random.next() % 40) + 1
+                let value = String((0..<length).map { _ in Character(UnicodeScalar(UInt8(0x21 + random.next() % 90))) })
+                    .replacingOccurrences(of: "\"", with: "q").replacingOccurrences(of: "#", with: "h")
+                values.append(value)
+                line += random.next() % 3 == 0 ? "\t" : (random.next() % 2 == 0 ? "  " : " ")
+                line += value
+            }
+            let kind = Array(line.utf8).withUnsafeBytes { bytes -> W3CParser.LineKind in
+                let kind = parser.parse(bytes)
+                for (index, name) in fields.enumerated() {
+                    let field = parser.field(name)
+                    #expect(field.map { String(decoding: $0, as: UTF8.self) } == (values[index] == "-" ? nil : values[index]))
+                }
+                return kind
+            }
+            #expect(kind == .record)
+        }
+        let parser = W3CParser()
+        _ = Array("#Fields: date time cs-method cs(User-Agent)".utf8).withUnsafeBytes { parser.parse($0) }
+        let long = Array("2026-11-20 10:00:00 abcdefghijklmnopqrstuvwxyz0123456789 z".utf8)
+        for position in 20..<56 {
+            var bytes = long
+            bytes[position] = 0
+            #expect(bytes.withUnsafeBytes { parser.parse($0) } == .malformed(.binary))
+        }
+    }
+}
