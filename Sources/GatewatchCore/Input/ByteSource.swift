@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 
 #if canImport(Glibc)
@@ -54,8 +55,24 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
 /// members are read as one stream. A damaged or truncated gzip stream throws after every byte
 /// before the damage has been delivered, so callers keep what was parsed.
 public final class ByteSource {
+    /// The inflate implementation for gzip inputs.
+    public enum Inflater: String, Sendable, CaseIterable {
+        /// Intel ISA-L (`libisal`): the default, several times faster than zlib.
+        case isal
+        /// zlib: the fallback, chosen with `GATEWATCH_INFLATE=zlib`.
+        case zlib
+
+        /// `GATEWATCH_INFLATE` when it names one, else ISA-L.
+        public static let preferred: Inflater = {
+            guard let name = getenv("GATEWATCH_INFLATE") else { return .isal }
+            return Inflater(rawValue: String(cString: name).lowercased()) ?? .isal
+        }()
+    }
+
     /// The path shown in messages (`-` for standard input).
     public let path: String
+    /// How gzip is inflated.
+    public let inflater: Inflater
     /// Whether the content is gzip-compressed.
     public private(set) var isGzip = false
     /// Raw bytes read from the file so far (compressed bytes for gzip): drives progress.
@@ -71,6 +88,8 @@ public final class ByteSource {
     private var rawEOF = false
     private var output: [UInt8]
     private var stream = z_stream()
+    /// ISA-L's state (tens of KiB), allocated at the first gzip member.
+    private var isalState: UnsafeMutablePointer<inflate_state>?
     private var streamActive = false
     private var member = 0
     private var memberStartOffset: Int64 = 0
@@ -88,10 +107,13 @@ public final class ByteSource {
 
     /// Opens a file, or standard input for `-`.
     ///
-    /// - Parameter path: The file path, or `-`.
+    /// - Parameters:
+    ///   - path: The file path, or `-`.
+    ///   - inflater: How gzip is inflated (the same bytes and errors either way).
     /// - Throws: ``InputError/cannotOpen(path:errno:)`` or ``InputError/notAFile(path:)``.
-    public init(path: String) throws {
+    public init(path: String, inflater: Inflater = .preferred) throws {
         self.path = path
+        self.inflater = inflater
         if path == "-" {
             descriptor = 0
             ownsDescriptor = false
@@ -115,7 +137,8 @@ public final class ByteSource {
     }
 
     deinit {
-        if streamActive { inflateEnd(&stream) }
+        if streamActive, inflater == .zlib { inflateEnd(&stream) }
+        isalState?.deallocate()
         if ownsDescriptor { close(descriptor) }
     }
 
@@ -205,14 +228,12 @@ public final class ByteSource {
                         message: "trailing bytes that are not a gzip member"
                     )
                 }
-                stream = z_stream()
-                let status = gw_inflateInit2(&stream, 16 + 15)
-                guard status == Z_OK else {
+                guard beginMember() else {
                     throw InputError.corruptGzip(
                         path: path,
                         offset: consumedOffset(),
                         member: member + 1,
-                        message: "inflateInit2 failed"
+                        message: "the inflater could not start"
                     )
                 }
                 streamActive = true
@@ -226,25 +247,25 @@ public final class ByteSource {
                 }
             }
             let inputCount = rawEnd - rawStart
-            let status: Int32 = rawBuffer.withUnsafeMutableBytes { raw in
+            let step = rawBuffer.withUnsafeMutableBytes { raw in
                 output.withUnsafeMutableBytes { out in
-                    stream.next_in = raw.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + rawStart }
-                    stream.avail_in = uInt(inputCount)
-                    stream.next_out = out.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + produced }
-                    stream.avail_out = uInt(out.count - produced)
-                    return inflate(&stream, Z_NO_FLUSH)
+                    inflateStep(
+                        input: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + rawStart,
+                        count: inputCount,
+                        output: out.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced,
+                        capacity: out.count - produced
+                    )
                 }
             }
-            let usedInput = inputCount - Int(stream.avail_in)
-            rawStart += usedInput
-            produced = output.count - Int(stream.avail_out)
-            switch status {
-            case Z_STREAM_END:
-                inflateEnd(&stream)
+            rawStart += step.used
+            produced += step.written
+            switch step.result {
+            case .memberEnd:
+                endMember()
                 streamActive = false
-            case Z_OK:
+            case .progress:
                 break
-            case Z_BUF_ERROR:
+            case .stalled:
                 // No progress possible: need more input.
                 if rawStart == rawEnd {
                     try fillRaw()
@@ -255,13 +276,12 @@ public final class ByteSource {
                         throw InputError.truncatedGzip(path: path, offset: rawOffset, member: member)
                     }
                 }
-            default:
-                let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+            case .failure(let message):
                 let offset = consumedOffset()
                 if produced > 0 {
                     try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
                 }
-                inflateEnd(&stream)
+                endMember()
                 streamActive = false
                 throw InputError.corruptGzip(path: path, offset: offset, member: member, message: message)
             }
@@ -274,5 +294,86 @@ public final class ByteSource {
         }
         try output.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
         return true
+    }
+
+    /// What one call of the inflater did.
+    private enum StepResult {
+        case progress
+        /// The member's trailer was read and checked.
+        case memberEnd
+        /// Nothing consumed or produced: more input is needed.
+        case stalled
+        case failure(String)
+    }
+
+    /// Starts a gzip member (header parsing included).
+    private func beginMember() -> Bool {
+        switch inflater {
+        case .zlib:
+            stream = z_stream()
+            return gw_inflateInit2(&stream, 16 + 15) == Z_OK
+        case .isal:
+            let state = isalState ?? .allocate(capacity: 1)
+            isalState = state
+            isal_inflate_init(state)
+            state.pointee.crc_flag = UInt32(ISAL_GZIP)
+            return true
+        }
+    }
+
+    private func endMember() {
+        if inflater == .zlib { inflateEnd(&stream) }
+    }
+
+    /// One call of the inflater over what is buffered.
+    private func inflateStep(
+        input: UnsafeMutablePointer<UInt8>,
+        count: Int,
+        output: UnsafeMutablePointer<UInt8>,
+        capacity: Int
+    ) -> (used: Int, written: Int, result: StepResult) {
+        switch inflater {
+        case .zlib:
+            stream.next_in = input
+            stream.avail_in = uInt(count)
+            stream.next_out = output
+            stream.avail_out = uInt(capacity)
+            let status = inflate(&stream, Z_NO_FLUSH)
+            let used = count - Int(stream.avail_in)
+            let written = capacity - Int(stream.avail_out)
+            switch status {
+            case Z_STREAM_END: return (used, written, .memberEnd)
+            case Z_OK: return (used, written, .progress)
+            case Z_BUF_ERROR: return (used, written, .stalled)
+            default: return (used, written, .failure(stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"))
+            }
+        case .isal:
+            guard let state = isalState else { return (0, 0, .failure("the inflater was not started")) }
+            state.pointee.next_in = input
+            state.pointee.avail_in = UInt32(count)
+            state.pointee.next_out = output
+            state.pointee.avail_out = UInt32(capacity)
+            let status = isal_inflate(state)
+            let used = count - Int(state.pointee.avail_in)
+            let written = capacity - Int(state.pointee.avail_out)
+            if status < 0 || status == ISAL_NEED_DICT { return (used, written, .failure(Self.isalMessage(status))) }
+            if state.pointee.block_state == ISAL_BLOCK_FINISH { return (used, written, .memberEnd) }
+            if used == 0, written == 0 { return (used, written, .stalled) }
+            return (used, written, .progress)
+        }
+    }
+
+    /// ISA-L's error codes in zlib's words, so that messages do not depend on the inflater.
+    private static func isalMessage(_ status: Int32) -> String {
+        switch status {
+        case ISAL_INVALID_BLOCK: "invalid block type"
+        case ISAL_INVALID_SYMBOL: "invalid code"
+        case ISAL_INVALID_LOOKBACK: "invalid distance too far back"
+        case ISAL_INVALID_WRAPPER: "incorrect header check"
+        case ISAL_UNSUPPORTED_METHOD: "unknown compression method"
+        case ISAL_INCORRECT_CHECKSUM: "incorrect data check"
+        case ISAL_NEED_DICT: "a preset dictionary is needed"
+        default: "inflate error \(status)"
+        }
     }
 }

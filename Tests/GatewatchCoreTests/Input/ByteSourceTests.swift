@@ -5,8 +5,8 @@ import Testing
 
 @Suite struct ByteSourceTests {
     /// Reads every decompressed byte of a file, returning the bytes and the error that ended it.
-    func readAll(_ path: String) throws -> (Data, InputError?) {
-        let source = try ByteSource(path: path)
+    func readAll(_ path: String, _ inflater: ByteSource.Inflater = .preferred) throws -> (Data, InputError?) {
+        let source = try ByteSource(path: path, inflater: inflater)
         var data = Data()
         do {
             while try source.nextChunk({ data.append(contentsOf: $0) }) {}
@@ -16,43 +16,43 @@ import Testing
         return (data, nil)
     }
 
-    @Test("plain and gzip files read the same bytes; gzip is detected by content, not name")
-    func plainAndGzip() throws {
+    @Test("plain and gzip files read the same bytes; gzip is detected by content, not name", arguments: ByteSource.Inflater.allCases)
+    func plainAndGzip(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<20_000).map { "line \($0) with some text\r\n" }.joined().utf8)
         try TestSupport.write(text, to: directory + "/a.log")
         try TestSupport.write(try TestSupport.gzip(text), to: directory + "/a.log.txt")  // gzip with a misleading name
         try TestSupport.write(text, to: directory + "/b.log.gz")  // plain with a .gz name
         for name in ["a.log", "a.log.txt", "b.log.gz"] {
-            let (data, error) = try readAll(directory + "/" + name)
+            let (data, error) = try readAll(directory + "/" + name, inflater)
             #expect(error == nil)
             #expect(data == text, "\(name)")
         }
-        let source = try ByteSource(path: directory + "/a.log.txt")
+        let source = try ByteSource(path: directory + "/a.log.txt", inflater: inflater)
         _ = try source.nextChunk { _ in }
         #expect(source.isGzip)
     }
 
-    @Test("concatenated gzip members are read whole")
-    func multiMember() throws {
+    @Test("concatenated gzip members are read whole", arguments: ByteSource.Inflater.allCases)
+    func multiMember(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let parts = (0..<3).map { member in Data((0..<5000).map { "member \(member) line \($0)\n" }.joined().utf8) }
         var combined = Data()
         for part in parts { combined.append(try TestSupport.gzip(part)) }
         try TestSupport.write(combined, to: directory + "/multi.gz")
-        let (data, error) = try readAll(directory + "/multi.gz")
+        let (data, error) = try readAll(directory + "/multi.gz", inflater)
         #expect(error == nil)
         #expect(data == parts.reduce(Data(), +))
     }
 
-    @Test("a truncated gzip file keeps what came before and names the file and offset")
-    func truncated() throws {
+    @Test("a truncated gzip file keeps what came before and names the file and offset", arguments: ByteSource.Inflater.allCases)
+    func truncated(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<50_000).map { "2026-11-20 10:00:00 line \($0)\n" }.joined().utf8)
         let compressed = try TestSupport.gzip(text)
         let cut = compressed.prefix(compressed.count / 2)
         try TestSupport.write(cut, to: directory + "/cut.log.gz")
-        let (data, error) = try readAll(directory + "/cut.log.gz")
+        let (data, error) = try readAll(directory + "/cut.log.gz", inflater)
         let failure = try #require(error)
         guard case .truncatedGzip(let path, let offset, let member) = failure else {
             Issue.record("expected truncatedGzip, got \(failure)")
@@ -66,14 +66,14 @@ import Testing
         #expect(text.starts(with: data))
     }
 
-    @Test("corrupt gzip data is an error with the byte offset")
-    func corrupt() throws {
+    @Test("corrupt gzip data is an error with the byte offset", arguments: ByteSource.Inflater.allCases)
+    func corrupt(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<50_000).map { "line \($0)\n" }.joined().utf8)
         var compressed = try TestSupport.gzip(text)
         for index in 200..<260 { compressed[index] ^= 0x5A }
         try TestSupport.write(compressed, to: directory + "/bad.gz")
-        let (_, error) = try readAll(directory + "/bad.gz")
+        let (_, error) = try readAll(directory + "/bad.gz", inflater)
         let failure = try #require(error)
         guard case .corruptGzip(_, let offset, _, _) = failure else {
             Issue.record("expected corruptGzip, got \(failure)")
@@ -83,32 +83,32 @@ import Testing
         #expect(failure.description.contains("corrupt gzip at byte"))
     }
 
-    @Test("trailing garbage after a gzip member is reported, zero padding is not")
-    func trailing() throws {
+    @Test("trailing garbage after a gzip member is reported, zero padding is not", arguments: ByteSource.Inflater.allCases)
+    func trailing(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data("a line\n".utf8)
         var padded = try TestSupport.gzip(text)
         padded.append(Data(repeating: 0, count: 512))
         try TestSupport.write(padded, to: directory + "/padded.gz")
-        let (paddedData, paddedError) = try readAll(directory + "/padded.gz")
+        let (paddedData, paddedError) = try readAll(directory + "/padded.gz", inflater)
         #expect(paddedError == nil)
         #expect(paddedData == text)
 
         var garbage = try TestSupport.gzip(text)
         garbage.append(Data("not gzip".utf8))
         try TestSupport.write(garbage, to: directory + "/garbage.gz")
-        let (garbageData, garbageError) = try readAll(directory + "/garbage.gz")
+        let (garbageData, garbageError) = try readAll(directory + "/garbage.gz", inflater)
         #expect(garbageData == text)
         #expect(garbageError?.description.contains("trailing bytes") == true)
     }
 
-    @Test("empty files and an empty gzip member read as nothing")
-    func empty() throws {
+    @Test("empty files and an empty gzip member read as nothing", arguments: ByteSource.Inflater.allCases)
+    func empty(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         try TestSupport.write(Data(), to: directory + "/empty.log")
         try TestSupport.write(try TestSupport.gzip(Data()), to: directory + "/empty.gz")
         for name in ["empty.log", "empty.gz"] {
-            let (data, error) = try readAll(directory + "/" + name)
+            let (data, error) = try readAll(directory + "/" + name, inflater)
             #expect(data.isEmpty)
             #expect(error == nil)
         }
@@ -121,6 +121,43 @@ import Testing
         let directory = try TestSupport.scratchDirectory()
         let notFile = #expect(throws: InputError.self) { try ByteSource(path: directory) }
         #expect(notFile?.description.contains("is not a regular file") == true)
+    }
+}
+
+extension ByteSourceTests {
+    /// Both inflaters over the same inputs, whole and damaged in many places: the same bytes, and
+    /// the same error (kind, offset, member) where they stop.
+    @Test("ISA-L and zlib read the same bytes and stop at the same place")
+    func inflatersAgree() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let text = Data((0..<40_000).map { "2026-11-20 10:00:\($0 % 60) 10.0.1.4 GET /api/v1/orders/\($0) - 443\n" }.joined().utf8)
+        var member = try TestSupport.gzip(text)
+        member.append(try TestSupport.gzip(Data("second member\n".utf8)))
+        var inputs: [Data] = [member, member.prefix(member.count - 3), member.prefix(10), member.prefix(member.count / 3)]
+        var random = SplitMix64(state: 5)
+        for _ in 0..<24 {
+            var damaged = member
+            let position = 10 + Int(random.next() % UInt64(member.count - 10))
+            damaged[position] ^= UInt8(1 + random.next() % 255)
+            inputs.append(damaged)
+        }
+        for (index, input) in inputs.enumerated() {
+            let path = directory + "/input-\(index).gz"
+            try TestSupport.write(input, to: path)
+            let (isalData, isalError) = try readAll(path, .isal)
+            let (zlibData, zlibError) = try readAll(path, .zlib)
+            #expect(isalData == zlibData, "input \(index)")
+            switch (isalError, zlibError) {
+            case (nil, nil):
+                break
+            case (.truncatedGzip(_, let a, let m), .truncatedGzip(_, let b, let n)):
+                #expect(a == b && m == n, "input \(index)")
+            case (.corruptGzip(_, _, let m, _), .corruptGzip(_, _, let n, _)):
+                #expect(m == n, "input \(index)")
+            default:
+                Issue.record("input \(index): ISA-L \(String(describing: isalError)), zlib \(String(describing: zlibError))")
+            }
+        }
     }
 }
 
