@@ -73,10 +73,10 @@ struct Inventories {
     /// distinct addresses.
     private var distinct = FlatMap<DaySlot, UInt32>()
     private(set) var latency = FlatMap<LatencyKey, Int64>()
-    private var endpointsSeen: [Int64: Set<Int32>] = [:]  // day << 32 | site -> endpoints
+    private var endpointsSeen: [Int64: IDSet] = [:]  // day << 32 | site -> endpoints
     /// The entry of ``endpointsSeen`` in use, held out of it.
     private var seenKey: Int64 = .min
-    private var seen: Set<Int32> = []
+    private var seen = IDSet()
 
     var count: Int { counts.count + latency.count }
 
@@ -165,7 +165,7 @@ struct Inventories {
                 // The set of the current day and site is held out of the dictionary (moved, not
                 // copied), so that most lines look up one set and no dictionary.
                 if seenKey != .min { endpointsSeen[seenKey] = seen }
-                seen = endpointsSeen.removeValue(forKey: dayKey) ?? []
+                seen = endpointsSeen.removeValue(forKey: dayKey) ?? IDSet()
                 seenKey = dayKey
             }
             if seen.contains(endpoint) {
@@ -300,6 +300,29 @@ extension Inventories.LatencyKey: FlatKey {
                     ) << 40
                 )
         )
+    }
+}
+
+/// A set of small non-negative ids (interned route templates) as a bitset: a lookup is a shift
+/// and a mask, where `Set<Int32>` hashes every id.
+struct IDSet {
+    private var words: [UInt64] = []
+    private(set) var count = 0
+
+    @inline(__always)
+    func contains(_ id: Int32) -> Bool {
+        let word = Int(id) >> 6
+        return word < words.count && words[word] & (1 << UInt64(id & 63)) != 0
+    }
+
+    mutating func insert(_ id: Int32) {
+        let word = Int(id) >> 6
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word + 1 - words.count)) }
+        let bit: UInt64 = 1 << UInt64(id & 63)
+        if words[word] & bit == 0 {
+            words[word] |= bit
+            count += 1
+        }
     }
 }
 

@@ -51,6 +51,33 @@ import Testing
         }
     }
 
+    /// The per-day, per-site endpoint quota of the latency histograms, with days and sites
+    /// interleaved (the set in use is swapped in and out of its dictionary).
+    @Test func latencyEndpointQuotaPerDayAndSite() {
+        var inventories = Inventories()
+        var model: [Int64: Set<Int32>] = [:]
+        var expected: [Inventories.LatencyKey: Int64] = [:]
+        var random = SplitMix64(state: 3)
+        for _ in 0..<20_000 {
+            let day = Int32(20_000 + random.next() % 2)
+            let site = Int32(random.next() % 3)
+            let endpoint = Int32(random.next() % 700)
+            inventories.addLatency(day: day, site: site, endpoint: endpoint, verdictCode: 0, milliseconds: 5)
+            let dayKey = Int64(day) << 32 | Int64(site)
+            var named = model[dayKey, default: []]
+            if !named.contains(endpoint), named.count < Inventories.endpointsPerDay { named.insert(endpoint) }
+            model[dayKey] = named
+            let key = Inventories.LatencyKey(
+                day: day, site: site, endpoint: named.contains(endpoint) ? endpoint : -1, verdictCode: 0,
+                bucket: Inventories.bucket(5)
+            )
+            expected[key, default: 0] += 1
+        }
+        #expect(inventories.latency.count == expected.count)
+        for (key, count) in inventories.latency { #expect(expected[key] == count) }
+        #expect(model.values.allSatisfy { $0.count == Inventories.endpointsPerDay })
+    }
+
     @Test func addressTextMatchesDescription() throws {
         var random = SplitMix64(state: 11)
         var texts = ["0.0.0.0", "255.255.255.255", "10.0.0.10", "1.2.3.4", "100.64.9.99", "::1", "2001:db8::8:800:200c:417a", "fe80::"]
