@@ -24,6 +24,7 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CLibpq",
             pkgConfig: "libpq",
@@ -34,6 +35,7 @@ let package = Package(
             dependencies: [
                 "CZlib",
                 "CISAL",
+                "CMalloc",
                 "CLibpq",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -144,10 +144,11 @@ struct Aggregator {
     mutating func removeAll() { table.removeAll() }
 
     /// Moves the rows held out into a copy (names included, for writing them) and empties this
-    /// table, keeping its capacity: the copy is written on another thread while this one fills.
-    mutating func detachTable() -> Aggregator {
+    /// table: the copy is written on another thread while this one fills, in `spare` (an emptied
+    /// table handed back by the writer) when there is one.
+    mutating func detachTable(reusing spare: FlatMap<AggregateKey, AggregateValue>? = nil) -> Aggregator {
         let batch = self
-        table = FlatMap(capacity: batch.table.count)
+        table = spare ?? FlatMap(capacity: batch.table.count)
         return batch
     }
 }

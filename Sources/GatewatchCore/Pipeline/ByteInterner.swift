@@ -93,6 +93,9 @@ struct ByteInterner {
     /// The text of an id (decoded as UTF-8 with replacement).
     func text(_ id: Int32) -> String { String(decoding: values[Int(id)], as: UTF8.self) }
 
+    /// The hash of an id's bytes (the same for the same bytes in any interner).
+    func hash(of id: Int32) -> UInt64 { hashes[Int(id)] }
+
     /// The bytes of an id, valid during `body`.
     func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         values[Int(id)].withUnsafeBytes(body)

@@ -72,6 +72,11 @@ struct Inventories {
     /// one entry per address and day rather than three, the largest structure that grows with
     /// distinct addresses.
     private var distinct = FlatMap<DaySlot, UInt32>()
+    /// The values admitted so far in this input, per address, day and kind, as fingerprints:
+    /// the index of the address and day in ``distinct``, the kind, and 32 bits of the value's
+    /// hash (two values of one address, day and kind share a fingerprint about once in four
+    /// billion pairs; the later one is then kept as if admitted). Eight bytes per admitted value.
+    private var admitted = FingerprintSet()
     private(set) var latency = FlatMap<LatencyKey, Int64>()
     private var endpointsSeen: [Int64: IDSet] = [:]  // day << 32 | site -> endpoints
     /// The entry of ``endpointsSeen`` in use, held out of it.
@@ -123,13 +128,30 @@ struct Inventories {
         let daySlot = DaySlot(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress)
         let shift = UInt32(slot.kind) * 8
         let distinctIndex = distinct.insertIndex(daySlot, default: 0)
-        let used = Int((distinct[valueAt: distinctIndex] >> shift) & 0xFF)
-        if used >= Self.valuesPerAddress {
-            key.value = -1
-        } else {
-            distinct[valueAt: distinctIndex] += 1 << shift
+        // Value ids start afresh after every flush: a value admitted before one is recognised by
+        // its fingerprint, so that it is not counted as one more distinct value.
+        let fingerprint =
+            UInt64(distinctIndex) << 34 | UInt64(slot.kind & 3) << 32 | valueHash(kind: slot.kind, value: value) & 0xFFFF_FFFF
+        if !admitted.contains(fingerprint) {
+            let used = Int((distinct[valueAt: distinctIndex] >> shift) & 0xFF)
+            if used >= Self.valuesPerAddress {
+                key.value = -1
+            } else {
+                distinct[valueAt: distinctIndex] += 1 << shift
+                admitted.insert(fingerprint)
+            }
         }
         counts[valueAt: counts.insertIndex(key, default: 0)] += 1
+    }
+
+    /// The interner's hash of a value id.
+    private func valueHash(kind: UInt8, value: Int32) -> UInt64 {
+        switch Kind(rawValue: kind) {
+        case .endpoint: endpoints.hash(of: value)
+        case .method: methods.hash(of: value)
+        case .userAgent: userAgents.hash(of: value)
+        case nil: 0
+        }
     }
 
     /// Records one non-gateway request.
@@ -240,8 +262,11 @@ struct Inventories {
     }
 
     /// Moves the counters and the names they refer to out into a value to be written on another
-    /// thread, and empties them here as ``removeCounts()`` does; the cardinality state stays.
-    mutating func detachCounts() -> Inventories {
+    /// thread, and empties them here as ``removeCounts()`` does (in `spare` maps, emptied ones
+    /// handed back by the writer, when there are some); the cardinality state stays.
+    mutating func detachCounts(
+        reusing spare: (counts: FlatMap<Key, Int64>, latency: FlatMap<LatencyKey, Int64>)? = nil
+    ) -> Inventories {
         var batch = Inventories()
         batch.templates = templates
         swap(&batch.counts, &counts)
@@ -249,8 +274,8 @@ struct Inventories {
         swap(&batch.endpoints, &endpoints)
         swap(&batch.methods, &methods)
         swap(&batch.userAgents, &userAgents)
-        counts = FlatMap(capacity: batch.counts.count)
-        latency = FlatMap(capacity: batch.latency.count)
+        counts = spare?.counts ?? FlatMap(capacity: batch.counts.count)
+        latency = spare?.latency ?? FlatMap(capacity: batch.latency.count)
         return batch
     }
 
@@ -300,6 +325,53 @@ extension Inventories.LatencyKey: FlatKey {
                     ) << 40
                 )
         )
+    }
+}
+
+/// A set of 64-bit fingerprints (below 2^63), open addressing over one array.
+struct FingerprintSet {
+    private var slots: [UInt64] = []
+    private var count = 0
+
+    @inline(__always)
+    private static func start(_ value: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: mix64(value)) & mask }
+
+    func contains(_ value: UInt64) -> Bool {
+        guard !slots.isEmpty else { return false }
+        let mask = slots.count - 1
+        let stored = value | 1 << 63
+        var slot = Self.start(value, mask)
+        while slots[slot] != 0 {
+            if slots[slot] == stored { return true }
+            slot = (slot + 1) & mask
+        }
+        return false
+    }
+
+    mutating func insert(_ value: UInt64) {
+        // Up to three quarters full: linear probing stays short, and the set is the one structure
+        // here that grows with every distinct value of the input.
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let mask = slots.count - 1
+        let stored = value | 1 << 63
+        var slot = Self.start(value, mask)
+        while slots[slot] != 0 {
+            if slots[slot] == stored { return }
+            slot = (slot + 1) & mask
+        }
+        slots[slot] = stored
+        count += 1
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [UInt64](repeating: 0, count: max(1024, old.count * 2))
+        let mask = slots.count - 1
+        for stored in old where stored != 0 {
+            var slot = Self.start(stored & ~(1 << 63), mask)
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = stored
+        }
     }
 }
 

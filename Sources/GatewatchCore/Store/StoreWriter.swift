@@ -116,12 +116,16 @@ final class StoreWriter: IngestWriter {
         constants = BoundConstants(source: source)
     }
 
+    /// Throws SQLite's error for a failed step. SQLite's own calls only: this runs on the writer
+    /// thread, where GRDB's accessors would trap (they check that they run on the connection's
+    /// queue).
     private func check(_ code: Int32, _ statement: Statement) throws {
         guard code == SQLITE_DONE || code == SQLITE_ROW || code == SQLITE_OK else {
+            let raw = statement.sqliteStatement
             throw DatabaseError(
                 resultCode: ResultCode(rawValue: code),
-                message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                sql: statement.sql
+                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(raw))),
+                sql: sqlite3_sql(raw).map { String(cString: $0) }
             )
         }
     }

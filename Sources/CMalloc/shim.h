@@ -1,0 +1,20 @@
+#ifndef GATEWATCH_CMALLOC_SHIM_H
+#define GATEWATCH_CMALLOC_SHIM_H
+// glibc's mallopt is not exported by Swift's Glibc module.
+#include <stdlib.h>  // defines __GLIBC__ on glibc
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+/// Serves allocations of `bytes` and more with their own mappings, returned to the system when
+/// freed (glibc otherwise raises this threshold as large blocks are freed, and then keeps them
+/// in its heaps). Returns 0 where there is no such setting.
+static inline int gw_set_mmap_threshold(int bytes) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}
+#endif
