@@ -211,16 +211,29 @@ struct Inventories {
     /// strings become `{id}` (`/api/v1/orders/42` → `/api/v1/orders/{id}`), so per-endpoint
     /// latency is per route, not per resource.
     mutating func templateID(_ stem: UnsafeRawBufferPointer) -> Int32 {
-        // Most routes without a digit are their own template.
-        var hasDigit = false
-        for byte in stem where byte >= 0x30 && byte <= 0x39 {
-            hasDigit = true
-            break
-        }
-        if !hasDigit { return templates.id(stem) }
-        templateBuffer.removeAll(keepingCapacity: true)
-        var index = 0
+        // Most routes have no identifier segment (`/api/v1/orders`): they are their own template,
+        // interned without a copy. Otherwise the part before the first identifier is copied
+        // whole, and the rest segment by segment.
         let count = stem.count
+        var index = 0
+        var firstIdentifier = -1
+        while index < count {
+            if stem[index] == UInt8(ascii: "/") {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
+            if RouteTemplate.isIdentifier(UnsafeRawBufferPointer(rebasing: stem[index..<end])) {
+                firstIdentifier = index
+                break
+            }
+            index = end
+        }
+        if firstIdentifier < 0 { return templates.id(stem) }
+        templateBuffer.removeAll(keepingCapacity: true)
+        templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[0..<firstIdentifier]))
+        index = firstIdentifier
         while index < count {
             if stem[index] == UInt8(ascii: "/") {
                 templateBuffer.append(UInt8(ascii: "/"))
@@ -229,11 +242,11 @@ struct Inventories {
             }
             var end = index
             while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
-            let isIdentifier = RouteTemplate.isIdentifier(UnsafeRawBufferPointer(rebasing: stem[index..<end]))
-            if isIdentifier {
+            let segment = UnsafeRawBufferPointer(rebasing: stem[index..<end])
+            if RouteTemplate.isIdentifier(segment) {
                 templateBuffer.append(contentsOf: Self.identifierPlaceholder)
             } else {
-                templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[index..<end]))
+                templateBuffer.append(contentsOf: segment)
             }
             index = end
         }

@@ -78,6 +78,29 @@ import Testing
         #expect(model.values.allSatisfy { $0.count == Inventories.endpointsPerDay })
     }
 
+    /// Route templates against a plain split-map-join of the segments.
+    @Test func routeTemplatesMatchSegmentMapping() {
+        var stems = [
+            "", "/", "//", "/api/v1/orders", "/api/v2/products/164620", "/a/123/b/456/", "123", "abc", "/v1",
+            "/x/DEADBEEF12/y", "/guid/3f2504e0-4f89-11d3-9a0c-0305e82c3301/items", "//double//slash/", "/trailing/",
+            "/api/v1/orders/42/lines/7", "/beef/cafe", "/abc-123",
+        ]
+        var random = SplitMix64(state: 19)
+        let alphabet = Array("/0123456789abcdefXYZ-_.".utf8)
+        for _ in 0..<3_000 {
+            let length = Int(random.next() % 40)
+            stems.append(String(decoding: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var inventories = Inventories()
+        for stem in stems {
+            let expected = stem.split(separator: "/", omittingEmptySubsequences: false)
+                .map { RouteTemplate.isIdentifier(Array($0.utf8)) ? "{id}" : String($0) }
+                .joined(separator: "/")
+            let id = Array(stem.utf8).withUnsafeBytes { inventories.templateID($0) }
+            #expect(inventories.templates.text(id) == expected, "\(stem)")
+        }
+    }
+
     @Test func addressTextMatchesDescription() throws {
         var random = SplitMix64(state: 11)
         var texts = ["0.0.0.0", "255.255.255.255", "10.0.0.10", "1.2.3.4", "100.64.9.99", "::1", "2001:db8::8:800:200c:417a", "fe80::"]
