@@ -49,7 +49,7 @@ public struct IngestOptions: Sendable {
     /// Aggregate rows held in memory before they are written (bounds memory). PostgreSQL
     /// stores hold at least 250,000 (each flushed row is staged on the server), and a parallel
     /// pass holds up to 400,000 rows and 48 MiB of evidence before it takes the write lock.
-    public var aggregateFlushThreshold = 30_000
+    public var aggregateFlushThreshold = 45_000
     /// Inputs ingested at once (one thread and connection each); 1 reads them one after the
     /// other. The default is the number of cores this process may use, at most 4.
     public var parallelism = min(IngestOptions.usableCores, 4)
