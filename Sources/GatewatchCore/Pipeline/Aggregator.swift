@@ -114,9 +114,8 @@ struct Aggregator {
     /// Per site id, its rank in the byte order of the names.
     func siteRanks() -> [Int32] {
         var ranks = [Int32](repeating: 0, count: sites.count)
-        for (rank, id) in sites.indices.sorted(by: { Array(sites[$0].utf8).lexicographicallyPrecedes(Array(sites[$1].utf8)) }).enumerated() {
-            ranks[id] = Int32(rank)
-        }
+        let order = sites.indices.sorted { Array(sites[$0].utf8).lexicographicallyPrecedes(Array(sites[$1].utf8)) }
+        for (rank, id) in order.enumerated() { ranks[id] = Int32(rank) }
         return ranks
     }
 

@@ -530,7 +530,7 @@ final class PassState {
     /// Emptied aggregate maps the writer thread hands back for the next batch.
     let spareMaps = SpareMaps()
     /// Writes evidence batches and aggregate flushes on its own thread while parsing goes on.
-    var evidenceWorker: BackgroundWorker<WriteJob>?
+    var writerThread: BackgroundWorker<WriteJob>?
     /// The reader of a gateway log; `nil` for W3C, which is parsed inline (the hot path).
     var consumer: (any RecordConsumer)?
     /// The input's transaction; in a deferred pass it opens at the first write.
@@ -613,7 +613,7 @@ final class PassState {
         let prefetcher = ChunkPrefetcher(source: source)
         defer {
             prefetcher.cancel()
-            evidenceWorker?.cancel()
+            writerThread?.cancel()
         }
         do {
             while true {
@@ -743,7 +743,7 @@ final class PassState {
         let held = heldEvidence
         heldEvidence = []
         heldEvidenceBytes = 0
-        for batch in held { try evidenceSink(writer).submit(.evidence(batch)) }
+        for batch in held { try startWriterThread(writer).submit(.evidence(batch)) }
         return writer
     }
 
@@ -760,10 +760,10 @@ final class PassState {
         guard same else { throw LedgerChanged() }
     }
 
-    /// The writer thread, started on first use: from then on it is the connection's only user
-    /// until ``finishEvidence()`` has stopped it.
-    private func evidenceSink(_ writer: any IngestWriter) throws -> BackgroundWorker<WriteJob> {
-        if let evidenceWorker { return evidenceWorker }
+    /// The writer thread (started on first use, or the one running): from then on it is the
+    /// connection's only user until ``finishWriterThread()`` has stopped it.
+    private func startWriterThread(_ writer: any IngestWriter) throws -> BackgroundWorker<WriteJob> {
+        if let writerThread { return writerThread }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
         let spares = spareMaps
         let worker = BackgroundWorker<WriteJob>(name: "gatewatch-writer", capacity: 2) { job in
@@ -776,7 +776,7 @@ final class PassState {
                 spares.put(table: aggregator.table, counts: inventories.counts, latency: inventories.latency)
             }
         }
-        evidenceWorker = worker
+        writerThread = worker
         return worker
     }
 
@@ -1035,7 +1035,7 @@ final class PassState {
             // Written on the writer thread while parsing goes on. One flush at a time: the
             // previous one (and the evidence before it) is done before this one is handed over,
             // so at most two sets of aggregates are held.
-            let worker = try evidenceSink(try activeWriter())
+            let worker = try startWriterThread(try activeWriter())
             try worker.waitIdle()
             let spare = spareMaps.take()
             try worker.submit(
@@ -1059,7 +1059,7 @@ final class PassState {
             gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
             return
         }
-        let worker = try evidenceSink(try activeWriter())
+        let worker = try startWriterThread(try activeWriter())
         if evidence.count > 0 {
             try worker.submit(.evidence(evidence))
             evidence = EvidenceBatch()
@@ -1073,11 +1073,11 @@ final class PassState {
     private static var emptyBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
 
     /// Writes the remaining evidence and stops the writer thread.
-    private func finishEvidence() throws {
+    private func finishWriterThread() throws {
         try submitEvidence()
         if !heldEvidence.isEmpty { _ = try activeWriter() }
-        try evidenceWorker?.finish()
-        evidenceWorker = nil
+        try writerThread?.finish()
+        writerThread = nil
     }
 
     /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
@@ -1113,8 +1113,8 @@ final class PassState {
             }
         }
         let writer = try activeWriter()
-        // Before any other use of the connection: the evidence writer must be done with it.
-        try finishEvidence()
+        // Before any other use of the connection: the writer thread must be done with it.
+        try finishWriterThread()
         if let consumer, let leftOver = try consumer.flush(db: writer.database, fileID: fileID, final: true) {
             count(leftOver, text: nil)  // a record left open at the end of the input
         }

@@ -130,8 +130,8 @@ struct Inventories {
         let distinctIndex = distinct.insertIndex(daySlot, default: 0)
         // Value ids start afresh after every flush: a value admitted before one is recognised by
         // its fingerprint, so that it is not counted as one more distinct value.
-        let fingerprint =
-            UInt64(distinctIndex) << 34 | UInt64(slot.kind & 3) << 32 | valueHash(kind: slot.kind, value: value) & 0xFFFF_FFFF
+        let valueBits = valueHash(kind: slot.kind, value: value) & 0xFFFF_FFFF
+        let fingerprint = UInt64(distinctIndex) << 34 | UInt64(slot.kind & 3) << 32 | valueBits
         if !admitted.contains(fingerprint) {
             let used = Int((distinct[valueAt: distinctIndex] >> shift) & 0xFF)
             if used >= Self.valuesPerAddress {

@@ -517,7 +517,8 @@ final class BoundConstants {
                 storage[offset] = byte
                 offset += 1
             }
-            spans.append((UnsafePointer((storage.baseAddress! + start).assumingMemoryBound(to: CChar.self)), Int32(offset - start)))
+            let pointer = UnsafePointer((storage.baseAddress! + start).assumingMemoryBound(to: CChar.self))
+            spans.append((pointer, Int32(offset - start)))
         }
         var rest = spans[...]
         verdicts = Array(rest.prefix(Verdict.allCases.count))
@@ -566,7 +567,8 @@ final class RowScratch {
 
     func bindTime(_ statement: SQLiteStatement, _ index: Int32, _ seconds: Int64) {
         let start = buffer.baseAddress! + used
-        var count = UTCTime.write(seconds, into: UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used))
+        let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
+        var count = UTCTime.write(seconds, into: free)
         if count == 0 {
             bindName(statement, index, "invalid-time")
             return
@@ -579,7 +581,8 @@ final class RowScratch {
     /// The date part of a day number (days since 1970-01-01).
     func bindDay(_ statement: SQLiteStatement, _ index: Int32, _ day: Int32) {
         let start = buffer.baseAddress! + used
-        let count = UTCTime.write(Int64(day) * 86_400, into: UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used))
+        let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
+        let count = UTCTime.write(Int64(day) * 86_400, into: free)
         if count == 0 {
             bindName(statement, index, "invalid-time")
             return
@@ -608,7 +611,13 @@ final class RowScratch {
         return body(UnsafeRawBufferPointer(rebasing: addressBuffer[0..<count]))
     }
 
-    func bindAddress(_ statement: SQLiteStatement, _ index: Int32, _ address: IPAddress, invalid: Int32, _ aggregator: Aggregator) {
+    func bindAddress(
+        _ statement: SQLiteStatement,
+        _ index: Int32,
+        _ address: IPAddress,
+        invalid: Int32,
+        _ aggregator: Aggregator
+    ) {
         withAddressText(address, invalid: invalid, aggregator) { bind(statement, index, $0) }
     }
 }
