@@ -16,7 +16,10 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
     private var done = false
     private var busy = false
     private var failure: (any Error)?
-    private let work: (Item) throws -> Void
+    /// Set to `nil` by the worker thread before it says it is done, so that what the closure
+    /// holds (a writer, its connection) is released before `finish` or `cancel` returns, not
+    /// whenever the thread happens to end.
+    private var work: ((Item) throws -> Void)?
 
     /// Starts the worker thread.
     ///
@@ -38,6 +41,7 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty, !closed { condition.wait() }
             if queue.isEmpty, closed {
+                work = nil
                 done = true
                 condition.broadcast()
                 condition.unlock()
@@ -48,7 +52,7 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
             do {
-                try work(item)
+                try work?(item)
                 condition.lock()
                 busy = false
                 condition.broadcast()
@@ -57,6 +61,7 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
                 condition.lock()
                 failure = error
                 queue.removeAll()
+                work = nil
                 done = true
                 condition.broadcast()
                 condition.unlock()
