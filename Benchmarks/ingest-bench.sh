@@ -8,6 +8,8 @@
 # and `gatewatch ingest` into a fresh database. Reports the median wall time over N runs
 # (default 5), lines/s, MB/s of uncompressed input, peak RSS, and the ratio to gzip -dc.
 # Machines are noisy: compare the ratios of one run, not absolute times across runs.
+# Environment: GENLOG (generator), BENCH_DIR (inputs, default /tmp/gatewatch-bench), BENCH_DB_DIR
+# (where the store is written, default BENCH_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,10 @@ done
 genlog="${GENLOG:-Benchmarks/reference/genlog.py}"
 work="${BENCH_DIR:-/tmp/gatewatch-bench}"
 mkdir -p "$work"
+# The store is written beside the inputs unless BENCH_DB_DIR names another directory: on a shared,
+# busy disk, BENCH_DB_DIR=/dev/shm takes the disk out of the comparison (CPU only).
+db="${BENCH_DB_DIR:-$work}/bench.db"
+mkdir -p "$(dirname "$db")"
 
 swift build -c release --product gatewatch >&2
 bin="$(swift build -c release --show-bin-path)/gatewatch"
@@ -71,9 +77,9 @@ for entry in "${inputs[@]}"; do
         # shellcheck disable=SC2086
         read -r t _ < <(measure sh -c "for f in $files; do gzip -dc \"\$f\"; done")
         gz+=("$t")
-        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        rm -f "$db" "$db-wal" "$db-shm"
         # shellcheck disable=SC2086
-        read -r t m < <(measure "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 $files)
+        read -r t m < <(measure "$bin" ingest --quiet --db "$db" --gateway 20.50.10.0/28 $files)
         gw+=("$t"); rss+=("$m")
     done
     g=$(printf "%s\n" "${gz[@]}" | median)
@@ -88,13 +94,13 @@ done
 if [ "$quick" = 0 ] && command -v taskset > /dev/null; then
     one=(); all=()
     for _ in $(seq "$runs"); do
-        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        rm -f "$db" "$db-wal" "$db-shm"
         # shellcheck disable=SC2086
-        read -r t _ < <(measure taskset -c 0 "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 ${set8[*]})
+        read -r t _ < <(measure taskset -c 0 "$bin" ingest --quiet --db "$db" --gateway 20.50.10.0/28 ${set8[*]})
         one+=("$t")
-        rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+        rm -f "$db" "$db-wal" "$db-shm"
         # shellcheck disable=SC2086
-        read -r t _ < <(measure "$bin" ingest --quiet --db "$work/bench.db" --gateway 20.50.10.0/28 ${set8[*]})
+        read -r t _ < <(measure "$bin" ingest --quiet --db "$db" --gateway 20.50.10.0/28 ${set8[*]})
         all+=("$t")
     done
     o=$(printf "%s\n" "${one[@]}" | median)
