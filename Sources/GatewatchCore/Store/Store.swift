@@ -266,24 +266,21 @@ public enum UTCTime {
     /// - Parameter seconds: Seconds since 1970-01-01T00:00:00Z.
     /// - Returns: The ISO 8601 text.
     public static func format(_ seconds: Int64) -> String {
-        String(unsafeUninitializedCapacity: 20) { buffer in
-            let length = write(seconds, into: UnsafeMutableRawBufferPointer(buffer))
-            if length == 0 {
-                for (index, byte) in "invalid-time".utf8.enumerated() { buffer[index] = byte }
-                return 12
-            }
-            return length
-        }
+        String(unsafeUninitializedCapacity: 20) { write(seconds, into: UnsafeMutableRawBufferPointer($0)) }
     }
 
     /// Writes the text of ``format(_:)`` into `buffer` (at least 20 bytes) without allocating.
     ///
-    /// - Returns: The length written: 20, or 0 for a year outside 0...9999.
+    /// - Returns: The length written: 20, or 12 for `invalid-time` (a year outside 0...9999).
     static func write(_ seconds: Int64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(buffer.count >= 20, "UTCTime.write needs 20 bytes")
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        guard year >= 0, year <= 9999, buffer.count >= 20 else { return 0 }
+        guard year >= 0, year <= 9999 else {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<12]).copyBytes(from: "invalid-time".utf8)
+            return 12
+        }
         func put(_ value: Int64, at offset: Int, width: Int) {
             var remaining = value
             for position in stride(from: offset + width - 1, through: offset, by: -1) {

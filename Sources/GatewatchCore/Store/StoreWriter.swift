@@ -222,95 +222,69 @@ final class StoreWriter: IngestWriter {
         let connection = db.sqliteConnection
         let sql = statement.sql
         nonisolated(unsafe) let raw = statement.sqliteStatement
-        // The texts every row shares (verdict and outcome names, the source) live in one array
-        // for the sink's lifetime and are bound without a copy, as the arena's fields are.
-        var constants: [UInt8] = []
-        func span(_ text: String) -> (offset: Int, count: Int32) {
-            let offset = constants.count
-            constants.append(contentsOf: text.utf8)
-            return (offset, Int32(constants.count - offset))
-        }
-        let verdictSpans = Verdict.allCases.map { span($0.rawValue) }
-        let outcomeSpans = Outcome.allCases.map { span($0.rawValue) }
-        let sourceSpan = span(source)
-        constants.append(0)  // never an empty buffer
-        let shared = constants
+        // Verdict, outcome and source are bound from the writer's constants, which this closure
+        // keeps alive, without a copy (as the arena's fields are).
+        let constants = constants
         return { batch in
             var lastTime: Int64 = .min
             var timeLength: Int32 = 0
             let fieldCount = batch.fieldCount
             try withExtendedLifetime(statement) {
-                try shared.withUnsafeBytes { constant in
-                    let constantBase = constant.baseAddress!
-                    func bindConstant(_ column: Int32, _ span: (offset: Int, count: Int32)) {
-                        sqlite3_bind_text(
-                            raw,
-                            column,
-                            (constantBase + span.offset).assumingMemoryBound(to: CChar.self),
-                            span.count,
-                            nil
-                        )
-                    }
-                    try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { timeText in
-                        try batch.arena.withUnsafeBytes { arena in
-                            let base = arena.baseAddress
-                            for (rowIndex, row) in batch.rows.enumerated() {
-                                sqlite3_reset(raw)
-                                if row.time != lastTime {
-                                    lastTime = row.time
-                                    timeLength = Int32(UTCTime.write(row.time, into: timeText))
-                                    if timeLength == 0 {
-                                        for (index, byte) in "invalid-time".utf8.enumerated() { timeText[index] = byte }
-                                        timeLength = 12
-                                    }
-                                }
-                                // The time text changes only after the reset above: bound in place.
-                                sqlite3_bind_text(
-                                    raw,
-                                    1,
-                                    timeText.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                    timeLength,
-                                    nil
-                                )
-                                sqlite3_bind_int64(raw, 2, fileID)
-                                sqlite3_bind_int64(raw, 3, row.line)
-                                for (fieldIndex, column) in textColumns.enumerated() {
-                                    let span = batch.spans[rowIndex * fieldCount + fieldIndex]
-                                    if span.count < 0 {
-                                        sqlite3_bind_null(raw, column)
-                                    } else if let base {
-                                        // The arena outlives the step: no copy needed.
-                                        sqlite3_bind_text(
-                                            raw,
-                                            column,
-                                            (base + Int(span.offset)).assumingMemoryBound(to: CChar.self),
-                                            span.count,
-                                            nil
-                                        )
-                                    } else {
-                                        sqlite3_bind_text(raw, column, "", 0, sqliteTransient)
-                                    }
-                                }
-                                sqlite3_bind_int64(raw, statusColumns.0, Int64(row.status))
-                                sqlite3_bind_int64(raw, statusColumns.1, Int64(row.substatus))
-                                if let verdictColumns {
-                                    bindConstant(verdictColumns.0, verdictSpans[Int(row.verdictCode)])
-                                    bindConstant(verdictColumns.1, outcomeSpans[Int(row.outcomeCode)])
-                                }
-                                if let sourceColumn { bindConstant(sourceColumn, sourceSpan) }
-                                let code = sqlite3_step(raw)
-                                guard code == SQLITE_DONE else {
-                                    throw DatabaseError(
-                                        resultCode: ResultCode(rawValue: code),
-                                        message: String(cString: sqlite3_errmsg(connection)),
-                                        sql: sql
+                try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { timeText in
+                    try batch.arena.withUnsafeBytes { arena in
+                        let base = arena.baseAddress
+                        for (rowIndex, row) in batch.rows.enumerated() {
+                            sqlite3_reset(raw)
+                            if row.time != lastTime {
+                                lastTime = row.time
+                                timeLength = Int32(UTCTime.write(row.time, into: timeText))
+                            }
+                            // The time text changes only after the reset above: bound in place.
+                            sqlite3_bind_text(
+                                raw,
+                                1,
+                                timeText.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                timeLength,
+                                nil
+                            )
+                            sqlite3_bind_int64(raw, 2, fileID)
+                            sqlite3_bind_int64(raw, 3, row.line)
+                            for (fieldIndex, column) in textColumns.enumerated() {
+                                let span = batch.spans[rowIndex * fieldCount + fieldIndex]
+                                if span.count < 0 {
+                                    sqlite3_bind_null(raw, column)
+                                } else if let base {
+                                    // The arena outlives the step: no copy needed.
+                                    sqlite3_bind_text(
+                                        raw,
+                                        column,
+                                        (base + Int(span.offset)).assumingMemoryBound(to: CChar.self),
+                                        span.count,
+                                        nil
                                     )
+                                } else {
+                                    sqlite3_bind_text(raw, column, "", 0, sqliteTransient)
                                 }
                             }
-                            // Nothing bound may outlive the buffers it points into.
-                            sqlite3_reset(raw)
-                            sqlite3_clear_bindings(raw)
+                            sqlite3_bind_int64(raw, statusColumns.0, Int64(row.status))
+                            sqlite3_bind_int64(raw, statusColumns.1, Int64(row.substatus))
+                            if let verdictColumns {
+                                constants.bind(raw, verdictColumns.0, constants.verdicts[Int(row.verdictCode)])
+                                constants.bind(raw, verdictColumns.1, constants.outcomes[Int(row.outcomeCode)])
+                            }
+                            if let sourceColumn { constants.bind(raw, sourceColumn, constants.source) }
+                            let code = sqlite3_step(raw)
+                            guard code == SQLITE_DONE else {
+                                throw DatabaseError(
+                                    resultCode: ResultCode(rawValue: code),
+                                    message: String(cString: sqlite3_errmsg(connection)),
+                                    sql: sql
+                                )
+                            }
                         }
+                        // Nothing bound may outlive the buffers it points into.
+                        sqlite3_reset(raw)
+                        sqlite3_clear_bindings(raw)
                     }
                 }
             }
@@ -568,12 +542,7 @@ final class RowScratch {
     func bindTime(_ statement: SQLiteStatement, _ index: Int32, _ seconds: Int64) {
         let start = buffer.baseAddress! + used
         let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
-        var count = UTCTime.write(seconds, into: free)
-        if count == 0 {
-            bindName(statement, index, "invalid-time")
-            return
-        }
-        count = min(count, 20)
+        let count = UTCTime.write(seconds, into: free)
         used += count
         sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
     }
@@ -582,11 +551,8 @@ final class RowScratch {
     func bindDay(_ statement: SQLiteStatement, _ index: Int32, _ day: Int32) {
         let start = buffer.baseAddress! + used
         let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
-        let count = UTCTime.write(Int64(day) * 86_400, into: free)
-        if count == 0 {
-            bindName(statement, index, "invalid-time")
-            return
-        }
+        // The first ten bytes, as the latency rows' day text (`String.prefix(10)` of the time).
+        _ = UTCTime.write(Int64(day) * 86_400, into: free)
         used += 10
         sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), 10, nil)
     }

@@ -144,7 +144,8 @@ import Testing
             #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self) == text)
             #expect(UTCTime.format(seconds) == text)
         }
-        #expect(UTCTime.write(400_000_000_000, into: buffer) == 0)
+        let invalid = UTCTime.write(400_000_000_000, into: buffer)
+        #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<invalid]), as: UTF8.self) == "invalid-time")
         #expect(UTCTime.format(400_000_000_000) == "invalid-time")
     }
 
