@@ -228,43 +228,51 @@ extension Ingestor {
         let shared = Shared(count: inputs.count)
         let heads = InFlightHeads()
         let group = DispatchGroup()
-        for _ in 0..<workers {
-            group.enter()
-            let thread = Thread { [self] in
-                defer { group.leave() }
-                let session: IngestSession
+        // Everything the worker holds (its connection, this ingestor and its store) is let go
+        // on its thread before the run learns that it is done: otherwise the last release of
+        // a connection, and its close (the WAL checkpoint), could happen on that thread after
+        // `ingest` returned, and lock out whoever opens the store next.
+        let work = { [self] in
+            let session: IngestSession
+            do {
+                session = try IngestSession(store: store, source: options.source, ownConnection: true)
+            } catch {
+                shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
+                return
+            }
+            while true {
+                // Taken in input order, and known to the other workers before the lock is let go.
+                let index: Int? = shared.lock.withLock {
+                    guard shared.failure == nil, shared.next < inputs.count else { return nil }
+                    defer { shared.next += 1 }
+                    heads.take(shared.next)
+                    return shared.next
+                }
+                guard let index else { return }
+                defer { heads.finish(index) }
+                let path = inputs[index]
+                let file = FileIngest(
+                    ingestor: self,
+                    path: path,
+                    tracker: ProgressTracker(path: path, slot: index, run: run),
+                    session: session,
+                    inFlight: (heads, index)
+                )
                 do {
-                    session = try IngestSession(store: store, source: options.source, ownConnection: true)
+                    try file.run(reportingTo: run, slot: index)
+                    shared.lock.withLock { shared.results[index] = file }
                 } catch {
                     shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
                     return
                 }
-                while true {
-                    // Taken in input order, and known to the other workers before the lock is let go.
-                    let index: Int? = shared.lock.withLock {
-                        guard shared.failure == nil, shared.next < inputs.count else { return nil }
-                        defer { shared.next += 1 }
-                        heads.take(shared.next)
-                        return shared.next
-                    }
-                    guard let index else { return }
-                    defer { heads.finish(index) }
-                    let path = inputs[index]
-                    let file = FileIngest(
-                        ingestor: self,
-                        path: path,
-                        tracker: ProgressTracker(path: path, slot: index, run: run),
-                        session: session,
-                        inFlight: (heads, index)
-                    )
-                    do {
-                        try file.run(reportingTo: run, slot: index)
-                        shared.lock.withLock { shared.results[index] = file }
-                    } catch {
-                        shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
-                        return
-                    }
-                }
+            }
+        }
+        for _ in 0..<workers {
+            group.enter()
+            let job = WorkerJob(work)
+            let thread = Thread {
+                job.run()
+                group.leave()
             }
             thread.name = "gatewatch-ingest"
             thread.stackSize = 8 << 20
@@ -273,6 +281,20 @@ extension Ingestor {
         group.wait()
         if let failure = shared.failure { throw failure }
         return shared.results
+    }
+}
+
+/// A worker thread's body, dropped (with everything it captured) as soon as it has run.
+///
+/// `@unchecked Sendable`: `body` is read and cleared by the worker thread alone.
+private final class WorkerJob: @unchecked Sendable {
+    private var body: (() -> Void)?
+
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    func run() {
+        body?()
+        body = nil
     }
 }
 
