@@ -1,3 +1,4 @@
+import CSQLiteSetup
 import Foundation
 import GRDB
 
@@ -89,6 +90,12 @@ public final class Store: Sendable {
         return defaultPath
     }
 
+    /// Process-wide, once, before the first connection: SQLite's memory statistics off. They
+    /// serialise every allocation SQLite makes through one mutex (2–3% of an ingest's writer
+    /// thread), and nothing here reads them. Too late when SQLite was already used in this
+    /// process (a library user's own connection): then the setting stays as it was.
+    private static let sqliteSetup: Void = { _ = gw_sqlite_disable_memory_statistics() }()
+
     /// Opens (and creates or migrates) the database.
     ///
     /// - Parameters:
@@ -118,6 +125,7 @@ public final class Store: Sendable {
             return
         }
         let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
+        _ = Self.sqliteSetup
         self.path = path
         dialect = .sqlite
         postgres = nil

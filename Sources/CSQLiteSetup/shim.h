@@ -1,0 +1,12 @@
+#ifndef GATEWATCH_CSQLITESETUP_SHIM_H
+#define GATEWATCH_CSQLITESETUP_SHIM_H
+// sqlite3_config is variadic, which Swift cannot call.
+#include <sqlite3.h>
+
+/// Turns off SQLite's memory statistics, which take a process-wide mutex around every
+/// allocation SQLite makes. Only possible before SQLite is first used (or after
+/// sqlite3_shutdown); returns SQLITE_MISUSE otherwise, which is harmless.
+static inline int gw_sqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+#endif
