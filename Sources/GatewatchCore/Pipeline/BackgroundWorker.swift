@@ -94,6 +94,13 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Whether the queue is empty and no item is being worked on, without waiting.
+    var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty && !busy
+    }
+
     /// Waits until every queued item is done and the thread has ended.
     ///
     /// - Throws: The worker's error, if it failed.
