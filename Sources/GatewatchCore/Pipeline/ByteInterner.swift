@@ -9,13 +9,15 @@ import Darwin
 /// Interns byte strings (endpoints, user agents, methods, sites) as small integer ids.
 ///
 /// Open addressing over a power-of-two table; a lookup of a value already seen hashes the bytes
-/// once and compares them with `memcmp`, with no allocation. Values longer than
-/// ``maximumLength`` are cut to that length.
+/// once and compares them with `memcmp`, with no allocation. The values live end to end in one
+/// byte arena (no array per value: a lookup touches the table, the hash and the arena). Values
+/// longer than ``maximumLength`` are cut to that length.
 struct ByteInterner {
     let maximumLength: Int
     private var slots: [Int32]  // -1 empty, else id
     private var hashes: [UInt64]  // per id
-    private var values: [[UInt8]]  // per id
+    private var ends: [Int]  // per id: where its bytes end in `arena` (they start at the previous end)
+    private var arena: [UInt8]
     private var mask: Int
 
     init(maximumLength: Int = 512, capacity: Int = 1024) {
@@ -25,10 +27,11 @@ struct ByteInterner {
         slots = [Int32](repeating: -1, count: size)
         mask = size - 1
         hashes = []
-        values = []
+        ends = []
+        arena = []
     }
 
-    var count: Int { values.count }
+    var count: Int { ends.count }
 
     @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
@@ -53,6 +56,9 @@ struct ByteInterner {
         return hash
     }
 
+    @inline(__always)
+    private func start(of id: Int) -> Int { id == 0 ? 0 : ends[id &- 1] }
+
     /// The id of `bytes`, adding them when new.
     mutating func id(_ input: UnsafeRawBufferPointer) -> Int32 {
         let bytes = input.count > maximumLength ? UnsafeRawBufferPointer(rebasing: input[0..<maximumLength]) : input
@@ -61,21 +67,25 @@ struct ByteInterner {
         while true {
             let existing = slots[slot]
             if existing < 0 { break }
-            if hashes[Int(existing)] == hash {
-                let matches = values[Int(existing)].withUnsafeBytes { stored in
-                    guard stored.count == bytes.count else { return false }
-                    guard let left = stored.baseAddress, let right = bytes.baseAddress else { return true }
-                    return memcmp(left, right, bytes.count) == 0
+            let id = Int(existing)
+            if hashes[id] == hash {
+                let start = start(of: id)
+                if ends[id] &- start == bytes.count {
+                    let matches = arena.withUnsafeBytes { stored in
+                        guard let left = stored.baseAddress, let right = bytes.baseAddress else { return true }
+                        return memcmp(left + start, right, bytes.count) == 0
+                    }
+                    if matches { return existing }
                 }
-                if matches { return existing }
             }
             slot = (slot + 1) & mask
         }
-        let id = Int32(values.count)
-        values.append(Array(bytes))
+        let id = Int32(ends.count)
+        arena.append(contentsOf: bytes)
+        ends.append(arena.count)
         hashes.append(hash)
         slots[slot] = id
-        if values.count * 2 > slots.count { grow() }
+        if ends.count * 2 > slots.count { grow() }
         return id
     }
 
@@ -91,16 +101,18 @@ struct ByteInterner {
     }
 
     /// The text of an id (decoded as UTF-8 with replacement).
-    func text(_ id: Int32) -> String { String(decoding: values[Int(id)], as: UTF8.self) }
+    func text(_ id: Int32) -> String { withBytes(id) { String(decoding: $0, as: UTF8.self) } }
 
     /// The hash of an id's bytes (the same for the same bytes in any interner).
     func hash(of id: Int32) -> UInt64 { hashes[Int(id)] }
 
     /// The bytes of an id, valid during `body`.
     func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        values[Int(id)].withUnsafeBytes(body)
+        let start = start(of: Int(id))
+        let end = ends[Int(id)]
+        return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
     }
 
     /// The bytes of an id.
-    func bytes(_ id: Int32) -> [UInt8] { values[Int(id)] }
+    func bytes(_ id: Int32) -> [UInt8] { withBytes(id) { Array($0) } }
 }

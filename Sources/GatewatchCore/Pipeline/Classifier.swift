@@ -19,7 +19,7 @@ struct Classifier {
     private(set) var decisions: [PolicyDecision] = []
     private var ruleTexts: [String] = []
     private var decisionIndex: [PolicyDecision: Int32] = [:]
-    private var cache: [IPAddress: Int32] = [:]
+    private var cache = FlatMap<IPAddress, Int32>()
     private let invalidDecision = PolicyDecision(
         verdict: .indeterminate,
         rule: "client address is not an IP address",
@@ -59,8 +59,8 @@ struct Classifier {
         let isPlatform = platform.matches(address: address, userAgent: userAgent)
         let index: Int32
         if let address {
-            if !needsHeaders, let cached = cache[address] {
-                index = cached
+            if !needsHeaders, let slot = cache.index(of: address) {
+                index = cache[valueAt: slot]
             } else {
                 if needsHeaders {
                     let request = PolicyRequest(
@@ -73,7 +73,7 @@ struct Classifier {
                     index = intern(policy.evaluate(request))
                 } else {
                     index = intern(policy.evaluate(address: address))
-                    cache[address] = index
+                    cache[valueAt: cache.insertIndex(address, default: index)] = index
                 }
             }
         } else {
@@ -104,4 +104,8 @@ struct Classifier {
         guard classification.decision >= 0 else { return "" }
         return ruleTexts[Int(classification.decision)]
     }
+}
+
+extension IPAddress: FlatKey {
+    var flatHash: UInt64 { mix64(mix64(high) ^ low) }
 }

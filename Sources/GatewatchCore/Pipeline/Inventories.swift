@@ -99,8 +99,19 @@ struct Inventories {
         return bounds
     }()
 
+    /// ``bucket(_:)`` of every time below 1,024 ms (most requests): one load instead of a search.
+    private static let smallBuckets: [Int32] = (0..<1024).map { searchBucket(Int64($0)) }
+
+    /// The latency bucket of a time: the smallest bound at or above it, or -1 above the last.
     @inline(__always)
     static func bucket(_ milliseconds: Int64) -> Int32 {
+        if milliseconds >= 0, milliseconds < 1024 {
+            return smallBuckets.withUnsafeBufferPointer { $0[Int(milliseconds)] }
+        }
+        return searchBucket(milliseconds)
+    }
+
+    private static func searchBucket(_ milliseconds: Int64) -> Int32 {
         let bounds = bucketBounds
         if milliseconds > bounds[bounds.count - 1] { return -1 }
         var low = 0
@@ -214,41 +225,24 @@ struct Inventories {
         // Most routes have no identifier segment (`/api/v1/orders`): they are their own template,
         // interned without a copy. Otherwise the part before the first identifier is copied
         // whole, and the rest segment by segment.
+        guard let base = stem.baseAddress else { return templates.id(stem) }
         let count = stem.count
-        var index = 0
-        var firstIdentifier = -1
-        while index < count {
-            if stem[index] == UInt8(ascii: "/") {
-                index += 1
-                continue
-            }
-            var end = index
-            while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
-            if RouteTemplate.isIdentifier(UnsafeRawBufferPointer(rebasing: stem[index..<end])) {
-                firstIdentifier = index
-                break
-            }
-            index = end
-        }
-        if firstIdentifier < 0 { return templates.id(stem) }
+        let first = RouteTemplate.firstIdentifier(base, count: count, from: 0)
+        if first < 0 { return templates.id(stem) }
         templateBuffer.removeAll(keepingCapacity: true)
-        templateBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: stem[0..<firstIdentifier]))
-        index = firstIdentifier
+        templateBuffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: first))
+        templateBuffer.append(contentsOf: Self.identifierPlaceholder)
+        var index = first
+        while index < count, base.load(fromByteOffset: index, as: UInt8.self) != 0x2F { index &+= 1 }
         while index < count {
-            if stem[index] == UInt8(ascii: "/") {
-                templateBuffer.append(UInt8(ascii: "/"))
-                index += 1
-                continue
-            }
-            var end = index
-            while end < count, stem[end] != UInt8(ascii: "/") { end += 1 }
-            let segment = UnsafeRawBufferPointer(rebasing: stem[index..<end])
-            if RouteTemplate.isIdentifier(segment) {
-                templateBuffer.append(contentsOf: Self.identifierPlaceholder)
-            } else {
-                templateBuffer.append(contentsOf: segment)
-            }
-            index = end
+            // `index` is at a slash; copy up to the next identifier, which becomes `{id}`.
+            let next = RouteTemplate.firstIdentifier(base, count: count, from: index &+ 1)
+            let stop = next < 0 ? count : next
+            templateBuffer.append(contentsOf: UnsafeRawBufferPointer(start: base + index, count: stop &- index))
+            guard next >= 0 else { break }
+            templateBuffer.append(contentsOf: Self.identifierPlaceholder)
+            index = next
+            while index < count, base.load(fromByteOffset: index, as: UInt8.self) != 0x2F { index &+= 1 }
         }
         return templateBuffer.withUnsafeBytes { templates.id($0) }
     }
@@ -414,6 +408,38 @@ struct IDSet {
 /// The route-template rule shared by the backend's latency routes and the gateway side, so that
 /// both sides name a route the same way for correlation.
 enum RouteTemplate {
+    /// Where the first identifier segment at or after `start` begins (`start` is the beginning
+    /// of a segment), or -1: one pass over the bytes, the test of ``isIdentifier(_:)`` folded in.
+    @inline(__always)
+    static func firstIdentifier(_ base: UnsafeRawPointer, count: Int, from start: Int) -> Int {
+        var index = start
+        var segment = start
+        var digits = 0
+        var hex = 0
+        var candidate = true
+        while index < count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == 0x2F {
+                if candidate, digits > 0, hex == 0 || index &- segment >= 8 { return segment }
+                segment = index &+ 1
+                digits = 0
+                hex = 0
+                candidate = true
+            } else if candidate {
+                if byte &- 0x30 < 10 {
+                    digits &+= 1
+                } else if (byte | 0x20) &- 0x61 < 6 || byte == 0x2D {
+                    hex &+= 1
+                } else {
+                    candidate = false
+                }
+            }
+            index &+= 1
+        }
+        if candidate, digits > 0, hex == 0 || count &- segment >= 8 { return segment }
+        return -1
+    }
+
     /// Whether a path segment is an identifier that becomes `{id}`: all digits, or a GUID or hex
     /// string of 8 or more characters with at least one digit.
     @inline(__always)

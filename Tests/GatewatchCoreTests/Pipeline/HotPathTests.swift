@@ -188,4 +188,93 @@ import Testing
             #expect(bytes.withUnsafeBytes { parser.parse($0) } == .malformed(.binary))
         }
     }
+
+    /// The word-at-a-time split of plain lines against a byte loop: token offsets on every
+    /// alignment, `nil` for a line with a quote, CR or NUL, or with more tokens than the room.
+    @Test func plainSplitMatchesByteLoop() {
+        var random = SplitMix64(state: 29)
+        let alphabet: [UInt8] = Array("abcdefgh  \t".utf8) + [0x22, 0x0D, 0x00]
+        let starts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        let ends = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        defer {
+            starts.deallocate()
+            ends.deallocate()
+        }
+        var plain = 0
+        for round in 0..<20_000 {
+            let length = Int(random.next() % 70)
+            let special = round % 4 == 0
+            let line: [UInt8] = (0..<length).map { _ in
+                alphabet[Int(random.next() % UInt64(special ? alphabet.count : alphabet.count - 3))]
+            }
+            guard let begin = line.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
+            let capacity = round % 7 == 0 ? 3 : 64
+            var expected: [(Int, Int)] = []
+            var index = begin
+            while index < line.count {
+                if line[index] == 0x20 || line[index] == 0x09 {
+                    index += 1
+                    continue
+                }
+                let start = index
+                while index < line.count, line[index] != 0x20, line[index] != 0x09 { index += 1 }
+                expected.append((start, index))
+            }
+            let hasSpecial = line.contains { $0 == 0x22 || $0 == 0x0D || $0 == 0 }
+            let found = line.withUnsafeBytes { bytes in
+                W3CParser.splitPlain(
+                    bytes.baseAddress!, from: begin, count: bytes.count, starts: starts, ends: ends, capacity: capacity)
+            }
+            if hasSpecial || expected.count > capacity {
+                #expect(found == nil, "\(line)")
+                continue
+            }
+            plain += 1
+            #expect(found == expected.count, "\(line)")
+            for (token, range) in expected.enumerated() where token < (found ?? 0) {
+                #expect(Int(starts[token]) == range.0 && Int(ends[token]) == range.1, "\(line) token \(token)")
+            }
+        }
+        #expect(plain > 10_000)
+    }
+
+    /// The arena interner against a dictionary: the same id for the same bytes, the bytes back,
+    /// long values cut to the maximum, the empty value, and ids stable across table growth.
+    @Test func byteInternerAgreesWithDictionary() {
+        var interner = ByteInterner(maximumLength: 24, capacity: 4)
+        var reference: [[UInt8]: Int32] = [:]
+        var random = SplitMix64(state: 23)
+        var values: [[UInt8]] = [[], Array("a".utf8), Array(String(repeating: "x", count: 40).utf8)]
+        for _ in 0..<20_000 {
+            let length = Int(random.next() % 32)
+            values.append((0..<length).map { _ in UInt8(truncatingIfNeeded: random.next() % 6) + 0x61 })
+        }
+        for value in values {
+            let stored = Array(value.prefix(24))
+            let id = value.withUnsafeBytes { interner.id($0) }
+            if let known = reference[stored] {
+                #expect(id == known)
+            } else {
+                #expect(Int(id) == reference.count)
+                reference[stored] = id
+            }
+        }
+        #expect(interner.count == reference.count)
+        for (bytes, id) in reference {
+            #expect(interner.bytes(id) == bytes)
+            #expect(interner.withBytes(id) { Array($0) } == bytes)
+            #expect(interner.hash(of: id) == bytes.withUnsafeBytes { ByteInterner.hash($0) })
+        }
+    }
+
+    /// The table of latency buckets below 1,024 ms against the search over the bounds.
+    @Test func latencyBucketTableMatchesBounds() {
+        let bounds = Inventories.bucketBounds
+        for milliseconds in Int64(-3)...5_000 {
+            let expected = milliseconds > bounds[bounds.count - 1] ? -1 : Int32(bounds.first { $0 >= milliseconds }!)
+            #expect(Inventories.bucket(milliseconds) == expected, "\(milliseconds)")
+        }
+        #expect(Inventories.bucket(8_000_000) == 8_000_000)
+        #expect(Inventories.bucket(8_000_001) == -1)
+    }
 }
