@@ -62,6 +62,14 @@ final class IngestSession {
         // starts the moment a commit ends, instead of polling the lock with sleeps.
         let gate = store.writeGate
         try sqlite.writeWithoutTransaction { db in
+            // No checkpoint inside the commit (SQLite's automatic one runs there, under the write
+            // lock, and the next worker waits for it): the pass checkpoints after it has let go
+            // of the gate, while the next worker writes (a passive checkpoint does not block
+            // writers). The connection's own setting is back when the pass is done. (The
+            // setting lives in SQLite's WAL hook: not while a test's fault hook holds it.)
+            let automatic = FaultInjection.ownsWALHook ? 0 : try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
+            if automatic > 0 { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+            defer { if automatic > 0 { try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(automatic)") } }
             let transaction = PassTransaction(
                 database: SQLiteDatabase(db),
                 begin: {
@@ -75,10 +83,18 @@ final class IngestSession {
                 },
                 makeWriter: { StoreWriter(db: db, source: self.source) }
             )
+            var committed = false
             try run(transaction, deferred: deferred, end: { commit in
                 defer { gate.unlock() }
                 try db.execute(sql: commit ? "COMMIT TRANSACTION" : "ROLLBACK TRANSACTION")
+                committed = commit
             }, body)
+            if committed, automatic > 0 {
+                PhaseTrace.mark("M checkpoint")
+                // Best effort, as SQLite's automatic one: a failure here loses nothing.
+                _ = try? Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+                PhaseTrace.mark("M checkpoint done")
+            }
         }
     }
 

@@ -1090,8 +1090,11 @@ final class PassState {
     /// comes after parsing, with nothing to overlap it: this leaves it the keys of the last
     /// stretch of the input instead of up to a whole flush's worth (on 1M lines, a serial tail of
     /// about 120 ms down to 40–70). Checked once per chunk.
+    ///
+    /// Only with a core for the writer beside the parser: on one core the early flush overlaps
+    /// nothing and only writes the keys it splits twice.
     private func flushIfWriterIdle() throws {
-        guard transaction.isOpen, let worker = writerThread,
+        guard IngestOptions.usableCores > 1, transaction.isOpen, let worker = writerThread,
             aggregator.count + inventories.count >= flushThreshold / 8, worker.isIdle
         else { return }
         try handFlush(to: worker)

@@ -25,6 +25,10 @@ enum FaultInjection {
     // Parallel ingest workers each install the hooks on their own connection; the count is
     // process-wide (commits are ordered by SQLite's write lock) and armed once.
     nonisolated(unsafe) static var armed = false
+    /// Whether `commit-written` put its hook in SQLite's WAL hook, the slot the automatic
+    /// checkpoint uses too: then ingest leaves `wal_autocheckpoint` alone (setting it would
+    /// replace the hook).
+    nonisolated(unsafe) static var ownsWALHook = false
 
     static func install(on connection: OpaquePointer?, environment: [String: String]) {
         guard let spec = environment["GATEWATCH_FAULT"] else { return }
@@ -46,6 +50,7 @@ enum FaultInjection {
         case "commit-written":
             if !armed { walCommitsLeft = count }
             armed = true
+            ownsWALHook = true
             sqlite3_wal_hook(
                 connection,
                 { _, _, _, _ in
