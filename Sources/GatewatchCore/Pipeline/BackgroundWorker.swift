@@ -94,6 +94,23 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// For the work closure, on the worker thread, in the middle of a long item: runs the items
+    /// at the head of the queue that `accept` takes, in order, without waiting for more (a
+    /// `submit` blocked on a full queue goes on as they are taken).
+    func runQueued(while accept: (Item) -> Bool, _ body: (Item) throws -> Void) throws {
+        while true {
+            condition.lock()
+            guard let first = queue.first, accept(first) else {
+                condition.unlock()
+                return
+            }
+            queue.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            try body(first)
+        }
+    }
+
     /// Whether the queue is empty and no item is being worked on, without waiting.
     var isIdle: Bool {
         condition.lock()

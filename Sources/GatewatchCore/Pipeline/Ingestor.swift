@@ -797,18 +797,28 @@ final class PassState {
         if let writerThread { return writerThread }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
         let spares = spareMaps
+        let handle = WorkerHandle()
         let worker = BackgroundWorker<WriteJob>(name: "gatewatch-writer", capacity: 2) { job in
             switch job {
             case .evidence(let batch):
                 try sink(batch)
             case .aggregates(var aggregator, var inventories):
                 PhaseTrace.mark("W flush: \(aggregator.count) hourly, \(inventories.count) inventory and latency keys")
+                // Evidence queued while the flush runs is written between its rows: the parser
+                // fills the next batches meanwhile instead of waiting on a full queue.
+                writer.betweenRows = {
+                    try handle.worker?.runQueued(while: \.isEvidence) { item in
+                        if case .evidence(let batch) = item { try sink(batch) }
+                    }
+                }
+                defer { writer.betweenRows = nil }
                 try writer.flush(&aggregator)
                 try writer.flush(&inventories, aggregator: aggregator)
                 PhaseTrace.mark("W flush written")
                 spares.put(table: aggregator.table, counts: inventories.counts, latency: inventories.latency)
             }
         }
+        handle.worker = worker
         writerThread = worker
         return worker
     }

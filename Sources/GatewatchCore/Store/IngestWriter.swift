@@ -31,6 +31,11 @@ protocol IngestWriter: AnyObject {
 
     /// Merges whatever was staged; called once, after the last flush of the input.
     func finishInput() throws
+
+    /// Work for the flushes to run every so many rows (`nil`: none): the writer thread lets the
+    /// evidence batches queued meanwhile through, so that the parser does not wait for a whole
+    /// flush to hand over its next batch.
+    var betweenRows: (() throws -> Void)? { get set }
 }
 
 extension IngestWriter {

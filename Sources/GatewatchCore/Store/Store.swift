@@ -181,9 +181,10 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA page_size = 16384")
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // A file is one transaction; an 8 MiB page cache keeps the hot index pages in memory
-                // instead of re-reading them from the WAL.
-                try db.execute(sql: "PRAGMA cache_size = -8192")
+                // A file is one transaction; a 7 MiB page cache keeps the hot index pages in memory
+                // instead of re-reading them from the WAL (8 MiB measured no faster, and the ingest
+                // of 5M lines must stay under 64 MB).
+                try db.execute(sql: "PRAGMA cache_size = -7168")
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }

@@ -11,6 +11,16 @@ enum WriteJob {
     case evidence(EvidenceBatch)
     /// Hourly aggregates, inventories and latency histograms detached from the pass.
     case aggregates(Aggregator, Inventories)
+
+    var isEvidence: Bool {
+        if case .evidence = self { return true }
+        return false
+    }
+}
+
+/// The writer thread, for its own work closure (which the thread holds: a weak reference back).
+final class WorkerHandle: @unchecked Sendable {
+    weak var worker: BackgroundWorker<WriteJob>?
 }
 
 /// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
@@ -108,6 +118,9 @@ final class StoreWriter: IngestWriter {
     /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
     private let constants: BoundConstants
     private let scratch = RowScratch()
+    var betweenRows: (() throws -> Void)?
+    /// Rows the flushes write between two calls of ``betweenRows`` (a few milliseconds).
+    static let rowsBetweenCalls = 2_048
 
     init(db: Database, source: String) {
         self.db = db
@@ -348,6 +361,7 @@ final class StoreWriter: IngestWriter {
             order.append(FlushOrder(major: key.hour, minor: siteRanks[Int(key.site)], text: text, index: Int32(index)))
         }
         order.sort()
+        var written = 0
         for entry in order {
             let key = keys[Int(entry.index)]
             let value = values[Int(entry.index)]
@@ -368,6 +382,8 @@ final class StoreWriter: IngestWriter {
             scratch.bindTime(raw, 13, value.last)
             constants.bind(raw, 14, constants.source)
             try check(sqlite3_step(raw), statement)
+            written += 1
+            if written % Self.rowsBetweenCalls == 0, let betweenRows { try betweenRows() }
         }
         // Nothing bound may outlive the scratch row it points into.
         sqlite3_reset(raw)
@@ -402,6 +418,7 @@ final class StoreWriter: IngestWriter {
             order.append(FlushOrder(major: Int64(key.day), minor: 0, text: text, index: Int32(index)))
         }
         order.sort()
+        var written = 0
         for entry in order {
             let key = keys[Int(entry.index)]
             sqlite3_reset(raw)
@@ -416,6 +433,8 @@ final class StoreWriter: IngestWriter {
             }
             sqlite3_bind_int64(raw, 5, counts[Int(entry.index)])
             try check(sqlite3_step(raw), inventoryStatement)
+            written += 1
+            if written % Self.rowsBetweenCalls == 0, let betweenRows { try betweenRows() }
         }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)

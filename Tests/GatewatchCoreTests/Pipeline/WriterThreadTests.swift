@@ -56,7 +56,7 @@ struct WriterThreadTests {
         let expected = try Self.contents(once)
         // Hourly rows, inventories, latency and evidence: enough of each for many flushes.
         #expect(expected.prefix(4).allSatisfy { $0.split(separator: "\n").count > 50 })
-        for (threshold, jobs) in [(40, 1), (997, 1), (40, 2)] {
+        for (threshold, jobs) in [(40, 1), (997, 1), (5_000, 1), (40, 2)] {
             let db = directory + "/t\(threshold)-j\(jobs).db"
             let report = try Self.ingest(logs, db: db, threshold: threshold, jobs: jobs)
             #expect(report.files.allSatisfy { $0.status == .new })
@@ -69,6 +69,60 @@ struct WriterThreadTests {
                 Issue.record("\(where_): \(have.count) rows for \(want.count), first difference \(String(describing: first))")
             }
         }
+    }
+
+    /// A long item lets the short ones queued behind it through (as a flush lets evidence
+    /// batches through between its rows): each runs once, in order, and a `submit` blocked on
+    /// the full queue returns while the long item is still running.
+    @Test("a long item runs the queued short ones in the middle, each once, in order")
+    func runQueuedInTheMiddle() throws {
+        final class Log: @unchecked Sendable {
+            let condition = NSCondition()
+            var done: [Int] = []
+            var longFinished = false
+            var thirdSubmitted = false
+        }
+        let log = Log()
+        let handle = WorkerBox()
+        // Items: 0 is long; positives are short; -1 would be long too and must not be taken.
+        let worker = BackgroundWorker<Int>(name: "test-worker", capacity: 2) { item in
+            guard item == 0 else {
+                log.condition.withLock { log.done.append(item) }
+                return
+            }
+            // Let the test queue two short items and block on a third, then let the queued ones
+            // through; wait (at most 5 s: a failure, not a hang) until the third submit returned.
+            usleep(100_000)
+            try handle.worker?.runQueued(while: { $0 > 0 }) { short in
+                log.condition.withLock { log.done.append(short) }
+            }
+            log.condition.withLock {
+                let deadline = Date() + 5
+                while !log.thirdSubmitted, Date() < deadline { _ = log.condition.wait(until: deadline) }
+            }
+            try handle.worker?.runQueued(while: { $0 > 0 }) { short in
+                log.condition.withLock { log.done.append(short) }
+            }
+            log.condition.withLock {
+                log.done.append(0)
+                log.longFinished = true
+            }
+        }
+        handle.worker = worker
+        try worker.submit(0)
+        try worker.submit(1)
+        try worker.submit(2)
+        try worker.submit(3)  // blocks until the long item takes 1 and 2
+        let longFinishedBeforeThird = log.condition.withLock { () -> Bool in
+            log.thirdSubmitted = true
+            log.condition.broadcast()
+            return log.longFinished
+        }
+        try worker.submit(-1)
+        try worker.submit(4)
+        try worker.finish()
+        #expect(!longFinishedBeforeThird)
+        #expect(log.done == [1, 2, 3, 0, -1, 4])
     }
 
     @Test("a write that fails on the writer thread fails the input, and a rerun completes it")
@@ -104,4 +158,9 @@ struct WriterThreadTests {
         #expect(report.files.map(\.status) == [.known, .new])
         #expect(try Self.contents(db) == Self.contents(clean))
     }
+}
+
+/// The worker for its own work closure, held weakly (the worker holds the closure).
+private final class WorkerBox: @unchecked Sendable {
+    weak var worker: BackgroundWorker<Int>?
 }

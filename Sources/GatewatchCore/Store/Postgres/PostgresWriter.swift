@@ -9,6 +9,8 @@ import Foundation
 /// deadlock on each other; `hourly` rows also carry the ingester's source, so two hosts never
 /// touch the same `hourly` row at all. Evidence is appended with `COPY` as it is found.
 final class PostgresWriter: IngestWriter {
+    /// Not used: PostgreSQL stages a flush with `COPY` in one go.
+    var betweenRows: (() throws -> Void)?
     let connection: PostgresConnection
     let source: String
     var database: any SQLDatabase { connection }
