@@ -1101,10 +1101,11 @@ final class PassState {
     /// stretch of the input instead of up to a whole flush's worth (on 1M lines, a serial tail of
     /// about 120 ms down to 40–70). Checked once per chunk.
     ///
-    /// Only with a core for the writer beside the parser: on one core the early flush overlaps
-    /// nothing and only writes the keys it splits twice.
+    /// Only with a core for the writer beside the parser (on one core the early flush overlaps
+    /// nothing and only writes the keys it splits twice), and only on SQLite: PostgreSQL stages
+    /// each key about once and merges them all at the end of the input.
     private func flushIfWriterIdle() throws {
-        guard IngestOptions.usableCores > 1, transaction.isOpen, let worker = writerThread,
+        guard IngestOptions.usableCores > 1, db.dialect == .sqlite, transaction.isOpen, let worker = writerThread,
             aggregator.count + inventories.count >= flushThreshold / 8, worker.isIdle
         else { return }
         try handFlush(to: worker)
@@ -1175,8 +1176,9 @@ final class PassState {
                 return (knownReport(fileReportBase()), false)
             }
         }
-        let writer = try activeWriter()
         PhaseTrace.mark("M \(file.path): parsed \(lines) lines")
+        let writer = try activeWriter()
+        if deferred { PhaseTrace.mark("M \(file.path): write lock taken, held evidence written") }
         // Before any other use of the connection: the writer thread must be done with it.
         try finishWriterThread()
         PhaseTrace.mark("M writer thread done")
