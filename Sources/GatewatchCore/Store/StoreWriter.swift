@@ -114,6 +114,10 @@ final class StoreWriter: IngestWriter {
     let source: String
     private var upsertStatement: Statement?
     private var inventoryStatement: Statement?
+    /// The same upserts for ``rowsPerStatement`` rows at once: one statement's cursors walk the
+    /// B-trees for all of them (one row per statement costs about three times as much per row).
+    private var upsertBatchStatement: Statement?
+    private var inventoryBatchStatement: Statement?
     private var latencyStatement: Statement?
     /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
     private let constants: BoundConstants
@@ -121,6 +125,31 @@ final class StoreWriter: IngestWriter {
     var betweenRows: (() throws -> Void)?
     /// Rows the flushes write between two calls of ``betweenRows`` (a few milliseconds).
     static let rowsBetweenCalls = 2_048
+    /// Rows per multi-row upsert (14 parameters each for the hourly rows, far below SQLite's
+    /// limit of 32,766); a flush writes the rest one row at a time.
+    static let rowsPerStatement = 64
+
+    /// `INSERT INTO … VALUES (?, …), (?, …) … ON CONFLICT …` for `rows` rows of `columns` values.
+    static func multiRowSQL(_ head: String, columns: Int, rows: Int, _ tail: String) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return head + " VALUES " + Array(repeating: row, count: rows).joined(separator: ", ") + " " + tail
+    }
+
+    static let hourlyHead = """
+        INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+            time_taken_sum, time_taken_max, first_seen, last_seen, source)
+        """
+    static let hourlyTail = """
+        ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
+            requests = requests + excluded.requests,
+            bytes = bytes + excluded.bytes,
+            time_taken_sum = time_taken_sum + excluded.time_taken_sum,
+            time_taken_max = max(time_taken_max, excluded.time_taken_max),
+            first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(last_seen, excluded.last_seen)
+        """
+    static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests)"
+    static let inventoryTail = "ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests"
 
     init(db: Database, source: String) {
         self.db = db
@@ -308,27 +337,17 @@ final class StoreWriter: IngestWriter {
     /// statements on the connection's own thread only: this runs before the writer thread starts).
     private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
-            upsertStatement = try db.makeStatement(
-                sql: """
-                    INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-                        time_taken_sum, time_taken_max, first_seen, last_seen, source)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
-                        requests = requests + excluded.requests,
-                        bytes = bytes + excluded.bytes,
-                        time_taken_sum = time_taken_sum + excluded.time_taken_sum,
-                        time_taken_max = max(time_taken_max, excluded.time_taken_max),
-                        first_seen = min(first_seen, excluded.first_seen),
-                        last_seen = max(last_seen, excluded.last_seen)
-                    """
+            upsertStatement = try db.makeStatement(sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: 1, Self.hourlyTail))
+            upsertBatchStatement = try db.makeStatement(
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
-                sql: """
-                    INSERT INTO inventory (day, address, kind, value, requests) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests
-                    """
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: 1, Self.inventoryTail)
+            )
+            inventoryBatchStatement = try db.makeStatement(
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: Self.rowsPerStatement, Self.inventoryTail)
             )
             latencyStatement = try db.makeStatement(
                 sql: """
@@ -361,33 +380,49 @@ final class StoreWriter: IngestWriter {
             order.append(FlushOrder(major: key.hour, minor: siteRanks[Int(key.site)], text: text, index: Int32(index)))
         }
         order.sort()
-        var written = 0
-        for entry in order {
-            let key = keys[Int(entry.index)]
-            let value = values[Int(entry.index)]
-            sqlite3_reset(raw)
+        guard let batchStatement = upsertBatchStatement else { return }
+        let batchRaw = batchStatement.sqliteStatement
+        var position = 0
+        var sinceCall = 0
+        while position < order.count {
+            // Whole batches of rows through the multi-row statement, the rest one by one.
+            let rows = order.count - position >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+            let target = rows == 1 ? raw : batchRaw
+            sqlite3_reset(target)
             scratch.reset()
-            scratch.bindTime(raw, 1, key.hour)
-            scratch.bindName(raw, 2, aggregator.siteName(key.site))
-            scratch.bindAddress(raw, 3, key.address, invalid: key.invalidAddress, aggregator)
-            constants.bind(raw, 4, constants.verdicts[Int(key.verdictCode)])
-            constants.bind(raw, 5, constants.outcomes[Int(key.outcomeCode)])
-            sqlite3_bind_int64(raw, 6, Int64(key.status))
-            sqlite3_bind_int64(raw, 7, Int64(key.substatus))
-            sqlite3_bind_int64(raw, 8, value.requests)
-            sqlite3_bind_int64(raw, 9, value.bytes)
-            sqlite3_bind_int64(raw, 10, value.timeTakenSum)
-            sqlite3_bind_int64(raw, 11, value.timeTakenMax)
-            scratch.bindTime(raw, 12, value.first)
-            scratch.bindTime(raw, 13, value.last)
-            constants.bind(raw, 14, constants.source)
-            try check(sqlite3_step(raw), statement)
-            written += 1
-            if written % Self.rowsBetweenCalls == 0, let betweenRows { try betweenRows() }
+            for row in 0..<rows {
+                let entry = order[position + row]
+                let key = keys[Int(entry.index)]
+                let value = values[Int(entry.index)]
+                let base = Int32(row * 14)
+                scratch.bindTime(target, base + 1, key.hour)
+                scratch.bindName(target, base + 2, aggregator.siteName(key.site))
+                scratch.bindAddress(target, base + 3, key.address, invalid: key.invalidAddress, aggregator)
+                constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
+                constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
+                sqlite3_bind_int64(target, base + 6, Int64(key.status))
+                sqlite3_bind_int64(target, base + 7, Int64(key.substatus))
+                sqlite3_bind_int64(target, base + 8, value.requests)
+                sqlite3_bind_int64(target, base + 9, value.bytes)
+                sqlite3_bind_int64(target, base + 10, value.timeTakenSum)
+                sqlite3_bind_int64(target, base + 11, value.timeTakenMax)
+                scratch.bindTime(target, base + 12, value.first)
+                scratch.bindTime(target, base + 13, value.last)
+                constants.bind(target, base + 14, constants.source)
+            }
+            try check(sqlite3_step(target), rows == 1 ? statement : batchStatement)
+            position += rows
+            sinceCall += rows
+            if sinceCall >= Self.rowsBetweenCalls, let betweenRows {
+                sinceCall = 0
+                try betweenRows()
+            }
         }
-        // Nothing bound may outlive the scratch row it points into.
+        // Nothing bound may outlive the scratch rows it points into.
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
+        sqlite3_reset(batchRaw)
+        sqlite3_clear_bindings(batchRaw)
         aggregator.removeAll()
     }
 
@@ -418,26 +453,41 @@ final class StoreWriter: IngestWriter {
             order.append(FlushOrder(major: Int64(key.day), minor: 0, text: text, index: Int32(index)))
         }
         order.sort()
-        var written = 0
-        for entry in order {
-            let key = keys[Int(entry.index)]
-            sqlite3_reset(raw)
+        guard let inventoryBatchStatement else { return }
+        let batchRaw = inventoryBatchStatement.sqliteStatement
+        var position = 0
+        var sinceCall = 0
+        while position < order.count {
+            let rows = order.count - position >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+            let target = rows == 1 ? raw : batchRaw
+            sqlite3_reset(target)
             scratch.reset()
-            scratch.bindDay(raw, 1, key.day)
-            scratch.bindAddress(raw, 2, key.address, invalid: key.invalidAddress, aggregator)
-            constants.bind(raw, 3, constants.kinds[Int(key.kind)])
-            if key.value < 0 {
-                constants.bind(raw, 4, constants.other)
-            } else {
-                inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(raw, 4, $0) }
+            for row in 0..<rows {
+                let entry = order[position + row]
+                let key = keys[Int(entry.index)]
+                let base = Int32(row * 5)
+                scratch.bindDay(target, base + 1, key.day)
+                scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
+                constants.bind(target, base + 3, constants.kinds[Int(key.kind)])
+                if key.value < 0 {
+                    constants.bind(target, base + 4, constants.other)
+                } else {
+                    inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(target, base + 4, $0) }
+                }
+                sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
             }
-            sqlite3_bind_int64(raw, 5, counts[Int(entry.index)])
-            try check(sqlite3_step(raw), inventoryStatement)
-            written += 1
-            if written % Self.rowsBetweenCalls == 0, let betweenRows { try betweenRows() }
+            try check(sqlite3_step(target), rows == 1 ? inventoryStatement : inventoryBatchStatement)
+            position += rows
+            sinceCall += rows
+            if sinceCall >= Self.rowsBetweenCalls, let betweenRows {
+                sinceCall = 0
+                try betweenRows()
+            }
         }
         sqlite3_reset(raw)
         sqlite3_clear_bindings(raw)
+        sqlite3_reset(batchRaw)
+        sqlite3_clear_bindings(batchRaw)
         let latencyRaw = latencyStatement.sqliteStatement
         for (key, requests) in inventories.latency {
             sqlite3_reset(latencyRaw)
@@ -535,9 +585,12 @@ final class BoundConstants {
 /// One row's own texts (times, site, address, value), written into a buffer that is reused for
 /// every row and bound without a copy: valid until the statement's next reset.
 final class RowScratch {
-    /// Hour and times (20 bytes each), a site name (≤ 256), an address (≤ 64), an inventory value
-    /// (≤ 512): far below this.
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+    /// The text of one statement's rows: per row, an hour and times (20 bytes each), a site name
+    /// (≤ 256), an address (≤ 64), an inventory value (≤ 512): far below 2 KiB a row.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: 2048 * StoreWriter.rowsPerStatement,
+        alignment: 8
+    )
     private let addressBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
     private var used = 0
 
