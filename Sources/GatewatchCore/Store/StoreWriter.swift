@@ -358,12 +358,50 @@ final class StoreWriter: IngestWriter {
         }
     }
 
+    /// Writes rows in `order`: whole runs of ``rowsPerStatement`` through the multi-row `batch`
+    /// statement, the rest one by one through `single`; `bind` binds one row at a parameter
+    /// offset (0 for the first row of a statement, `columns` for the second, …) into the scratch
+    /// buffer, which holds a statement's rows until its step. Calls ``betweenRows`` every
+    /// ``rowsBetweenCalls`` rows, and leaves nothing bound.
+    private func writeRows(
+        _ order: [FlushOrder],
+        columns: Int,
+        single: Statement,
+        batch: Statement,
+        bind: (SQLiteStatement, FlushOrder, Int32) -> Void
+    ) throws {
+        let singleRaw = single.sqliteStatement
+        let batchRaw = batch.sqliteStatement
+        defer {
+            // Nothing bound may outlive the scratch rows it points into.
+            for raw in [singleRaw, batchRaw] {
+                sqlite3_reset(raw)
+                sqlite3_clear_bindings(raw)
+            }
+        }
+        var position = 0
+        var sinceCall = 0
+        while position < order.count {
+            let rows = order.count - position >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
+            let target = rows == 1 ? singleRaw : batchRaw
+            sqlite3_reset(target)
+            scratch.reset()
+            for row in 0..<rows { bind(target, order[position + row], Int32(row * columns)) }
+            try check(sqlite3_step(target), rows == 1 ? single : batch)
+            position += rows
+            sinceCall += rows
+            if sinceCall >= Self.rowsBetweenCalls, let betweenRows {
+                sinceCall = 0
+                try betweenRows()
+            }
+        }
+    }
+
     /// Writes the aggregates held in memory and empties them.
     func flush(_ aggregator: inout Aggregator) throws {
         guard aggregator.count > 0 else { return }
         try prepareAggregateStatements()
         guard let statement = upsertStatement else { return }
-        let raw = statement.sqliteStatement
         let keys = aggregator.table.keys
         let values = aggregator.table.values
         // In key order: consecutive upserts then touch neighbouring pages of the primary key and of
@@ -381,48 +419,24 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let batchStatement = upsertBatchStatement else { return }
-        let batchRaw = batchStatement.sqliteStatement
-        var position = 0
-        var sinceCall = 0
-        while position < order.count {
-            // Whole batches of rows through the multi-row statement, the rest one by one.
-            let rows = order.count - position >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
-            let target = rows == 1 ? raw : batchRaw
-            sqlite3_reset(target)
-            scratch.reset()
-            for row in 0..<rows {
-                let entry = order[position + row]
-                let key = keys[Int(entry.index)]
-                let value = values[Int(entry.index)]
-                let base = Int32(row * 14)
-                scratch.bindTime(target, base + 1, key.hour)
-                scratch.bindName(target, base + 2, aggregator.siteName(key.site))
-                scratch.bindAddress(target, base + 3, key.address, invalid: key.invalidAddress, aggregator)
-                constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
-                constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
-                sqlite3_bind_int64(target, base + 6, Int64(key.status))
-                sqlite3_bind_int64(target, base + 7, Int64(key.substatus))
-                sqlite3_bind_int64(target, base + 8, value.requests)
-                sqlite3_bind_int64(target, base + 9, value.bytes)
-                sqlite3_bind_int64(target, base + 10, value.timeTakenSum)
-                sqlite3_bind_int64(target, base + 11, value.timeTakenMax)
-                scratch.bindTime(target, base + 12, value.first)
-                scratch.bindTime(target, base + 13, value.last)
-                constants.bind(target, base + 14, constants.source)
-            }
-            try check(sqlite3_step(target), rows == 1 ? statement : batchStatement)
-            position += rows
-            sinceCall += rows
-            if sinceCall >= Self.rowsBetweenCalls, let betweenRows {
-                sinceCall = 0
-                try betweenRows()
-            }
+        try writeRows(order, columns: 14, single: statement, batch: batchStatement) { target, entry, base in
+            let key = keys[Int(entry.index)]
+            let value = values[Int(entry.index)]
+            scratch.bindTime(target, base + 1, key.hour)
+            scratch.bindName(target, base + 2, aggregator.siteName(key.site))
+            scratch.bindAddress(target, base + 3, key.address, invalid: key.invalidAddress, aggregator)
+            constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
+            constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
+            sqlite3_bind_int64(target, base + 6, Int64(key.status))
+            sqlite3_bind_int64(target, base + 7, Int64(key.substatus))
+            sqlite3_bind_int64(target, base + 8, value.requests)
+            sqlite3_bind_int64(target, base + 9, value.bytes)
+            sqlite3_bind_int64(target, base + 10, value.timeTakenSum)
+            sqlite3_bind_int64(target, base + 11, value.timeTakenMax)
+            scratch.bindTime(target, base + 12, value.first)
+            scratch.bindTime(target, base + 13, value.last)
+            constants.bind(target, base + 14, constants.source)
         }
-        // Nothing bound may outlive the scratch rows it points into.
-        sqlite3_reset(raw)
-        sqlite3_clear_bindings(raw)
-        sqlite3_reset(batchRaw)
-        sqlite3_clear_bindings(batchRaw)
         aggregator.removeAll()
     }
 
@@ -440,7 +454,6 @@ final class StoreWriter: IngestWriter {
             dayTexts[day] = text
             return text
         }
-        let raw = inventoryStatement.sqliteStatement
         // In (day, address) order, for the same locality as the hourly rows.
         let keys = inventories.counts.keys
         let counts = inventories.counts.values
@@ -454,40 +467,18 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let inventoryBatchStatement else { return }
-        let batchRaw = inventoryBatchStatement.sqliteStatement
-        var position = 0
-        var sinceCall = 0
-        while position < order.count {
-            let rows = order.count - position >= Self.rowsPerStatement ? Self.rowsPerStatement : 1
-            let target = rows == 1 ? raw : batchRaw
-            sqlite3_reset(target)
-            scratch.reset()
-            for row in 0..<rows {
-                let entry = order[position + row]
-                let key = keys[Int(entry.index)]
-                let base = Int32(row * 5)
-                scratch.bindDay(target, base + 1, key.day)
-                scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
-                constants.bind(target, base + 3, constants.kinds[Int(key.kind)])
-                if key.value < 0 {
-                    constants.bind(target, base + 4, constants.other)
-                } else {
-                    inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(target, base + 4, $0) }
-                }
-                sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
+        try writeRows(order, columns: 5, single: inventoryStatement, batch: inventoryBatchStatement) { target, entry, base in
+            let key = keys[Int(entry.index)]
+            scratch.bindDay(target, base + 1, key.day)
+            scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
+            constants.bind(target, base + 3, constants.kinds[Int(key.kind)])
+            if key.value < 0 {
+                constants.bind(target, base + 4, constants.other)
+            } else {
+                inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(target, base + 4, $0) }
             }
-            try check(sqlite3_step(target), rows == 1 ? inventoryStatement : inventoryBatchStatement)
-            position += rows
-            sinceCall += rows
-            if sinceCall >= Self.rowsBetweenCalls, let betweenRows {
-                sinceCall = 0
-                try betweenRows()
-            }
+            sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
         }
-        sqlite3_reset(raw)
-        sqlite3_clear_bindings(raw)
-        sqlite3_reset(batchRaw)
-        sqlite3_clear_bindings(batchRaw)
         let latencyRaw = latencyStatement.sqliteStatement
         for (key, requests) in inventories.latency {
             sqlite3_reset(latencyRaw)
