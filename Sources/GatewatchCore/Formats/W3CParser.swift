@@ -84,8 +84,8 @@ public final class W3CParser {
         self.requestIDField = requestIDField
         self.fallbackLayout = fallbackLayout.withRequestIDField(requestIDField)
         activeLayout = self.fallbackLayout
-        starts = .allocate(capacity: capacity)
-        ends = .allocate(capacity: capacity)
+        starts = .allocate(capacity: capacity + Self.splitHeadroom)
+        ends = .allocate(capacity: capacity + Self.splitHeadroom)
         positions = .allocate(capacity: W3CField.allCases.count)
         cachePositions()
     }
@@ -104,8 +104,8 @@ public final class W3CParser {
             starts.deallocate()
             ends.deallocate()
             capacity = fieldCount + 1
-            starts = .allocate(capacity: capacity)
-            ends = .allocate(capacity: capacity)
+            starts = .allocate(capacity: capacity + Self.splitHeadroom)
+            ends = .allocate(capacity: capacity + Self.splitHeadroom)
         }
     }
 
@@ -211,10 +211,15 @@ public final class W3CParser {
         return .record
     }
 
+    /// Room past `capacity` in the token buffers: a word of eight bytes starts at most four
+    /// tokens before ``splitPlain`` checks the count.
+    static let splitHeadroom = 8
+
     /// Splits `base[begin..<count]` on runs of spaces and tabs into `starts` and `ends`, eight
     /// bytes at a time, and returns the number of tokens; `nil` when the line holds a double
     /// quote, a carriage return or a NUL (the byte-by-byte tokenizer reads those) or more tokens
-    /// than `capacity`. `begin` is at the first byte of the first token.
+    /// than `capacity`. `begin` is at the first byte of the first token. `starts` and `ends` have
+    /// room for ``splitHeadroom`` more than `capacity`.
     @inline(__always)
     static func splitPlain(
         _ base: UnsafeRawPointer,
@@ -225,7 +230,8 @@ public final class W3CParser {
         capacity: Int
     ) -> Int? {
         let highBits: UInt64 = 0x8080_8080_8080_8080
-        var tokens = 0
+        var tokens = 0  // tokens started
+        var ended = 0  // tokens ended
         var inToken = false  // whether the byte before `index` belongs to a token
         var index = begin
         while index &+ 8 <= count {
@@ -236,21 +242,24 @@ public final class W3CParser {
             if special != 0 { return nil }
             let separators = exactZeroBytes(word ^ 0x2020_2020_2020_2020) | exactZeroBytes(word ^ 0x0909_0909_0909_0909)
             let inside = ~separators & highBits
-            // Each byte's flag against the flag of the byte before it: the set bits are where a
-            // token starts or ends, in order.
-            var changes = (inside ^ (inside << 8 | (inToken ? 0x80 : 0))) & highBits
-            while changes != 0 {
-                let offset = Int32(truncatingIfNeeded: index &+ changes.trailingZeroBitCount >> 3)
-                if inToken {
-                    ends[tokens] = offset
-                    tokens &+= 1
-                } else {
-                    if tokens == capacity { return nil }
-                    starts[tokens] = offset
-                }
-                inToken.toggle()
-                changes &= changes &- 1
+            // Each byte's flag against the flag of the byte before it: where tokens start, and
+            // where they end, each in order (no branch on which one a bit is).
+            let before = inside << 8 | (inToken ? 0x80 : 0)
+            var startBits = inside & ~before
+            var endBits = ~inside & before & highBits
+            while startBits != 0 {
+                starts[tokens] = Int32(truncatingIfNeeded: index &+ startBits.trailingZeroBitCount >> 3)
+                tokens &+= 1
+                startBits &= startBits &- 1
             }
+            while endBits != 0 {
+                ends[ended] = Int32(truncatingIfNeeded: index &+ endBits.trailingZeroBitCount >> 3)
+                ended &+= 1
+                endBits &= endBits &- 1
+            }
+            // At most four tokens start in a word: the buffers have that much room past `capacity`.
+            if tokens > capacity { return nil }
+            inToken = inside >> 63 != 0
             index &+= 8
         }
         while index < count {
@@ -259,19 +268,20 @@ public final class W3CParser {
             let isSeparator = byte == 0x20 || byte == 0x09
             if isSeparator == inToken {
                 if inToken {
-                    ends[tokens] = Int32(truncatingIfNeeded: index)
-                    tokens &+= 1
+                    ends[ended] = Int32(truncatingIfNeeded: index)
+                    ended &+= 1
                 } else {
                     if tokens == capacity { return nil }
                     starts[tokens] = Int32(truncatingIfNeeded: index)
+                    tokens &+= 1
                 }
                 inToken.toggle()
             }
             index &+= 1
         }
         if inToken {
-            ends[tokens] = Int32(truncatingIfNeeded: count)
-            tokens &+= 1
+            ends[ended] = Int32(truncatingIfNeeded: count)
+            ended &+= 1
         }
         return tokens
     }
