@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import GatewatchCore
@@ -129,6 +130,34 @@ enum CLI {
 }
 
 @Suite struct IngestCLITests {
+    /// Processes that create one new store at once all open it: the ones that lose the race on
+    /// the schema find it in place (a read of the migrations table can meet it half-made; seen
+    /// as "no such table: grdb_migrations" from an ingest started beside a new `watch`).
+    @Test("six ingests creating one new store at once all succeed, and it holds all six inputs")
+    func concurrentCreation() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logs = try (0..<6).map { index -> String in
+            let path = directory + "/u_ex26112\(index).log"
+            try CLI.log(0..<200, day: 20 + index).write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        for round in 0..<4 {
+            let db = directory + "/round\(round).db"
+            let results = Mutex<[CLI.Result]>([])
+            DispatchQueue.concurrentPerform(iterations: logs.count) { index in
+                let result = (try? CLI.run(["ingest", "--quiet", "--db", db, "--gateway", "20.50.10.0/28", logs[index]]))
+                    ?? CLI.Result(status: -1, stdout: "", stderr: "could not start")
+                results.withLock { $0.append(result) }
+            }
+            for result in results.withLock({ $0 }) {
+                #expect(result.status == 0, "round \(round): \(result.stderr)")
+            }
+            let files = try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM files") }
+            #expect(files == logs.count, "round \(round)")
+        }
+    }
+
     @Test("summary JSON keeps its contract and is byte-identical after ingesting the same data twice")
     func summaryContract() throws {
         let directory = try CLI.scratch()

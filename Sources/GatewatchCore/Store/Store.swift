@@ -129,36 +129,11 @@ public final class Store: Sendable {
         self.path = path
         dialect = .sqlite
         postgres = nil
-        let configuration = Self.configuration(readOnly: readOnly)
         if readOnly, !FileManager.default.fileExists(atPath: path) {
             throw StoreError.missing(path: path)
         }
         do {
-            var queue = try DatabaseQueue(path: path, configuration: configuration)
-            if readOnly {
-                let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
-                if known { throw StoreError.newerSchema(path: path) }
-                let applied = try queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
-                if !applied {
-                    let started = try queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
-                    if !started { throw StoreError.missing(path: path) }
-                    // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like
-                    // any writer), then read it read-only.
-                    try Self.migrate(try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)))
-                    queue = try DatabaseQueue(path: path, configuration: configuration)
-                }
-                sqliteQueue = queue
-            } else {
-                sqliteQueue = queue
-                if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
-                    throw StoreError.newerSchema(path: path)
-                }
-                try Self.migrate(queue)
-                let environment = ProcessInfo.processInfo.environment
-                if environment["GATEWATCH_FAULT"] != nil {
-                    queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
-                }
-            }
+            sqliteQueue = try Self.openSQLite(path: path, readOnly: readOnly)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
@@ -166,6 +141,56 @@ public final class Store: Sendable {
         } catch {
             throw StoreError.cannotOpen(path: path, message: "\(error)")
         }
+    }
+
+    /// Opens a SQLite store: checks (read-only) or brings (read-write) its schema up to date.
+    ///
+    /// Processes that create one new store at once race on it: switching the new file to WAL
+    /// and creating the schema take its locks in ways SQLite's busy timeout does not always wait
+    /// for (it answers `database is locked` at once where waiting could deadlock), and a read of
+    /// the migrations table can meet it half-made. Such an open is tried again, from the start,
+    /// a few times (seen with `watch` and an ingest started together on a new store).
+    private static func openSQLite(path: String, readOnly: Bool) throws -> DatabaseQueue {
+        var attempt = 0
+        while true {
+            do {
+                return try openSQLiteOnce(path: path, readOnly: readOnly)
+            } catch let error as DatabaseError
+                where attempt < 8 && (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+                    || error.message?.contains("grdb_migrations") == true)
+            {
+                attempt += 1
+                usleep(UInt32(20_000 * attempt))
+            }
+        }
+    }
+
+    private static func openSQLiteOnce(path: String, readOnly: Bool) throws -> DatabaseQueue {
+        let configuration = Self.configuration(readOnly: readOnly)
+        var queue = try DatabaseQueue(path: path, configuration: configuration)
+        if readOnly {
+            let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
+            if known { throw StoreError.newerSchema(path: path) }
+            let applied = try queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+            if !applied {
+                let started = try queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
+                if !started { throw StoreError.missing(path: path) }
+                // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like
+                // any writer), then read it read-only.
+                try Self.migrate(
+                    try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)),
+                    path: path
+                )
+                queue = try DatabaseQueue(path: path, configuration: configuration)
+            }
+            return queue
+        }
+        try Self.migrate(queue, path: path)
+        let environment = ProcessInfo.processInfo.environment
+        if environment["GATEWATCH_FAULT"] != nil {
+            queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
+        }
+        return queue
     }
 
     /// The SQLite connection settings.
@@ -209,12 +234,18 @@ public final class Store: Sendable {
         }
     }
 
-    /// Applies pending migrations. Two processes that create the same database at once race on
-    /// the schema; the loser's migration fails, and on retry it finds the schema in place.
-    private static func migrate(_ queue: DatabaseQueue) throws {
+    /// Applies pending migrations, after checking that no newer Gatewatch wrote the schema. Two
+    /// processes that create the same database at once race on the schema: the loser's migration
+    /// fails, or its read of the migrations table meets the table half-way (GRDB's read of
+    /// `grdb_migrations` fails, and the table exists by the time it looks again); on retry it finds
+    /// the schema in place.
+    private static func migrate(_ queue: DatabaseQueue, path: String) throws {
         var attempt = 0
         while true {
             do {
+                if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
+                    throw StoreError.newerSchema(path: path)
+                }
                 try Schema.migrator.migrate(queue)
                 return
             } catch let error as DatabaseError where attempt < 5 {
