@@ -141,3 +141,9 @@ final class BackgroundWorker<Item>: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// A worker, for its own work closure (see ``BackgroundWorker/runQueued(while:_:)``): the worker
+/// holds the closure, so the closure holds the worker weakly, set once the worker exists.
+final class WorkerHandle<Item>: @unchecked Sendable {
+    weak var worker: BackgroundWorker<Item>?
+}

@@ -797,7 +797,7 @@ final class PassState {
         if let writerThread { return writerThread }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
         let spares = spareMaps
-        let handle = WorkerHandle()
+        let handle = WorkerHandle<WriteJob>()
         let worker = BackgroundWorker<WriteJob>(name: "gatewatch-writer", capacity: 2) { job in
             switch job {
             case .evidence(let batch):

@@ -18,11 +18,6 @@ enum WriteJob {
     }
 }
 
-/// The writer thread, for its own work closure (which the thread holds: a weak reference back).
-final class WorkerHandle: @unchecked Sendable {
-    weak var worker: BackgroundWorker<WriteJob>?
-}
-
 /// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
 struct EvidenceBatch {
     /// What the rows are.

@@ -83,7 +83,7 @@ struct WriterThreadTests {
             var thirdSubmitted = false
         }
         let log = Log()
-        let handle = WorkerBox()
+        let handle = WorkerHandle<Int>()
         // Items: 0 is long; positives are short; -1 would be long too and must not be taken.
         let worker = BackgroundWorker<Int>(name: "test-worker", capacity: 2) { item in
             guard item == 0 else {
@@ -158,9 +158,4 @@ struct WriterThreadTests {
         #expect(report.files.map(\.status) == [.known, .new])
         #expect(try Self.contents(db) == Self.contents(clean))
     }
-}
-
-/// The worker for its own work closure, held weakly (the worker holds the closure).
-private final class WorkerBox: @unchecked Sendable {
-    weak var worker: BackgroundWorker<Int>?
 }
