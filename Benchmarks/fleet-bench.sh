@@ -34,8 +34,7 @@ fi
 cleanup() { [ "$started" = 0 ] || Scripts/pg-test-server.sh stop; }
 trap cleanup EXIT
 
-swift build -c release --product gatewatch >&2
-bin="$(swift build -c release --show-bin-path)/gatewatch"
+bin="$(Benchmarks/build-release.sh)"
 base="${url%/*}"
 admin="$url"
 

@@ -33,8 +33,7 @@ mkdir -p "$work"
 db="${BENCH_DB_DIR:-$work}/bench.db"
 mkdir -p "$(dirname "$db")"
 
-swift build -c release --product gatewatch >&2
-bin="$(swift build -c release --show-bin-path)/gatewatch"
+bin="$(Benchmarks/build-release.sh)"
 
 generate() {  # name lines seed fields
     local out="$work/$1.log.gz"

@@ -22,8 +22,7 @@ if [[ -n "${GATEWATCH_BIN:-}" ]]; then
     BIN=$GATEWATCH_BIN  # a release binary built elsewhere
 else
     echo "building release binary (scratch $SCRATCH)…" >&2
-    swift build -c release --scratch-path "$SCRATCH" --product gatewatch >&2
-    BIN="$SCRATCH/release/gatewatch"
+    BIN="$("$ROOT/Benchmarks/build-release.sh" --scratch-path "$SCRATCH")"
 fi
 
 LOG="$WORK/access-$LINES.log.gz"
