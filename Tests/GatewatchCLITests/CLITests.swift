@@ -269,11 +269,14 @@ enum CLI {
     // Serialized: each case runs several multi-second ingests; in parallel they starve each other
     // on a 2-core machine and the kills would land at less varied points.
 
+    /// The kills land at shares of the clean run's duration (`share`, twice `share`, three times
+    /// `share`), so that they fall inside the ingest however fast the binary is (fixed delays
+    /// killed nothing once a release binary ingested the logs in under half a second).
     @Test(
         "SIGKILL mid-ingest, then a rerun, ends with exactly the store of one clean run",
-        arguments: [0.15, 0.5, 1.2]
+        arguments: [0.1, 0.3, 0.6]
     )
-    func killAndRerun(delaySeconds: Double) throws {
+    func killAndRerun(share: Double) throws {
         let directory = try CLI.scratch()
         let logs = directory + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
@@ -286,9 +289,13 @@ enum CLI {
         )
 
         let clean = directory + "/clean.db"
+        let clock = ContinuousClock()
+        let started = clock.now
         let cleanRun = try CLI.run([
             "ingest", "--db", clean, "--gateway", "20.50.10.4", "--gateway", "20.50.10.5", logs,
         ])
+        let elapsed = clock.now - started
+        let cleanSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         #expect(cleanRun.status == 0)
 
         let crashed = directory + "/crashed.db"
@@ -300,7 +307,7 @@ enum CLI {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: delaySeconds * Double(attempt + 1))
+            Thread.sleep(forTimeInterval: cleanSeconds * share * Double(attempt + 1))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
