@@ -227,19 +227,11 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return IPAddress(high: high, low: low)
     }
 
-    /// Writes ``description``'s bytes into `buffer` (at least 46 bytes) without allocating for
-    /// IPv4 addresses.
+    /// Writes ``description``'s bytes into `buffer` (at least 39 bytes) without allocating.
     ///
     /// - Returns: The length written.
     func writeText(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        guard let v4 = ipv4Value else {
-            var text = description
-            return text.withUTF8 { utf8 in
-                let length = min(utf8.count, buffer.count)
-                buffer.baseAddress?.copyMemory(from: utf8.baseAddress!, byteCount: length)
-                return length
-            }
-        }
+        guard let v4 = ipv4Value else { return writeIPv6Text(into: buffer) }
         var length = 0
         func put(_ octet: UInt32, dot: Bool) {
             if octet >= 100 {
@@ -264,24 +256,21 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return length
     }
 
-    /// The canonical text: dotted quad for IPv4, RFC 5952 compressed lower case for IPv6.
-    public var description: String {
-        if isIPv4 {
-            return String(unsafeUninitializedCapacity: 15) { buffer in
-                writeText(into: UnsafeMutableRawBufferPointer(buffer))
-            }
-        }
-        var words = [UInt16](repeating: 0, count: 8)
-        for position in 0..<4 {
-            words[position] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(position)))
-            words[position + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(position)))
-        }
-        // Longest run of two or more zero groups, first one on ties (RFC 5952 §4.2).
+    /// The group (16 bits) at `position` (0–7) of the address.
+    @inline(__always)
+    private func group(_ position: Int) -> UInt16 {
+        let half = position < 4 ? high : low
+        return UInt16(truncatingIfNeeded: half >> (48 - 16 * UInt64(position & 3)))
+    }
+
+    /// RFC 5952 text of an IPv6 address: lower-case hexadecimal groups without leading zeros, the
+    /// longest run of two or more zero groups (the first one on ties) compressed to `::` (§4.2).
+    private func writeIPv6Text(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var bestStart = -1
         var bestLength = 0
         var runStart = -1
         for position in 0...8 {
-            if position < 8, words[position] == 0 {
+            if position < 8, group(position) == 0 {
                 if runStart < 0 { runStart = position }
             } else if runStart >= 0 {
                 let length = position - runStart
@@ -292,18 +281,38 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                 runStart = -1
             }
         }
-        var text = ""
+        let digits: StaticString = "0123456789abcdef"
+        var length = 0
         var position = 0
         while position < 8 {
             if position == bestStart {
-                text += "::"
+                buffer[length] = UInt8(ascii: ":")
+                buffer[length + 1] = UInt8(ascii: ":")
+                length += 2
                 position += bestLength
                 continue
             }
-            if !text.isEmpty, !text.hasSuffix(":") { text += ":" }
-            text += String(words[position], radix: 16)
+            if length > 0, buffer[length - 1] != UInt8(ascii: ":") {
+                buffer[length] = UInt8(ascii: ":")
+                length += 1
+            }
+            let word = group(position)
+            var shift = 12
+            while shift > 0, (word >> UInt16(shift)) & 0xF == 0 { shift -= 4 }
+            while shift >= 0 {
+                buffer[length] = digits.utf8Start[Int((word >> UInt16(shift)) & 0xF)]
+                length += 1
+                shift -= 4
+            }
             position += 1
         }
-        return text
+        return length
+    }
+
+    /// The canonical text: dotted quad for IPv4, RFC 5952 compressed lower case for IPv6.
+    public var description: String {
+        String(unsafeUninitializedCapacity: 39) { buffer in
+            writeText(into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 }
