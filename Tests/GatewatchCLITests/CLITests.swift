@@ -146,14 +146,16 @@ enum CLI {
             let db = directory + "/round\(round).db"
             let results = Mutex<[CLI.Result]>([])
             DispatchQueue.concurrentPerform(iterations: logs.count) { index in
-                let result = (try? CLI.run(["ingest", "--quiet", "--db", db, "--gateway", "20.50.10.0/28", logs[index]]))
+                let result =
+                    (try? CLI.run(["ingest", "--quiet", "--db", db, "--gateway", "20.50.10.0/28", logs[index]]))
                     ?? CLI.Result(status: -1, stdout: "", stderr: "could not start")
                 results.withLock { $0.append(result) }
             }
             for result in results.withLock({ $0 }) {
                 #expect(result.status == 0, "round \(round): \(result.stderr)")
             }
-            let files = try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM files") }
+            let files = try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM files")
+            }
             #expect(files == logs.count, "round \(round)")
         }
     }

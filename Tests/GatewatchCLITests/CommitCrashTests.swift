@@ -2,15 +2,20 @@ import Foundation
 import Testing
 
 /// SIGKILL inside SQLite's commit (armed with `GATEWATCH_FAULT`, see FaultInjection.swift): at the
-/// start of a commit, and right after the commit reached the write-ahead log. A rerun must end
-/// with exactly the store of one clean run.
+/// start of a commit, and right after the commit reached the write-ahead log.
+///
+/// A rerun must end with exactly the store of one clean run.
 @Suite struct CommitCrashTests {
     static func logs(in directory: String) throws -> String {
         let logs = directory + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        try CLI.gzip(Data(CLI.log(0..<8_000, day: 20).utf8)).write(to: URL(fileURLWithPath: logs + "/u_ex261120.log.gz"))
+        try CLI.gzip(Data(CLI.log(0..<8_000, day: 20).utf8)).write(
+            to: URL(fileURLWithPath: logs + "/u_ex261120.log.gz")
+        )
         try Data(CLI.log(0..<8_000, day: 21).utf8).write(to: URL(fileURLWithPath: logs + "/u_ex261121.log"))
-        try CLI.gzip(Data(CLI.log(0..<8_000, day: 22).utf8)).write(to: URL(fileURLWithPath: logs + "/u_ex261122.log.gz"))
+        try CLI.gzip(Data(CLI.log(0..<8_000, day: 22).utf8)).write(
+            to: URL(fileURLWithPath: logs + "/u_ex261122.log.gz")
+        )
         return logs
     }
 

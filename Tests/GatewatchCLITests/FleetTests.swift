@@ -3,9 +3,11 @@ import Testing
 
 @testable import GatewatchCore
 
-/// A PostgreSQL server for the fleet tests: `$GATEWATCH_TEST_POSTGRES` (a URL whose database
-/// the tests may create databases beside), else the throwaway server of
-/// `Scripts/pg-test-server.sh` (started when it is not running). Each test gets a new database.
+/// A PostgreSQL server for the fleet tests: `$GATEWATCH_TEST_POSTGRES` (a URL whose database the
+/// tests may create databases beside), else the throwaway server of `Scripts/pg-test-server.sh`
+/// (started when it is not running).
+///
+/// Each test gets a new database.
 enum TestPostgres {
     /// The server's URL, or `nil` when none could be reached or started.
     static let baseURL: String? = {
@@ -70,7 +72,8 @@ enum TestPostgres {
     /// Creates an empty database and returns its URL.
     static func makeDatabase(_ label: String = #function) throws -> String {
         guard let baseURL else { throw SQLError(message: "no PostgreSQL server", code: "08000", sql: "") }
-        let name = "gw_" + label.lowercased().filter { $0.isLetter }.prefix(20) + "_"
+        let name =
+            "gw_" + label.lowercased().filter { $0.isLetter }.prefix(20) + "_"
             + UUID().uuidString.prefix(8).lowercased()
         let admin = try PostgresConnection(url: baseURL)
         try admin.execute("CREATE DATABASE \(name)", [])
@@ -125,7 +128,9 @@ struct FleetTests {
         // Nine files over two months (October and November partitions).
         let files = try Self.generate(in: directory, count: 9, lines: 12_000, firstSeed: 700)
         let shared = files[8]
-        let sets = [[files[0], files[1], shared], [files[2], files[3], shared], [files[4], files[5]], [files[6], files[7]]]
+        let sets = [
+            [files[0], files[1], shared], [files[2], files[3], shared], [files[4], files[5]], [files[6], files[7]],
+        ]
         let url = try TestPostgres.makeDatabase()
         let gateways = ["--gateway", "20.50.10.0/28"]
 
@@ -162,7 +167,10 @@ struct FleetTests {
             #expect(fleet.status == 0, "\(fleet.stderr)")
             #expect(!local.stdout.isEmpty)
             let same = fleet.stdout == local.stdout
-            #expect(same, "\(query[0]) differs between PostgreSQL and SQLite: \(Self.difference(fleet.stdout, local.stdout))")
+            #expect(
+                same,
+                "\(query[0]) differs between PostgreSQL and SQLite: \(Self.difference(fleet.stdout, local.stdout))"
+            )
         }
 
         // The shared file is in the ledger once; every host's rows carry its name.
@@ -212,7 +220,10 @@ struct FleetTests {
             ["events", "--limit", "0", "--format", "json"] + named,
             ["ip", "198.51.100.23", "--format", "json"] + named,
             ["correlate", "--format", "json"],
-            ["sql", "SELECT verdict, SUM(requests) AS n FROM hourly GROUP BY verdict ORDER BY verdict", "--format", "json"],
+            [
+                "sql", "SELECT verdict, SUM(requests) AS n FROM hourly GROUP BY verdict ORDER BY verdict", "--format",
+                "json",
+            ],
         ]
         for query in queries {
             let before = try CLI.run(query + ["--db", sqlite])
@@ -220,7 +231,10 @@ struct FleetTests {
             #expect(before.status == 0, "\(query): \(before.stderr)")
             #expect(after.status == 0, "\(query): \(after.stderr)")
             let same = before.stdout == after.stdout
-            #expect(same, "\(query.joined(separator: " ")) differs after migrate-store: \(Self.difference(before.stdout, after.stdout))")
+            #expect(
+                same,
+                "\(query.joined(separator: " ")) differs after migrate-store: \(Self.difference(before.stdout, after.stdout))"
+            )
         }
         // A second copy into the same store is refused.
         let again = try CLI.run(["migrate-store", "--from", sqlite, "--to", url])
@@ -283,7 +297,8 @@ struct FleetTests {
 
             """.utf8
         )
-        log += Data("2026-11-20 10:00:00 10.0.0.5 GET /caf".utf8) + Data([0xE9]) + Data(" - 443 - 203.0.113.9 Agent/".utf8)
+        log +=
+            Data("2026-11-20 10:00:00 10.0.0.5 GET /caf".utf8) + Data([0xE9]) + Data(" - 443 - 203.0.113.9 Agent/".utf8)
         log += Data([0xFF, 0xFE]) + Data(" - 200 0 0 12\n".utf8)
         let path = directory + "/latin1.log"
         try log.write(to: URL(fileURLWithPath: path))
@@ -331,7 +346,9 @@ struct FleetTests {
         _ = try Store(path: url)
         let result = try CLI.run(["sql", "--db", url, "DELETE FROM files"])
         #expect(result.status != 0)
-        let rows = try Store(path: url, readOnly: true).query { db in try db.value(Int.self, "SELECT COUNT(*) FROM files") }
+        let rows = try Store(path: url, readOnly: true).query { db in
+            try db.value(Int.self, "SELECT COUNT(*) FROM files")
+        }
         #expect(rows == 0)
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import Testing
 
-/// Faults from outside: concurrent writers, resource limits, hostile inputs. Real processes.
+/// Faults from outside: concurrent writers, resource limits, hostile inputs.
+///
+/// Real processes.
 @Suite struct HardeningTests {
     @Test("inputs that cannot be read are reported and the rest of the run proceeds")
     func unreadableInputs() throws {
@@ -11,7 +13,10 @@ import Testing
         try Data(CLI.log(0..<100).utf8).write(to: URL(fileURLWithPath: good))
         let fifoDirectory = directory + "/not-a-file.log"
         try FileManager.default.createDirectory(atPath: fifoDirectory + "/empty", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: directory + "/dangling.log", withDestinationPath: directory + "/gone.log")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory + "/dangling.log",
+            withDestinationPath: directory + "/gone.log"
+        )
         let fifo = directory + "/pipe.log"
         #expect(mkfifo(fifo, 0o600) == 0)
         let result = try CLI.run([

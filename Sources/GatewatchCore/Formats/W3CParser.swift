@@ -78,8 +78,11 @@ public final class W3CParser {
 
     /// Creates a parser.
     ///
-    /// - Parameter fallbackLayout: The layout for records before any `#Fields` directive
-    ///   (headerless files); the IIS default layout unless `--fields` names another.
+    /// - Parameters:
+    ///   - fallbackLayout: The layout for records before any `#Fields` directive (headerless
+    ///     files); the IIS default layout unless `--fields` names another.
+    ///   - requestIDField: The custom field holding the gateway's request id
+    ///     (`--request-id-field`); `nil` looks for the usual names.
     public init(fallbackLayout: W3CLayout = .iisDefault, requestIDField: String? = nil) {
         self.requestIDField = requestIDField
         self.fallbackLayout = fallbackLayout.withRequestIDField(requestIDField)
@@ -169,7 +172,8 @@ public final class W3CParser {
                 if let base = bytes.baseAddress {
                     while index + 8 <= count {
                         let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                        let stops = Self.zeroBytes(word ^ 0x2020_2020_2020_2020)
+                        let stops =
+                            Self.zeroBytes(word ^ 0x2020_2020_2020_2020)
                             | Self.zeroBytes(word ^ 0x0909_0909_0909_0909) | Self.zeroBytes(word)
                         if stops != 0 {
                             index += stops.trailingZeroBitCount >> 3
@@ -216,10 +220,12 @@ public final class W3CParser {
     static let splitHeadroom = 8
 
     /// Splits `base[begin..<count]` on runs of spaces and tabs into `starts` and `ends`, eight
-    /// bytes at a time, and returns the number of tokens; `nil` when the line holds a double
-    /// quote, a carriage return or a NUL (the byte-by-byte tokenizer reads those) or more tokens
-    /// than `capacity`. `begin` is at the first byte of the first token. `starts` and `ends` have
-    /// room for ``splitHeadroom`` more than `capacity`.
+    /// bytes at a time, and returns the number of tokens; `nil` when the line holds a double quote,
+    /// a carriage return or a NUL (the byte-by-byte tokenizer reads those) or more tokens than
+    /// `capacity`.
+    ///
+    /// `begin` is at the first byte of the first token. `starts` and `ends` have room for
+    /// ``splitHeadroom`` more than `capacity`.
     @inline(__always)
     static func splitPlain(
         _ base: UnsafeRawPointer,

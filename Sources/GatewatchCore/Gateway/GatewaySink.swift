@@ -116,20 +116,20 @@ final class GatewaySink {
     func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws {
         if !minutes.isEmpty {
             let sql = """
-                    INSERT INTO gateway_minutes (minute, gateway, api_id, operation_id, method, backend_path,
-                        backend_status, response_code, requests, response_bytes, duration_ms_sum, duration_ms_max,
-                        backend_time_ms_sum, first_seen, last_seen)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (minute, gateway, api_id, operation_id, method, backend_path, backend_status,
-                        response_code) DO UPDATE SET
-                        requests = gateway_minutes.requests + excluded.requests,
-                        response_bytes = gateway_minutes.response_bytes + excluded.response_bytes,
-                        duration_ms_sum = gateway_minutes.duration_ms_sum + excluded.duration_ms_sum,
-                        duration_ms_max = \(db.greatest("gateway_minutes.duration_ms_max", "excluded.duration_ms_max")),
-                        backend_time_ms_sum = gateway_minutes.backend_time_ms_sum + excluded.backend_time_ms_sum,
-                        first_seen = \(db.least("gateway_minutes.first_seen", "excluded.first_seen")),
-                        last_seen = \(db.greatest("gateway_minutes.last_seen", "excluded.last_seen"))
-                    """
+                INSERT INTO gateway_minutes (minute, gateway, api_id, operation_id, method, backend_path,
+                    backend_status, response_code, requests, response_bytes, duration_ms_sum, duration_ms_max,
+                    backend_time_ms_sum, first_seen, last_seen)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (minute, gateway, api_id, operation_id, method, backend_path, backend_status,
+                    response_code) DO UPDATE SET
+                    requests = gateway_minutes.requests + excluded.requests,
+                    response_bytes = gateway_minutes.response_bytes + excluded.response_bytes,
+                    duration_ms_sum = gateway_minutes.duration_ms_sum + excluded.duration_ms_sum,
+                    duration_ms_max = \(db.greatest("gateway_minutes.duration_ms_max", "excluded.duration_ms_max")),
+                    backend_time_ms_sum = gateway_minutes.backend_time_ms_sum + excluded.backend_time_ms_sum,
+                    first_seen = \(db.least("gateway_minutes.first_seen", "excluded.first_seen")),
+                    last_seen = \(db.greatest("gateway_minutes.last_seen", "excluded.last_seen"))
+                """
             // In key order: concurrent ingesters into one PostgreSQL store then take row locks in
             // the same order and cannot deadlock on each other.
             let ordered = minutes.sorted { lhs, rhs in
@@ -142,51 +142,62 @@ final class GatewaySink {
                         && (a.backendStatus, a.responseCode) < (b.backendStatus, b.responseCode)
             }
             for (key, value) in ordered {
-                try db.execute(sql, [
-                    UTCTime.format(key.minute), key.gateway, key.apiID, key.operationID, key.method, key.backendPath,
-                    key.backendStatus, key.responseCode, value.requests, value.responseBytes, value.durationSum,
-                    value.durationMax, value.backendSum, UTCTime.format(value.first), UTCTime.format(value.last),
-                ])
+                try db.execute(
+                    sql,
+                    [
+                        UTCTime.format(key.minute), key.gateway, key.apiID, key.operationID, key.method,
+                        key.backendPath,
+                        key.backendStatus, key.responseCode, value.requests, value.responseBytes, value.durationSum,
+                        value.durationMax, value.backendSum, UTCTime.format(value.first), UTCTime.format(value.last),
+                    ]
+                )
             }
             minutes.removeAll(keepingCapacity: true)
         }
         if !callers.isEmpty {
             let sql = """
-                    INSERT INTO gateway_callers (hour, address, api_id, response_code, requests, backend_calls,
-                        response_bytes, first_seen, last_seen)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (hour, address, api_id, response_code) DO UPDATE SET
-                        requests = gateway_callers.requests + excluded.requests,
-                        backend_calls = gateway_callers.backend_calls + excluded.backend_calls,
-                        response_bytes = gateway_callers.response_bytes + excluded.response_bytes,
-                        first_seen = \(db.least("gateway_callers.first_seen", "excluded.first_seen")),
-                        last_seen = \(db.greatest("gateway_callers.last_seen", "excluded.last_seen"))
-                    """
+                INSERT INTO gateway_callers (hour, address, api_id, response_code, requests, backend_calls,
+                    response_bytes, first_seen, last_seen)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (hour, address, api_id, response_code) DO UPDATE SET
+                    requests = gateway_callers.requests + excluded.requests,
+                    backend_calls = gateway_callers.backend_calls + excluded.backend_calls,
+                    response_bytes = gateway_callers.response_bytes + excluded.response_bytes,
+                    first_seen = \(db.least("gateway_callers.first_seen", "excluded.first_seen")),
+                    last_seen = \(db.greatest("gateway_callers.last_seen", "excluded.last_seen"))
+                """
             let ordered = callers.sorted { lhs, rhs in
                 (lhs.key.hour, lhs.key.address, lhs.key.apiID, lhs.key.responseCode)
                     < (rhs.key.hour, rhs.key.address, rhs.key.apiID, rhs.key.responseCode)
             }
             for (key, value) in ordered {
-                try db.execute(sql, [
-                    UTCTime.format(key.hour), key.address, key.apiID, key.responseCode, value.requests,
-                    value.backendCalls, value.responseBytes, UTCTime.format(value.first), UTCTime.format(value.last),
-                ])
+                try db.execute(
+                    sql,
+                    [
+                        UTCTime.format(key.hour), key.address, key.apiID, key.responseCode, value.requests,
+                        value.backendCalls, value.responseBytes, UTCTime.format(value.first),
+                        UTCTime.format(value.last),
+                    ]
+                )
             }
             callers.removeAll(keepingCapacity: true)
         }
         if !requests.isEmpty {
             let sql = """
-                    INSERT INTO gateway_requests (time, time_ms, file_id, line, gateway, request_id, caller, method,
-                        backend_method, backend_path, backend_status, response_code)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
+                INSERT INTO gateway_requests (time, time_ms, file_id, line, gateway, request_id, caller, method,
+                    backend_method, backend_path, backend_status, response_code)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
             for row in requests {
                 let record = row.record
-                try db.execute(sql, [
-                    UTCTime.format(record.timeSeconds), record.timeMilliseconds, fileID, row.line, record.gateway,
-                    record.requestID, record.caller, record.method, record.backendMethod ?? record.method,
-                    record.backendPath ?? "", record.backendStatus ?? 0, record.responseCode,
-                ])
+                try db.execute(
+                    sql,
+                    [
+                        UTCTime.format(record.timeSeconds), record.timeMilliseconds, fileID, row.line, record.gateway,
+                        record.requestID, record.caller, record.method, record.backendMethod ?? record.method,
+                        record.backendPath ?? "", record.backendStatus ?? 0, record.responseCode,
+                    ]
+                )
             }
             requests.removeAll(keepingCapacity: true)
         }

@@ -249,10 +249,13 @@ public final class ByteSource {
             let inputCount = rawEnd - rawStart
             let step = rawBuffer.withUnsafeMutableBytes { raw in
                 output.withUnsafeMutableBytes { out in
-                    inflateStep(
-                        input: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + rawStart,
+                    guard let input = raw.baseAddress, let target = out.baseAddress else {
+                        preconditionFailure("the gzip buffers are allocated once, never empty")
+                    }
+                    return inflateStep(
+                        input: input.assumingMemoryBound(to: UInt8.self) + rawStart,
                         count: inputCount,
-                        output: out.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced,
+                        output: target.assumingMemoryBound(to: UInt8.self) + produced,
                         capacity: out.count - produced
                     )
                 }

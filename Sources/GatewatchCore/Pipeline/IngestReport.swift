@@ -73,7 +73,7 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public var platformDenied = 0
     /// Wall-clock seconds.
     public var elapsedSeconds = 0.0
-    /// Things about the whole run the operator should know (e.g. a spoofable client-address choice).
+    /// Things about the whole run the operator should know (such as a spoofable client-address choice).
     public var notes: [String] = []
 
     /// Inputs with new content.

@@ -19,6 +19,7 @@ final class IngestSession {
     ///   - source: The name rows are tagged with.
     ///   - ownConnection: Open a SQLite connection of its own (parallel workers) instead of
     ///     sharing the store's.
+    /// - Throws: ``StoreError/cannotOpen(path:message:)`` when the connection cannot be opened.
     init(store: Store, source: String, ownConnection: Bool) throws {
         self.store = store
         self.source = source
@@ -45,6 +46,8 @@ final class IngestSession {
     ///   - deferred: Open the transaction at the first write (``PassTransaction/begin()``) instead
     ///     of before the pass.
     ///   - body: The pass.
+    /// - Throws: What `body` throws, or the database's error when the transaction cannot begin
+    ///   or end.
     func withTransaction(deferred: Bool, _ body: (PassTransaction) throws -> Bool) throws {
         if let postgres {
             let transaction = PassTransaction(
@@ -52,9 +55,14 @@ final class IngestSession {
                 begin: { try postgres.execute("BEGIN", []) },
                 makeWriter: { PostgresWriter(connection: postgres, source: self.source) }
             )
-            try run(transaction, deferred: deferred, end: { commit in
-                try postgres.execute(commit ? "COMMIT" : "ROLLBACK", [])
-            }, body)
+            try run(
+                transaction,
+                deferred: deferred,
+                end: { commit in
+                    try postgres.execute(commit ? "COMMIT" : "ROLLBACK", [])
+                },
+                body
+            )
             return
         }
         guard let sqlite else { return }
@@ -67,7 +75,8 @@ final class IngestSession {
             // of the gate, while the next worker writes (a passive checkpoint does not block
             // writers). The connection's own setting is back when the pass is done. (The
             // setting lives in SQLite's WAL hook: not while a test's fault hook holds it.)
-            let automatic = FaultInjection.ownsWALHook ? 0 : try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
+            let automatic =
+                FaultInjection.ownsWALHook ? 0 : try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1000
             if automatic > 0 { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
             defer { if automatic > 0 { try? db.execute(sql: "PRAGMA wal_autocheckpoint = \(automatic)") } }
             let transaction = PassTransaction(
@@ -84,11 +93,16 @@ final class IngestSession {
                 makeWriter: { StoreWriter(db: db, source: self.source) }
             )
             var committed = false
-            try run(transaction, deferred: deferred, end: { commit in
-                defer { gate.unlock() }
-                try db.execute(sql: commit ? "COMMIT TRANSACTION" : "ROLLBACK TRANSACTION")
-                committed = commit
-            }, body)
+            try run(
+                transaction,
+                deferred: deferred,
+                end: { commit in
+                    defer { gate.unlock() }
+                    try db.execute(sql: commit ? "COMMIT TRANSACTION" : "ROLLBACK TRANSACTION")
+                    committed = commit
+                },
+                body
+            )
             if committed, automatic > 0 {
                 PhaseTrace.mark("M checkpoint")
                 // Best effort, as SQLite's automatic one: a failure here loses nothing.

@@ -37,21 +37,27 @@ public struct IngestOptions: Sendable {
     public var format: InputFormat = .auto
     /// Malformed lines kept per file in the database and per run in the report.
     public var malformedSampleLimit = 5
-    /// Leave an unterminated last line of a plain file for a later run (follow mode: the writer
-    /// may be in the middle of it). Batch ingest reads it as a line.
+    /// Leave an unterminated last line of a plain file for a later run (follow mode: the writer may
+    /// be in the middle of it).
+    ///
+    /// Batch ingest reads it as a line.
     public var holdPartialLastLine = false
     /// Record every gateway-verdict request in `backend_gateway_requests` for `correlate` (always
-    /// on for layouts that log a request id). Costs about as much as the evidence of the same
-    /// number of direct requests.
+    /// on for layouts that log a request id).
+    ///
+    /// Costs about as much as the evidence of the same number of direct requests.
     public var keepGatewayRequests = false
     /// The W3C column holding the gateway's request id (`--request-id-field`).
     public var requestIDField: String?
-    /// Aggregate rows held in memory before they are written (bounds memory). PostgreSQL
-    /// stores hold at least 250,000 (each flushed row is staged on the server), and a parallel
-    /// pass holds up to 400,000 rows and 48 MiB of evidence before it takes the write lock.
+    /// Aggregate rows held in memory before they are written (bounds memory).
+    ///
+    /// PostgreSQL stores hold at least 250,000 (each flushed row is staged on the server), and a
+    /// parallel pass holds up to 400,000 rows and 48 MiB of evidence before it takes the write
+    /// lock.
     public var aggregateFlushThreshold = 45_000
-    /// Inputs ingested at once (one thread and connection each); 1 reads them one after the
-    /// other. The default is the number of cores this process may use, at most 4.
+    /// Inputs ingested at once (one thread and connection each); 1 reads them one after the other.
+    ///
+    /// The default is the number of cores this process may use, at most 4.
     public var parallelism = min(IngestOptions.usableCores, 4)
 
     /// The cores this process may run on: its CPU affinity (`taskset`, cpusets), read from
@@ -132,7 +138,8 @@ public final class Ingestor: @unchecked Sendable {
 
     /// Process-wide, once: blocks of 256 KiB and more (the aggregate maps handed between threads,
     /// the read-ahead chunks) get mappings of their own and go back to the system when freed.
-    /// glibc would otherwise raise that threshold as such blocks are freed and keep them in the
+    ///
+    /// Glibc would otherwise raise that threshold as such blocks are freed and keep them in the
     /// heap of the thread that allocated them: 4–5 MB more peak RSS at 5M lines, no faster.
     private static let memorySetup: Void = { _ = gw_set_mmap_threshold(256 << 10) }()
 
@@ -607,8 +614,10 @@ final class PassState {
     /// A deferred pass holds up to this many aggregate rows, and this many bytes of evidence,
     /// before it takes the write lock and writes as it goes.
     static let deferredAggregateLimit = 400_000
-    /// Aggregate rows held before a flush. PostgreSQL stages every flushed row with `COPY` and
-    /// folds duplicates on the server, so it holds more in memory and stages each key about once.
+    /// Aggregate rows held before a flush.
+    ///
+    /// PostgreSQL stages every flushed row with `COPY` and folds duplicates on the server, so it
+    /// holds more in memory and stages each key about once.
     let flushThreshold: Int
     static let deferredEvidenceLimit = 48 << 20
 
@@ -1086,6 +1095,7 @@ final class PassState {
     }
 
     /// Hands the aggregates held to the writer thread, which writes them while parsing goes on.
+    ///
     /// One flush at a time: the previous one (and the evidence before it) is done before this one
     /// is handed over, so at most two sets of aggregates are held.
     private func handFlush(to worker: BackgroundWorker<WriteJob>) throws {

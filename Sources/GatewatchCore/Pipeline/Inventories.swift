@@ -72,10 +72,12 @@ struct Inventories {
     /// one entry per address and day rather than three, the largest structure that grows with
     /// distinct addresses.
     private var distinct = FlatMap<DaySlot, UInt32>()
-    /// The values admitted so far in this input, per address, day and kind, as fingerprints:
-    /// the index of the address and day in ``distinct``, the kind, and 32 bits of the value's
-    /// hash (two values of one address, day and kind share a fingerprint about once in four
-    /// billion pairs; the later one is then kept as if admitted). Eight bytes per admitted value.
+    /// The values admitted so far in this input, per address, day and kind, as fingerprints: the
+    /// index of the address and day in ``distinct``, the kind, and 32 bits of the value's hash (two
+    /// values of one address, day and kind share a fingerprint about once in four billion pairs;
+    /// the later one is then kept as if admitted).
+    ///
+    /// Eight bytes per admitted value.
     private var admitted = FingerprintSet()
     private(set) var latency = FlatMap<LatencyKey, Int64>()
     private var endpointsSeen: [Int64: IDSet] = [:]  // day << 32 | site -> endpoints

@@ -112,7 +112,9 @@ public struct CIDRSet: Sendable, Equatable {
     /// Whether the set holds no address.
     public var isEmpty: Bool { v4Ranges.isEmpty && v6Ranges.isEmpty }
 
-    /// Whether `address` is in one of the blocks. O(log n); no allocation.
+    /// Whether `address` is in one of the blocks.
+    ///
+    /// O(log n); no allocation.
     ///
     /// - Parameter address: The address to test.
     /// - Returns: `true` when some block contains the address.

@@ -54,7 +54,9 @@ struct IISMerger {
         return "/" + parts.joined(separator: "/")
     }
 
-    /// Whether `ancestor` is `path` or a segment-wise prefix of it. The server level `""` is above everything.
+    /// Whether `ancestor` is `path` or a segment-wise prefix of it.
+    ///
+    /// The server level `""` is above everything.
     static func isAncestor(_ ancestor: String, of path: String) -> Bool {
         if ancestor.isEmpty { return true }
         if path.isEmpty { return false }

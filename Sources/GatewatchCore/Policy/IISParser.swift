@@ -49,7 +49,6 @@ enum IISParser {
         return "XML parser error \(code)"
     }
 
-    /// Parses an IIS boolean, case-insensitively (D2).
     /// Reads a `denyAction` value (names case-insensitive, or `0/401/403/404`, D2).
     static func denyAction(_ text: String, at location: SourceLocation) throws(PolicyError) -> IISDenyAction {
         guard let action = IISDenyAction(text: text) else {
@@ -63,6 +62,7 @@ enum IISParser {
         return action
     }
 
+    /// Parses an IIS boolean, case-insensitively (D2).
     static func bool(_ text: String, attribute: String, at location: SourceLocation) throws(PolicyError) -> Bool {
         switch text.trimmingWhitespace.lowercased() {
         case "true": return true

@@ -31,7 +31,9 @@ public enum PlatformTraffic {
 /// (`a.b.c.d:port`, `[v6]:port`), zone ids stripped by ``IPAddress``.
 public enum ForwardedFor {
     /// Calls `body` for every element, in order, with the parsed address (`nil` when the element
-    /// is not an address, e.g. `unknown`). Stops when `body` returns `false`.
+    /// is not an address, such as `unknown`).
+    ///
+    /// Stops when `body` returns `false`.
     ///
     /// An absent value, an empty value and `-` (the W3C placeholder) have no elements.
     /// O(n) in the header length; no allocation for native strings.

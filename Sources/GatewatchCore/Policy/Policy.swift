@@ -267,7 +267,7 @@ public struct Policy: Sendable {
     }
 
     /// Whether a logged `status.substatus` is a denial this policy (or IIS dynamic restrictions)
-    /// produces, i.e. whether a denied request was actually blocked.
+    /// produces: whether a denied request was actually blocked.
     ///
     /// The decision's own expected status counts, and so do every static denial the policy's IIS
     /// sections log (`x.503`/`x.504` by `denyAction` on IIS 8+, `403.6`/`403.8` on IIS 7) and the

@@ -1,5 +1,7 @@
 /// Names for addresses and blocks (`names:` in `gatewatch.yaml`: `20.50.10.4: apim-prod`), so
-/// outputs say who a caller is. The most specific block wins.
+/// outputs say who a caller is.
+///
+/// The most specific block wins.
 public struct AddressNames: Sendable, Equatable {
     private var entries: [(block: CIDR, name: String)]
 

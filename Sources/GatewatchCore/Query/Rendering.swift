@@ -17,9 +17,10 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// Log text is hostile: a user agent can carry ANSI escape sequences that rewrite the operator's
 /// terminal, or a CSV formula that runs in a spreadsheet.
 public enum SafeText {
-    /// Text safe for a terminal: control characters (C0, DEL, C1, including ESC) become `\xNN`
-    /// or `\u{NNNN}`; a backslash is doubled so the escaping is unambiguous. Invalid UTF-8 has
-    /// already become U+FFFD when the bytes were decoded.
+    /// Text safe for a terminal: control characters (C0, DEL, C1, including ESC) become `\xNN` or
+    /// `\u{NNNN}`; a backslash is doubled so the escaping is unambiguous.
+    ///
+    /// Invalid UTF-8 has already become U+FFFD when the bytes were decoded.
     ///
     /// - Parameter text: The text.
     /// - Returns: The escaped text.

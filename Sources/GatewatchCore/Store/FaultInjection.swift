@@ -8,7 +8,9 @@ import Musl
 import Darwin
 #endif
 
-/// Test-only crash points inside SQLite's commit, armed by `GATEWATCH_FAULT`:
+/// Test-only crash points inside SQLite's commit, armed by `GATEWATCH_FAULT`.
+///
+/// The values:
 ///
 /// - `commit-start:N` kills the process (SIGKILL) when the N-th write transaction after opening
 ///   starts to commit, before anything of it is durable;

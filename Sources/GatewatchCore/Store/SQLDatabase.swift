@@ -173,6 +173,7 @@ extension SQLDatabase {
     ///   - column: The column (or expression) to test.
     ///   - texts: The allowed values.
     /// - Returns: The clause and its argument.
+    /// - Throws: An encoding error (not expected for strings).
     public func inTextList(_ column: String, _ texts: [String]) throws -> (clause: String, argument: String) {
         let json = try JSONOutput.encode(texts)
         switch dialect {

@@ -41,8 +41,10 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// The store: one SQLite file (WAL mode), or a shared PostgreSQL database for a fleet of
-/// ingesters (`postgres://…`). The schema is versioned by migrations on both.
+/// The store: one SQLite file (WAL mode), or a shared PostgreSQL database for a fleet of ingesters
+/// (`postgres://…`).
+///
+/// The schema is versioned by migrations on both.
 public final class Store: Sendable {
     /// The database path, or the PostgreSQL URL without its password.
     public let path: String
@@ -54,7 +56,9 @@ public final class Store: Sendable {
     /// Orders this process's ingest transactions on a SQLite store (see ``IngestSession``).
     let writeGate = NSLock()
 
-    /// The SQLite connection queue. Only for SQLite stores: callers check ``dialect`` first.
+    /// The SQLite connection queue.
+    ///
+    /// Only for SQLite stores: callers check ``dialect`` first.
     var queue: DatabaseQueue {
         guard let sqliteQueue else { preconditionFailure("the SQLite queue of a PostgreSQL store") }
         return sqliteQueue
@@ -90,16 +94,17 @@ public final class Store: Sendable {
         return defaultPath
     }
 
-    /// Process-wide, once, before the first connection: SQLite's memory statistics off. They
-    /// serialise every allocation SQLite makes through one mutex (2–3% of an ingest's writer
-    /// thread), and nothing here reads them. Too late when SQLite was already used in this
-    /// process (a library user's own connection): then the setting stays as it was.
+    /// Process-wide, once, before the first connection: SQLite's memory statistics off.
+    ///
+    /// They serialise every allocation SQLite makes through one mutex (2–3% of an ingest's writer
+    /// thread), and nothing here reads them. Too late when SQLite was already used in this process
+    /// (a library user's own connection): then the setting stays as it was.
     private static let sqliteSetup: Void = { _ = gw_sqlite_disable_memory_statistics() }()
 
     /// Opens (and creates or migrates) the database.
     ///
     /// - Parameters:
-    ///   - path: The database file, `sqlite:PATH`, or a `postgres://` URL.
+    ///   - location: The database file, `sqlite:PATH`, or a `postgres://` URL.
     ///   - readOnly: Open read-only: the database must exist and is not modified (except that a
     ///     SQLite file written by an older Gatewatch is first brought to the current schema).
     /// - Throws: ``StoreError``.
@@ -156,7 +161,8 @@ public final class Store: Sendable {
             do {
                 return try openSQLiteOnce(path: path, readOnly: readOnly)
             } catch let error as DatabaseError
-                where attempt < 8 && (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+                where attempt < 8
+                && (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
                     || error.message?.contains("grdb_migrations") == true)
             {
                 attempt += 1
@@ -234,11 +240,12 @@ public final class Store: Sendable {
         }
     }
 
-    /// Applies pending migrations, after checking that no newer Gatewatch wrote the schema. Two
-    /// processes that create the same database at once race on the schema: the loser's migration
-    /// fails, or its read of the migrations table meets the table half-way (GRDB's read of
-    /// `grdb_migrations` fails, and the table exists by the time it looks again); on retry it finds
-    /// the schema in place.
+    /// Applies pending migrations, after checking that no newer Gatewatch wrote the schema.
+    ///
+    /// Two processes that create the same database at once race on the schema: the loser's
+    /// migration fails, or its read of the migrations table meets the table half-way (GRDB's read
+    /// of `grdb_migrations` fails, and the table exists by the time it looks again); on retry it
+    /// finds the schema in place.
     private static func migrate(_ queue: DatabaseQueue, path: String) throws {
         var attempt = 0
         while true {

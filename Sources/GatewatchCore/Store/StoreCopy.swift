@@ -62,7 +62,10 @@ public enum StoreCopy {
                             throw StoreCopyError.destinationNotEmpty(destination.path)
                         }
                     }
-                    let months = try reader.values(String.self, "SELECT DISTINCT substr(hour, 1, 7) FROM hourly ORDER BY 1")
+                    let months = try reader.values(
+                        String.self,
+                        "SELECT DISTINCT substr(hour, 1, 7) FROM hourly ORDER BY 1"
+                    )
                     try PostgresSchema.ensurePartitions(months, on: connection)
                     for (table, identity) in PostgresSchema.tables {
                         let columns = try reader.values(String.self, "SELECT name FROM pragma_table_info(?)", [table])

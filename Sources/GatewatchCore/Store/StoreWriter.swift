@@ -144,7 +144,8 @@ final class StoreWriter: IngestWriter {
             last_seen = max(last_seen, excluded.last_seen)
         """
     static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests)"
-    static let inventoryTail = "ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests"
+    static let inventoryTail =
+        "ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests"
 
     init(db: Database, source: String) {
         self.db = db
@@ -153,9 +154,10 @@ final class StoreWriter: IngestWriter {
         constants = BoundConstants(source: source)
     }
 
-    /// Throws SQLite's error for a failed step. SQLite's own calls only: this runs on the writer
-    /// thread, where GRDB's accessors would trap (they check that they run on the connection's
-    /// queue).
+    /// Throws SQLite's error for a failed step.
+    ///
+    /// SQLite's own calls only: this runs on the writer thread, where GRDB's accessors would trap
+    /// (they check that they run on the connection's queue).
     private func check(_ code: Int32, _ statement: Statement) throws {
         guard code == SQLITE_DONE || code == SQLITE_ROW || code == SQLITE_OK else {
             let raw = statement.sqliteStatement
@@ -268,6 +270,9 @@ final class StoreWriter: IngestWriter {
             let fieldCount = batch.fieldCount
             try withExtendedLifetime(statement) {
                 try withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { timeText in
+                    guard let timeBase = timeText.baseAddress else {
+                        preconditionFailure("a 32-byte allocation has an address")
+                    }
                     try batch.arena.withUnsafeBytes { arena in
                         let base = arena.baseAddress
                         for (rowIndex, row) in batch.rows.enumerated() {
@@ -280,7 +285,7 @@ final class StoreWriter: IngestWriter {
                             sqlite3_bind_text(
                                 raw,
                                 1,
-                                timeText.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                timeBase.assumingMemoryBound(to: CChar.self),
                                 timeLength,
                                 nil
                             )
@@ -332,7 +337,9 @@ final class StoreWriter: IngestWriter {
     /// statements on the connection's own thread only: this runs before the writer thread starts).
     private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
-            upsertStatement = try db.makeStatement(sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: 1, Self.hourlyTail))
+            upsertStatement = try db.makeStatement(
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: 1, Self.hourlyTail)
+            )
             upsertBatchStatement = try db.makeStatement(
                 sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
@@ -354,10 +361,11 @@ final class StoreWriter: IngestWriter {
     }
 
     /// Writes rows in `order`: whole runs of ``rowsPerStatement`` through the multi-row `batch`
-    /// statement, the rest one by one through `single`; `bind` binds one row at a parameter
-    /// offset (0 for the first row of a statement, `columns` for the second, …) into the scratch
-    /// buffer, which holds a statement's rows until its step. Calls ``betweenRows`` every
-    /// ``rowsBetweenCalls`` rows, and leaves nothing bound.
+    /// statement, the rest one by one through `single`; `bind` binds one row at a parameter offset
+    /// (0 for the first row of a statement, `columns` for the second, …) into the scratch buffer,
+    /// which holds a statement's rows until its step.
+    ///
+    /// Calls ``betweenRows`` every ``rowsBetweenCalls`` rows, and leaves nothing bound.
     private func writeRows(
         _ order: [FlushOrder],
         columns: Int,
@@ -462,7 +470,10 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let inventoryBatchStatement else { return }
-        try writeRows(order, columns: 5, single: inventoryStatement, batch: inventoryBatchStatement) { target, entry, base in
+        try writeRows(order, columns: 5, single: inventoryStatement, batch: inventoryBatchStatement) {
+            target,
+            entry,
+            base in
             let key = keys[Int(entry.index)]
             scratch.bindDay(target, base + 1, key.day)
             scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
@@ -525,7 +536,7 @@ struct FlushOrder: Comparable {
 /// in memory that lives as long as the writer, bound without a copy.
 final class BoundConstants {
     typealias Span = (pointer: UnsafePointer<CChar>, count: Int32)
-    private let storage: UnsafeMutableRawBufferPointer
+    private let storage: UnsafeMutableRawPointer
     let verdicts: [Span]
     let outcomes: [Span]
     let kinds: [Span]
@@ -543,10 +554,10 @@ final class BoundConstants {
         for text in texts {
             let start = offset
             for byte in text.utf8 {
-                storage[offset] = byte
+                storage.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
                 offset += 1
             }
-            let pointer = UnsafePointer((storage.baseAddress! + start).assumingMemoryBound(to: CChar.self))
+            let pointer = UnsafePointer((storage + start).assumingMemoryBound(to: CChar.self))
             spans.append((pointer, Int32(offset - start)))
         }
         var rest = spans[...]
@@ -573,15 +584,13 @@ final class BoundConstants {
 final class RowScratch {
     /// The text of one statement's rows: per row, an hour and times (20 bytes each), a site name
     /// (≤ 256), an address (≤ 64), an inventory value (≤ 512): far below 2 KiB a row.
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(
-        byteCount: 2048 * StoreWriter.rowsPerStatement,
-        alignment: 8
-    )
+    private static let capacity = 2048 * StoreWriter.rowsPerStatement
+    private let base = UnsafeMutableRawPointer.allocate(byteCount: RowScratch.capacity, alignment: 8)
     private let addressBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
     private var used = 0
 
     deinit {
-        buffer.deallocate()
+        base.deallocate()
         addressBuffer.deallocate()
     }
 
@@ -590,16 +599,16 @@ final class RowScratch {
     /// Appends `bytes` (cut to what is left) and binds them.
     @inline(__always)
     func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
-        let count = min(bytes.count, buffer.count - used)
-        let start = buffer.baseAddress! + used
-        if count > 0 { start.copyMemory(from: bytes.baseAddress!, byteCount: count) }
+        let count = min(bytes.count, Self.capacity - used)
+        let start = base + used
+        if count > 0, let source = bytes.baseAddress { start.copyMemory(from: source, byteCount: count) }
         used += count
         sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
     }
 
     func bindTime(_ statement: SQLiteStatement, _ index: Int32, _ seconds: Int64) {
-        let start = buffer.baseAddress! + used
-        let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
+        let start = base + used
+        let free = UnsafeMutableRawBufferPointer(start: start, count: Self.capacity - used)
         let count = UTCTime.write(seconds, into: free)
         used += count
         sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
@@ -607,8 +616,8 @@ final class RowScratch {
 
     /// The date part of a day number (days since 1970-01-01).
     func bindDay(_ statement: SQLiteStatement, _ index: Int32, _ day: Int32) {
-        let start = buffer.baseAddress! + used
-        let free = UnsafeMutableRawBufferPointer(start: start, count: buffer.count - used)
+        let start = base + used
+        let free = UnsafeMutableRawBufferPointer(start: start, count: Self.capacity - used)
         // The first ten bytes, as the latency rows' day text (`String.prefix(10)` of the time).
         _ = UTCTime.write(Int64(day) * 86_400, into: free)
         used += 10

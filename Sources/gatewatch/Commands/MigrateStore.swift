@@ -41,7 +41,9 @@ extension Gatewatch {
             do {
                 source = try Store(path: from, readOnly: true)
             } catch StoreError.missing {
-                throw ValidationError("'\(from)' is not a Gatewatch store (no Gatewatch schema in it); nothing was copied")
+                throw ValidationError(
+                    "'\(from)' is not a Gatewatch store (no Gatewatch schema in it); nothing was copied"
+                )
             }
             let destination = try Store(path: to)
             let report = try StoreCopy.copy(from: source, to: destination)

@@ -11,7 +11,8 @@ struct QueryOptions: ParsableArguments {
     var site: String?
 
     @Option(
-        help: "Only rows ingested by this host (--source of ingest; fleet stores hold several). Applies to aggregates and evidence."
+        help:
+            "Only rows ingested by this host (--source of ingest; fleet stores hold several). Applies to aggregates and evidence."
     )
     var source: String?
 

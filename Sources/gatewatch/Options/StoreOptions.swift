@@ -6,7 +6,8 @@ import GatewatchCore
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The store: a SQLite file, or postgres://user@host:port/dbname for a shared fleet store (default: $GATEWATCH_DB, else ./gatewatch.db)."
+        help:
+            "The store: a SQLite file, or postgres://user@host:port/dbname for a shared fleet store (default: $GATEWATCH_DB, else ./gatewatch.db)."
     )
     var db: String?
 

@@ -7,6 +7,8 @@ import Testing
 /// Every W3C file of the shared corpora, ingested and checked against counts worked out by
 /// reading the files (Tests/Fixtures/corpora/expected.json, provenance in PROVENANCE.md).
 @Suite struct CorporaTests {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The properties are the keys of expected.json.
     struct Expectation: Decodable {
         var lines: Int
         var requests: Int

@@ -4,7 +4,9 @@ import Testing
 @testable import GatewatchCore
 
 /// Replays every input in `Tests/Fixtures/fuzz/<target>/` through the code path of the matching
-/// libFuzzer target in `Fuzz/Sources/` (same input conventions; see `Tests/Fixtures/fuzz/README.md`).
+/// libFuzzer target in `Fuzz/Sources/` (same input conventions; see
+/// `Tests/Fixtures/fuzz/README.md`).
+///
 /// A crash here is a crash the fuzzers found (or a nasty seed); the invariants the fuzz targets
 /// check with `precondition` are `#expect`s here.
 @Suite struct FuzzRegressionTests {
@@ -128,7 +130,10 @@ import Testing
         let input = try Self.bytes(path)
         let parts = input.split(separator: 0x1E, maxSplits: 3, omittingEmptySubsequences: false)
         let documents = parts.enumerated().map { index, part in
-            PolicyDocument(path: index == 0 ? "fuzz" : "fuzz/\(index)/web.config", text: String(decoding: part, as: UTF8.self))
+            PolicyDocument(
+                path: index == 0 ? "fuzz" : "fuzz/\(index)/web.config",
+                text: String(decoding: part, as: UTF8.self)
+            )
         }
         // Throwing or succeeding are both fine; crashing is not.
         do {
@@ -155,7 +160,9 @@ import Testing
         guard let control = raw.first else { return }
         var input = Array(Self.gatewayPrefixes[Int(control & 3)].utf8)
         input.append(contentsOf: raw.dropFirst())
-        guard let consumer = GatewayFormats.consumer(forHead: Array(input.prefix(64 * 1024)), path: "fuzz") else { return }
+        guard let consumer = GatewayFormats.consumer(forHead: Array(input.prefix(64 * 1024)), path: "fuzz") else {
+            return
+        }
         var splitter = LineSplitter(maximumLineLength: 1 << 16)
         var lineNumber = 0
         func handle(_ event: LineSplitter.Event, _ offset: Int64) {
@@ -178,7 +185,10 @@ import Testing
 }
 
 @Suite struct MappedRangeBlockTests {
-    @Test("an IPv6 block reaching into the IPv4-mapped range still decides IPv6 addresses", arguments: ["::/80", "::8000:0:0/81", "::fffe:0:0/95"])
+    @Test(
+        "an IPv6 block reaching into the IPv4-mapped range still decides IPv6 addresses",
+        arguments: ["::/80", "::8000:0:0/81", "::fffe:0:0/95"]
+    )
     func mappedEnd(text: String) throws {
         let block = try #require(CIDR(text))
         #expect(block.contains(block.network))

@@ -16,7 +16,10 @@ import Testing
         return (data, nil)
     }
 
-    @Test("plain and gzip files read the same bytes; gzip is detected by content, not name", arguments: ByteSource.Inflater.allCases)
+    @Test(
+        "plain and gzip files read the same bytes; gzip is detected by content, not name",
+        arguments: ByteSource.Inflater.allCases
+    )
     func plainAndGzip(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<20_000).map { "line \($0) with some text\r\n" }.joined().utf8)
@@ -45,7 +48,10 @@ import Testing
         #expect(data == parts.reduce(Data(), +))
     }
 
-    @Test("a truncated gzip file keeps what came before and names the file and offset", arguments: ByteSource.Inflater.allCases)
+    @Test(
+        "a truncated gzip file keeps what came before and names the file and offset",
+        arguments: ByteSource.Inflater.allCases
+    )
     func truncated(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<50_000).map { "2026-11-20 10:00:00 line \($0)\n" }.joined().utf8)
@@ -83,7 +89,10 @@ import Testing
         #expect(failure.description.contains("corrupt gzip at byte"))
     }
 
-    @Test("trailing garbage after a gzip member is reported, zero padding is not", arguments: ByteSource.Inflater.allCases)
+    @Test(
+        "trailing garbage after a gzip member is reported, zero padding is not",
+        arguments: ByteSource.Inflater.allCases
+    )
     func trailing(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data("a line\n".utf8)
@@ -130,10 +139,14 @@ extension ByteSourceTests {
     @Test("ISA-L and zlib read the same bytes and stop at the same place")
     func inflatersAgree() throws {
         let directory = try TestSupport.scratchDirectory()
-        let text = Data((0..<40_000).map { "2026-11-20 10:00:\($0 % 60) 10.0.1.4 GET /api/v1/orders/\($0) - 443\n" }.joined().utf8)
+        let text = Data(
+            (0..<40_000).map { "2026-11-20 10:00:\($0 % 60) 10.0.1.4 GET /api/v1/orders/\($0) - 443\n" }.joined().utf8
+        )
         var member = try TestSupport.gzip(text)
         member.append(try TestSupport.gzip(Data("second member\n".utf8)))
-        var inputs: [Data] = [member, member.prefix(member.count - 3), member.prefix(10), member.prefix(member.count / 3)]
+        var inputs: [Data] = [
+            member, member.prefix(member.count - 3), member.prefix(10), member.prefix(member.count / 3),
+        ]
         var random = SplitMix64(state: 5)
         for _ in 0..<24 {
             var damaged = member
@@ -155,7 +168,9 @@ extension ByteSourceTests {
             case (.corruptGzip(_, _, let m, _), .corruptGzip(_, _, let n, _)):
                 #expect(m == n, "input \(index)")
             default:
-                Issue.record("input \(index): ISA-L \(String(describing: isalError)), zlib \(String(describing: zlibError))")
+                Issue.record(
+                    "input \(index): ISA-L \(String(describing: isalError)), zlib \(String(describing: zlibError))"
+                )
             }
         }
     }

@@ -39,8 +39,14 @@ import Testing
             }
             #expect(seen == model.count)
             let absent = AggregateKey(
-                hour: 99 * 3600, site: 0, address: IPAddress(high: 0, low: 1), invalidAddress: 0,
-                verdictCode: 0, outcomeCode: 0, status: 200, substatus: 0
+                hour: 99 * 3600,
+                site: 0,
+                address: IPAddress(high: 0, low: 1),
+                invalidAddress: 0,
+                verdictCode: 0,
+                outcomeCode: 0,
+                status: 200,
+                substatus: 0
             )
             #expect(map[absent] == nil)
             map.removeAll()
@@ -68,7 +74,10 @@ import Testing
             if !named.contains(endpoint), named.count < Inventories.endpointsPerDay { named.insert(endpoint) }
             model[dayKey] = named
             let key = Inventories.LatencyKey(
-                day: day, site: site, endpoint: named.contains(endpoint) ? endpoint : -1, verdictCode: 0,
+                day: day,
+                site: site,
+                endpoint: named.contains(endpoint) ? endpoint : -1,
+                verdictCode: 0,
                 bucket: Inventories.bucket(5)
             )
             expected[key, default: 0] += 1
@@ -89,7 +98,12 @@ import Testing
         let alphabet = Array("/0123456789abcdefXYZ-_.".utf8)
         for _ in 0..<3_000 {
             let length = Int(random.next() % 40)
-            stems.append(String(decoding: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+            stems.append(
+                String(
+                    decoding: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] },
+                    as: UTF8.self
+                )
+            )
         }
         var inventories = Inventories()
         for stem in stems {
@@ -103,7 +117,10 @@ import Testing
 
     @Test func addressTextMatchesDescription() throws {
         var random = SplitMix64(state: 11)
-        var texts = ["0.0.0.0", "255.255.255.255", "10.0.0.10", "1.2.3.4", "100.64.9.99", "::1", "2001:db8::8:800:200c:417a", "fe80::"]
+        var texts = [
+            "0.0.0.0", "255.255.255.255", "10.0.0.10", "1.2.3.4", "100.64.9.99", "::1", "2001:db8::8:800:200c:417a",
+            "fe80::",
+        ]
         for _ in 0..<20_000 {
             let value = UInt32(truncatingIfNeeded: random.next())
             texts.append("\(value >> 24).\((value >> 16) & 0xFF).\((value >> 8) & 0xFF).\(value & 0xFF)")
@@ -113,7 +130,10 @@ import Testing
         for text in texts {
             let address = try #require(IPAddress(text))
             let count = address.writeText(into: buffer)
-            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self) == address.description)
+            #expect(
+                String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
+                    == address.description
+            )
             if address.isIPv4 { #expect(address.description == text) }
         }
     }
@@ -145,7 +165,9 @@ import Testing
             #expect(UTCTime.format(seconds) == text)
         }
         let invalid = UTCTime.write(400_000_000_000, into: buffer)
-        #expect(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<invalid]), as: UTF8.self) == "invalid-time")
+        #expect(
+            String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<invalid]), as: UTF8.self) == "invalid-time"
+        )
         #expect(UTCTime.format(400_000_000_000) == "invalid-time")
     }
 
@@ -158,7 +180,9 @@ import Testing
         var random = SplitMix64(state: 17)
         for _ in 0..<2_000 {
             let parser = W3CParser()
-            #expect(layout.utf8.withContiguousStorageIfAvailable { parser.parse(UnsafeRawBufferPointer($0)) } == .directive)
+            #expect(
+                layout.utf8.withContiguousStorageIfAvailable { parser.parse(UnsafeRawBufferPointer($0)) } == .directive
+            )
             var values: [String] = []
             var line = "2026-11-20 10:00:00"
             for _ in names {
@@ -173,7 +197,10 @@ import Testing
                 let kind = parser.parse(bytes)
                 for (index, name) in fields.enumerated() {
                     let field = parser.field(name)
-                    #expect(field.map { String(decoding: $0, as: UTF8.self) } == (values[index] == "-" ? nil : values[index]))
+                    #expect(
+                        field.map { String(decoding: $0, as: UTF8.self) }
+                            == (values[index] == "-" ? nil : values[index])
+                    )
                 }
                 return kind
             }
@@ -223,7 +250,13 @@ import Testing
             let hasSpecial = line.contains { $0 == 0x22 || $0 == 0x0D || $0 == 0 }
             let found = line.withUnsafeBytes { bytes in
                 W3CParser.splitPlain(
-                    bytes.baseAddress!, from: begin, count: bytes.count, starts: starts, ends: ends, capacity: capacity)
+                    bytes.baseAddress!,
+                    from: begin,
+                    count: bytes.count,
+                    starts: starts,
+                    ends: ends,
+                    capacity: capacity
+                )
             }
             if hasSpecial || expected.count > capacity {
                 #expect(found == nil, "\(line)")

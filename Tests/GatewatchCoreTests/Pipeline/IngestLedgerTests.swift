@@ -154,6 +154,8 @@ import Testing
 
     @Test("the sample logs ingest to the numbers their generator reports")
     func sampleLogs() throws {
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The properties are the keys of SampleLogs/expected.json.
         struct Expected: Decodable {
             var lines: Int
             var requests: Int

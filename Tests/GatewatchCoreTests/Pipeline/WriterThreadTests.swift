@@ -65,8 +65,10 @@ struct WriterThreadTests {
                 let want = expected[index].split(separator: "\n")
                 let have = got[index].split(separator: "\n")
                 let first = zip(want, have).first { $0 != $1 }
-                let where_ = "threshold \(threshold), \(jobs) jobs, table \(index)"
-                Issue.record("\(where_): \(have.count) rows for \(want.count), first difference \(String(describing: first))")
+                let context = "threshold \(threshold), \(jobs) jobs, table \(index)"
+                Issue.record(
+                    "\(context): \(have.count) rows for \(want.count), first difference \(String(describing: first))"
+                )
             }
         }
     }

@@ -135,8 +135,9 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             texts.removeAll()
         }
         return try pointers.withUnsafeMutableBufferPointer { buffer in
-            try buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-                try body(Int32(arguments.count), arguments.isEmpty ? nil : UnsafePointer($0))
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return try body(0, nil) }
+            return try base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                try body(Int32(buffer.count), UnsafePointer($0))
             }
         }
     }
@@ -337,9 +338,10 @@ public struct CopyBuffer {
         fieldsInRow += 1
     }
 
-    /// Adds a text field (escaped), or NULL for `nil`. Bytes that are not UTF-8 (a log written in
-    /// a legacy code page) are replaced with U+FFFD, as reading the same text from SQLite would
-    /// show them; PostgreSQL refuses invalid UTF-8.
+    /// Adds a text field (escaped), or NULL for `nil`.
+    ///
+    /// Bytes that are not UTF-8 (a log written in a legacy code page) are replaced with U+FFFD, as
+    /// reading the same text from SQLite would show them; PostgreSQL refuses invalid UTF-8.
     public mutating func text(_ field: UnsafeRawBufferPointer?) {
         separator()
         guard let field else {
@@ -363,10 +365,18 @@ public struct CopyBuffer {
         }
         for byte in field {
             switch byte {
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x5C:
+                bytes.append(0x5C)
+                bytes.append(0x5C)
+            case 0x09:
+                bytes.append(0x5C)
+                bytes.append(UInt8(ascii: "t"))
+            case 0x0A:
+                bytes.append(0x5C)
+                bytes.append(UInt8(ascii: "n"))
+            case 0x0D:
+                bytes.append(0x5C)
+                bytes.append(UInt8(ascii: "r"))
             case 0x00: break  // PostgreSQL text cannot hold NUL
             default: bytes.append(byte)
             }
@@ -388,9 +398,12 @@ public struct CopyBuffer {
         }
         var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
             while magnitude > 0 {

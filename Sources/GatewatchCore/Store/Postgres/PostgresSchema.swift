@@ -285,6 +285,7 @@ enum PostgresSchema {
     /// - Parameters:
     ///   - months: Months as `YYYY-MM`.
     ///   - connection: A connection, inside the caller's transaction.
+    /// - Throws: The server's error.
     static func ensurePartitions(_ months: [String], on connection: PostgresConnection) throws {
         for month in months {
             guard month.utf8.count == 7, let year = Int(month.prefix(4)), let number = Int(month.suffix(2)),
@@ -295,7 +296,8 @@ enum PostgresSchema {
             // One creator at a time; the loser of a race finds the table on its second look.
             try connection.execute("SELECT pg_advisory_xact_lock(?)", [partitionLock])
             if try connection.value(String.self, "SELECT CAST(to_regclass(?) AS TEXT)", [name]) != nil { continue }
-            let next = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
+            let next =
+                number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
             // The catalog cache may not yet show a partition another ingester just committed (an
             // advisory lock does not refresh it): a duplicate is that partition, already there.
             try connection.execute("SAVEPOINT gatewatch_partition", [])
