@@ -470,10 +470,8 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let inventoryBatchStatement else { return }
-        try writeRows(order, columns: 5, single: inventoryStatement, batch: inventoryBatchStatement) {
-            target,
-            entry,
-            base in
+        let single = inventoryStatement
+        try writeRows(order, columns: 5, single: single, batch: inventoryBatchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             scratch.bindDay(target, base + 1, key.day)
             scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)

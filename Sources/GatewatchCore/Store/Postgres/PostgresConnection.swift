@@ -398,14 +398,9 @@ public struct CopyBuffer {
         }
         var magnitude = value.magnitude
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        // The digits of any Int64's magnitude (at most 19), least significant first, on the stack.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             while magnitude > 0 {
                 buffer[count] = UInt8(48 + magnitude % 10)
                 magnitude /= 10
