@@ -1124,10 +1124,17 @@ final class PassState {
     /// Only with a core for the writer beside the parser (on one core the early flush overlaps
     /// nothing and only writes the keys it splits twice), and only on SQLite: PostgreSQL stages
     /// each key about once and merges them all at the end of the input.
+    ///
+    /// The writer thread is started here when no evidence has started it: an input with few or no
+    /// direct requests (the common case once clients use the gateway) otherwise wrote nothing until
+    /// the first full flush, then waited for it after its last line (1M lines of gateway traffic:
+    /// parsed at 0.55 s, written at 0.71 s).
     private func flushIfWriterIdle() throws {
-        guard IngestOptions.usableCores > 1, db.dialect == .sqlite, transaction.isOpen, let worker = writerThread,
-            aggregator.count + inventories.count >= flushThreshold / 8, worker.isIdle
+        guard IngestOptions.usableCores > 1, db.dialect == .sqlite, transaction.isOpen,
+            aggregator.count + inventories.count >= flushThreshold / 8
         else { return }
+        let worker = try startWriterThread(try activeWriter())
+        guard worker.isIdle else { return }
         try handFlush(to: worker)
     }
 

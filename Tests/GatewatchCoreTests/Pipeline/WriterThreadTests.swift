@@ -38,11 +38,37 @@ struct WriterThreadTests {
         }
     }
 
-    static func ingest(_ paths: [String], db: String, threshold: Int, jobs: Int = 1) throws -> IngestReport {
+    static func ingest(
+        _ paths: [String],
+        db: String,
+        threshold: Int,
+        jobs: Int = 1,
+        gateways: [String] = ["20.50.10.0/28"]
+    ) throws -> IngestReport {
         try TestSupport.ingest(paths, db: db) { options in
             options.aggregateFlushThreshold = threshold
             options.parallelism = jobs
-            options.gateways = [CIDR("20.50.10.0/28")].compactMap { $0 }
+            options.gateways = gateways.compactMap { CIDR($0) }
+        }
+    }
+
+    /// With every address a gateway there is no evidence to start the writer thread: the flushes
+    /// start it (whenever it would be idle, on two cores or more) and the store is the same.
+    @Test("an input without direct requests flushes as often, to the same store")
+    func flushesWithoutEvidence() throws {
+        let directory = try TestSupport.scratchDirectory("writer-thread-no-evidence")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logs = try Self.generate(in: directory)
+        let everyone = ["0.0.0.0/0", "::/0"]
+        let once = directory + "/once.db"
+        _ = try Self.ingest(logs, db: once, threshold: 10_000_000, gateways: everyone)
+        let expected = try Self.contents(once)
+        #expect(expected[0].split(separator: "\n").count > 50)  // hourly rows
+        #expect(expected[3].isEmpty)  // no evidence
+        for (threshold, jobs) in [(40, 1), (997, 1), (40, 2)] {
+            let db = directory + "/t\(threshold)-j\(jobs).db"
+            _ = try Self.ingest(logs, db: db, threshold: threshold, jobs: jobs, gateways: everyone)
+            #expect(try Self.contents(db) == expected, "threshold \(threshold), \(jobs) jobs")
         }
     }
 
