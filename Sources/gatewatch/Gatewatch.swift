@@ -29,11 +29,15 @@ struct Gatewatch: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+            // Help and --version as ArgumentParser prints them (on standard output).
+            if code == .success { exit(withError: error) }
+            // Messages quote paths, arguments and configuration values: escaped as every text
+            // from a log is before it reaches a terminal.
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data((SafeText.terminalLines(message) + "\n").utf8))
             }
-            exit(withError: error)
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 }

@@ -232,7 +232,7 @@ enum CLI {
             break
         }
         let result = try CLI.run(["ingest", "--db", directory + "/g.db", path])
-        #expect(result.status == status)
+        #expect(result.status == Int32(status))
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.contains("input.log.gz"))
         #expect(!result.stderr.contains("Fatal error"))
@@ -264,6 +264,28 @@ enum CLI {
         #expect(!result.stdout.contains("\u{1B}"))
         #expect(!result.stdout.contains("\u{07}"))
         #expect(result.stdout.contains("\\x1b[31mred"))
+    }
+
+    /// Error messages quote paths, arguments and configuration values; none of them may carry a
+    /// control sequence to the terminal, whichever command or layer reports the error.
+    @Test(
+        "error messages reach the terminal escaped",
+        arguments: [
+            (["summary", "--db", "a\u{1B}[31mb.db"], 1),  // a store path (StoreError, from run())
+            (["top", "--db", "a.db", "--since", "\u{1B}[31m"], 2),  // an argument (validation)
+            (["ingest", "--db", "g.db", "--policy", "evil.txt", "x.log"], 2),  // a policy file's line
+            (["check", "--policy", "evil.txt", "10.0.0.1"], 2),  // the same, through check
+        ]
+    )
+    func hostileErrors(arguments: [String], status: Int) throws {
+        let directory = try CLI.scratch()
+        try Data("10.0.0.0/8\n\u{1B}[31mevil\n".utf8).write(to: URL(fileURLWithPath: directory + "/evil.txt"))
+        let resolved = arguments.map { $0.hasSuffix(".db") || $0.hasSuffix(".txt") ? directory + "/" + $0 : $0 }
+        let result = try CLI.run(resolved)
+        #expect(result.status == Int32(status))
+        #expect(result.stderr.contains("Error: "))
+        #expect(!result.stderr.contains("\u{1B}"), "\(result.stderr)")
+        #expect(result.stderr.contains("\\x1b[31m"), "\(result.stderr)")
     }
 }
 

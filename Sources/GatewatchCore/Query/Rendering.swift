@@ -53,6 +53,18 @@ public enum SafeText {
         return output
     }
 
+    /// A message safe for a terminal, its line breaks kept: each line as ``terminal(_:)`` escapes
+    /// it.
+    ///
+    /// For error messages and help, which quote paths, arguments and configuration values.
+    ///
+    /// - Parameter text: The message.
+    /// - Returns: The escaped message.
+    public static func terminalLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { terminal(String($0)) }
+            .joined(separator: "\n")
+    }
+
     /// A CSV field: quoted when needed, `"` doubled, and a leading `=`, `+`, `-`, `@`, tab or CR
     /// prefixed with `'` so spreadsheets do not run it as a formula (OWASP CSV injection).
     ///

@@ -159,7 +159,7 @@ extension Gatewatch {
                     evaluator = AlertEvaluator(store: database, rules: rules)
                     alerts = try evaluator.evaluate(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
                 } catch {
-                    StandardError().write("Error: \(error)\n")
+                    StandardError().write(error: error)
                     throw ExitCode.failure
                 }
                 let dispatcher = AlertDispatcher(sinks: rules.sinks)

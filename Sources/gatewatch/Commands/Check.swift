@@ -136,7 +136,7 @@ extension Gatewatch {
 
     /// Prints a configuration or policy error and exits with status 2.
     static func badInput(_ error: any Error) -> ExitCode {
-        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+        StandardError().write(error: error)
         return ExitCode(2)
     }
 }

@@ -61,7 +61,7 @@ extension Gatewatch {
                 if let jobs { reader.parallelism = jobs }
                 options = reader
             } catch {
-                StandardError().write("Error: \(error)\n")
+                StandardError().write(error: error)
                 throw ExitCode(2)
             }
             let loadedPolicy = options.policy ?? GatewatchCore.Policy.allowAll
@@ -254,6 +254,11 @@ struct StandardError {
 
     func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Writes `Error: ` and the error's message, escaped (it may quote paths and file contents).
+    func write(error: any Error) {
+        write("Error: \(SafeText.terminalLines(String(describing: error)))\n")
     }
 }
 

@@ -73,7 +73,9 @@ extension Gatewatch {
                     "cannot write '\(out)': \(error.localizedDescription); check the directory exists and is writable"
                 )
             }
-            FileHandle.standardError.write(Data("Wrote \(out) (\(html.utf8.count / 1024) KiB)\n".utf8))
+            FileHandle.standardError.write(
+                Data("Wrote \(SafeText.terminal(out)) (\(html.utf8.count / 1024) KiB)\n".utf8)
+            )
         }
     }
 }

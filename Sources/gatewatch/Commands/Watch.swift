@@ -116,7 +116,7 @@ extension Gatewatch {
                 try watcher.run()
                 if !quiet { errors.write("stopped\n") }
             } catch {
-                errors.write("Error: \(error)\n")
+                errors.write(error: error)
                 throw ExitCode.failure
             }
         }
