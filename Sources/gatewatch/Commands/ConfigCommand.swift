@@ -39,7 +39,9 @@ extension Gatewatch {
                     let configuration = try policy.configuration()
                     let loaded = try configuration.loadPolicy()
                     let origin = configuration.path.map { "'\($0)'" } ?? "defaults (no gatewatch.yaml)"
-                    print("configuration \(origin) is valid; policy: \(loaded.source)")
+                    print(
+                        "configuration \(SafeText.terminal(origin)) is valid; policy: \(SafeText.terminal(loaded.source))"
+                    )
                 } catch {
                     throw Gatewatch.badInput(error)
                 }

@@ -50,7 +50,7 @@ extension Gatewatch {
             if json {
                 print(try JSONOutput.encode(report))
             } else {
-                print("copied \(report.from) → \(report.to):")
+                print("copied \(SafeText.terminal(report.from)) → \(SafeText.terminal(report.to)):")
                 for (table, count) in report.rows.sorted(by: { $0.key < $1.key }) {
                     print("  \(table): \(count) rows")
                 }
