@@ -593,6 +593,9 @@ final class PassState {
     var malformed = 0
     var invalidAddresses = 0
     var noClientColumn = 0
+    /// The first directive line holding a carriage return with more text after it (a file whose
+    /// lines end with CR alone reads as one directive line), or 0.
+    var bareCarriageReturnLine = 0
     var skipReasons: [String] = []
     var noForwardedColumn = 0
     var skippedContinuation = 0
@@ -918,7 +921,13 @@ final class PassState {
             recordMalformed(.overlong(byteCount: count), text: nil)
         case .line(let bytes):
             switch parser.parse(bytes) {
-            case .directive, .blank:
+            case .directive:
+                if bareCarriageReturnLine == 0, let carriageReturn = bytes.firstIndex(of: 0x0D),
+                    carriageReturn < bytes.count - 1
+                {
+                    bareCarriageReturnLine = lineNumber
+                }
+            case .blank:
                 break
             case .malformed(let reason):
                 recordMalformed(reason, text: bytes)
@@ -1242,6 +1251,12 @@ final class PassState {
         }
         if invalidAddresses > 0 {
             warnings.append("\(invalidAddresses) requests have a client address that is not an IP address")
+        }
+        if bareCarriageReturnLine > 0 {
+            warnings.append(
+                "line \(bareCarriageReturnLine): a directive goes on after a carriage return; lines that end with CR"
+                    + " alone are not line breaks here (convert the file to CRLF or LF)"
+            )
         }
         if consumer == nil, !parser.sawFieldsDirective, requests + malformed > 0 {
             let names = parser.fallbackLayout.names.count

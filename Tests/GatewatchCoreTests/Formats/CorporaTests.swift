@@ -88,6 +88,27 @@ import Testing
         if expected.headerless {
             #expect(file.warnings.contains { $0.contains("--fields") })
         }
+        #expect(!file.warnings.contains { $0.contains("carriage return") })
+    }
+
+    /// A file whose lines end with CR alone reads as one directive line; the report says why its
+    /// entries are missing instead of showing an empty file.
+    @Test("a file with CR-only line ends is reported, not read as empty")
+    func carriageReturnLineEnds() throws {
+        let source = try #require(
+            FileManager.default.contents(
+                atPath: TestSupport.fixture("corpora/theodorejb__iis-log-parser__u_ex230505.log")
+            )
+        )
+        let text = String(decoding: source, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\r")
+            .replacingOccurrences(of: "\n", with: "\r")
+        let directory = try TestSupport.scratchDirectory()
+        let path = directory + "/cr.log"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let report = try TestSupport.ingest([path], db: directory + "/t.db")
+        let file = try #require(report.files.first)
+        #expect(file.requests == 0)
+        #expect(file.warnings.contains { $0.contains("line 1: a directive goes on after a carriage return") })
     }
 
     @Test(
