@@ -8,7 +8,8 @@ import Darwin
 
 /// Splits a stream of byte chunks into lines, across chunk boundaries.
 ///
-/// Lines end with LF; a CR before the LF is removed (CRLF and LF files read the same). A line
+/// Lines end with LF; a CR before the LF is removed (CRLF and LF files read the same). Files whose
+/// lines end with CR alone set ``terminator`` to CR before the first chunk. A line
 /// longer than ``maximumLineLength`` is reported as over-long and its bytes are dropped as they
 /// stream by, so memory stays bounded whatever the input. O(n) with `memchr`; a line is copied
 /// only when it straddles two chunks.
@@ -19,6 +20,11 @@ public struct LineSplitter {
     public private(set) var offset: Int64 = 0
     /// The number of lines handed out (complete, over-long, or a final unterminated line).
     public private(set) var lineCount = 0
+
+    /// The byte that ends a line: LF, or CR for a file whose lines end with CR alone.
+    ///
+    /// CR is the W3C draft's "CR or CRLF"; a CRLF file reads with LF. Set before the first chunk.
+    public var terminator: UInt8 = 0x0A
 
     private var carry: [UInt8] = []
     private var carryOverflow = 0  // bytes of an over-long line already dropped
@@ -56,7 +62,7 @@ public struct LineSplitter {
         var start = 0
         let count = chunk.count
         while start < count {
-            guard let found = memchr(base + start, 0x0A, count - start) else {
+            guard let found = memchr(base + start, Int32(terminator), count - start) else {
                 // No terminator in the rest of the chunk: keep it for the next one.
                 appendCarry(UnsafeRawBufferPointer(start: base + start, count: count - start))
                 return

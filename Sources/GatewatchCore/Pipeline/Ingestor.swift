@@ -707,6 +707,8 @@ final class PassState {
             }
         }
         started = true
+        // Lines that end with CR alone (no LF in the head, and CRs): CR is the terminator.
+        if consumer == nil, !head.contains(0x0A), head.contains(0x0D) { splitter.terminator = 0x0D }
         headLength = min(head.count, FileIngest.headSize)
         headHashText = head.withUnsafeBytes { raw in
             var hasher = ContentHasher()
@@ -855,7 +857,7 @@ final class PassState {
             resumeVerified = true
         }
         // Hash up to the last line boundary, snapshot, then the rest.
-        if let boundary = Self.endOfLastLine(chunk) {
+        if let boundary = Self.endOfLastLine(chunk, terminator: splitter.terminator) {
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<boundary]))
             boundaryHasher = hasher
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[boundary...]))
@@ -868,11 +870,11 @@ final class PassState {
         }
     }
 
-    /// The offset just past the last LF in `chunk`, if any.
-    private static func endOfLastLine(_ chunk: UnsafeRawBufferPointer) -> Int? {
+    /// The offset just past the last line terminator (``LineSplitter/terminator``) in `chunk`, if any.
+    private static func endOfLastLine(_ chunk: UnsafeRawBufferPointer, terminator: UInt8) -> Int? {
         var index = chunk.count - 1
         while index >= 0 {
-            if chunk[index] == 0x0A { return index + 1 }
+            if chunk[index] == terminator { return index + 1 }
             index -= 1
         }
         return nil
