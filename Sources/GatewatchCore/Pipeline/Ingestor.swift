@@ -970,6 +970,15 @@ final class PassState {
         malformedWithText(reason.description, text: text)
     }
 
+    /// The largest value a numeric field counts as: 2^40.
+    ///
+    /// That is 1.1 × 10^12: 35 years in milliseconds, a TiB in bytes. Larger values are corrupt;
+    /// capped, a key's sums cannot overflow.
+    static let numericCeiling: Int64 = 1 << 40
+
+    /// The leading decimal digits of a numeric field (`-`, an unused field, is 0), at most
+    /// ``numericCeiling``: a corrupt 25-digit value neither wraps into a plausible one nor
+    /// overflows a sum.
     @inline(__always)
     private static func integer(_ bytes: UnsafeRawBufferPointer?) -> Int64 {
         guard let bytes else { return 0 }
@@ -978,6 +987,7 @@ final class PassState {
             let digit = Int64(byte) &- 48
             guard digit >= 0, digit <= 9 else { return value }
             value = value &* 10 &+ digit
+            if value > numericCeiling { return numericCeiling }
         }
         return value
     }
@@ -999,8 +1009,8 @@ final class PassState {
             address = file.ingestor.resolver.resolve(peer: peer, forwardedFor: parser.field(.forwardedFor))
         }
         if address == nil { invalidAddresses += 1 }
-        let status = Int32(truncatingIfNeeded: Self.integer(parser.field(.status)))
-        let substatus = Int32(truncatingIfNeeded: Self.integer(parser.field(.substatus)))
+        let status = Int32(clamping: Self.integer(parser.field(.status)))
+        let substatus = Int32(clamping: Self.integer(parser.field(.substatus)))
         let userAgent = parser.field(.userAgent)
         let decision = classifier.classify(
             address: address,
