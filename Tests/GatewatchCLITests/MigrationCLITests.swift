@@ -110,4 +110,21 @@ import Testing
             Gatewatch.Report.message(for: error).contains("--rows must be 1 or more")
         }
     }
+
+    /// The arguments were fine; the file system refused: a failure (1), not a usage error (2).
+    @Test("report into a missing directory fails with exit 1 and says where")
+    func reportUnwritable() throws {
+        let directory = try CLI.scratch()
+        let result = try CLI.run(["report", "--db", Self.sampleDatabase, "--out", directory + "/missing/r.html"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot write '\(directory)/missing/r.html'"))
+        #expect(!result.stderr.contains("Usage:"))
+    }
+
+    @Test("an empty --since/--until window is a usage error that says why")
+    func emptyWindow() throws {
+        let result = try CLI.run(["top", "--db", Self.sampleDatabase, "--since", "2026-01-02", "--until", "2026-01-01"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is empty; --since must come before --until"))
+    }
 }

@@ -6,7 +6,7 @@ public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equa
     case badTime(String)
     /// The text is not a supported duration.
     case badDuration(String)
-    /// `--since` is after `--until`.
+    /// `--since` is not before `--until`: the window is empty.
     case emptyRange(since: String, until: String)
 
     /// The message shown to the user.
@@ -17,7 +17,8 @@ public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equa
         case .badDuration(let text):
             "cannot read duration '\(text)'; use a number and a unit: 90s, 15m, 12h, 7d, 2w"
         case .emptyRange(let since, let until):
-            "--since \(since) is after --until \(until); swap them"
+            "the window from --since \(since) to --until \(until) is empty; --since must come before --until"
+                + " (a date alone as --until means the end of that day)"
         }
     }
 

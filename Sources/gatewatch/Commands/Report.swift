@@ -69,9 +69,12 @@ extension Gatewatch {
             do {
                 try Data(html.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
             } catch {
-                throw ValidationError(
-                    "cannot write '\(out)': \(error.localizedDescription); check the directory exists and is writable"
+                // Not a usage error: the arguments were fine, the file system refused (exit 1).
+                StandardError().write(
+                    "Error: cannot write '\(SafeText.terminal(out))': \(SafeText.terminal(error.localizedDescription));"
+                        + " check the directory exists and is writable\n"
                 )
+                throw ExitCode.failure
             }
             FileHandle.standardError.write(
                 Data("Wrote \(SafeText.terminal(out)) (\(html.utf8.count / 1024) KiB)\n".utf8)
