@@ -593,8 +593,9 @@ final class PassState {
     var malformed = 0
     var invalidAddresses = 0
     var noClientColumn = 0
-    /// The first directive line holding a carriage return with more text after it (a file whose
-    /// lines end with CR alone reads as one directive line), or 0.
+    /// The first directive line holding a carriage return with more text after it, or 0: a file
+    /// that ends its lines with CR alone only past its head (where the terminator was chosen)
+    /// reads its rest as one directive line.
     var bareCarriageReturnLine = 0
     var skipReasons: [String] = []
     var noForwardedColumn = 0

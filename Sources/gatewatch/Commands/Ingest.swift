@@ -258,7 +258,12 @@ struct StandardError {
 
     /// Writes `Error: ` and the error's message, escaped (it may quote paths and file contents).
     func write(error: any Error) {
-        write("Error: \(SafeText.terminalLines(String(describing: error)))\n")
+        write(errorMessage: String(describing: error))
+    }
+
+    /// Writes `Error: ` and `message`, escaped (it may quote paths and file contents).
+    func write(errorMessage message: String) {
+        write("Error: \(SafeText.terminalLines(message))\n")
     }
 }
 

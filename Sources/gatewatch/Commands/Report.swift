@@ -71,8 +71,8 @@ extension Gatewatch {
             } catch {
                 // Not a usage error: the arguments were fine, the file system refused (exit 1).
                 StandardError().write(
-                    "Error: cannot write '\(SafeText.terminal(out))': \(SafeText.terminal(error.localizedDescription));"
-                        + " check the directory exists and is writable\n"
+                    errorMessage:
+                        "cannot write '\(out)': \(error.localizedDescription); check the directory exists and is writable"
                 )
                 throw ExitCode.failure
             }
