@@ -25,10 +25,16 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        stdin: Data? = nil,
+        in directory: String? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["GATEWATCH_DB"] = nil
         for (key, value) in environment { env[key] = value }

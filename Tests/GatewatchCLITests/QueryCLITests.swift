@@ -79,6 +79,45 @@ import Testing
             #expect(result.stderr.contains("no database at '\(path)'"), "\(command): \(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: path))
+        // prune and alert check change a store but never start one.
+        for arguments in [["prune", "--older-than", "30d"], ["alert", "check"]] {
+            let result = try CLI.run(arguments + ["--db", path])
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderr.contains("no database at '\(path)'"), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test("every command finds the store named by db: in ./gatewatch.yaml, as ingest does")
+    func databaseFromConfiguration() throws {
+        let directory = try CLI.scratch()
+        try Data(CLI.log(0..<300).utf8).write(to: URL(fileURLWithPath: directory + "/u_ex261120.log"))
+        try Data("db: stores/main.db\ngateways: [20.50.10.0/28]\n".utf8)
+            .write(to: URL(fileURLWithPath: directory + "/gatewatch.yaml"))
+        try FileManager.default.createDirectory(atPath: directory + "/stores", withIntermediateDirectories: true)
+        let ingest = try CLI.run(["ingest", "u_ex261120.log"], in: directory)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/stores/main.db"))
+        for command in [
+            ["summary"], ["top"], ["clients"], ["timeline"], ["statuses"], ["events"], ["ip", "198.51.100.0"],
+            ["sql", "SELECT COUNT(*) FROM files"], ["readiness", "--quiet-days", "1"],
+            ["prune", "--older-than", "9999d"],
+        ] {
+            let result = try CLI.run(command, in: directory)
+            #expect(
+                result.status == 0 || command == ["readiness", "--quiet-days", "1"],
+                "\(command): \(result.stderr)"
+            )
+            #expect(!result.stderr.contains("no database"), "\(command): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/gatewatch.db"))
+        // --db and $GATEWATCH_DB still come first; an invalid file is an error, not ignored.
+        let explicit = try CLI.run(["summary", "--db", directory + "/none.db"], in: directory)
+        #expect(explicit.stderr.contains("no database at '\(directory)/none.db'"))
+        try Data("db: [\n".utf8).write(to: URL(fileURLWithPath: directory + "/gatewatch.yaml"))
+        let broken = try CLI.run(["summary"], in: directory)
+        #expect(broken.status != 0)
+        #expect(broken.stderr.contains("gatewatch.yaml"), "\(broken.stderr)")
     }
 
     @Test("ip, clients, timeline, statuses and events answer on the same store")
@@ -130,7 +169,7 @@ import Testing
         #expect(paris.stdout.contains("+01:00"))
     }
 
-    @Test("sql reads, and refuses writes with exit 1 leaving the database unchanged")
+    @Test("sql reads, and refuses writes as bad input (exit 2) leaving the database unchanged")
     func sql() throws {
         let db = try Self.store()
         let before = try CLI.dump(db)
@@ -148,7 +187,7 @@ import Testing
             "ATTACH DATABASE ':memory:' AS x",
         ] {
             let write = try CLI.run(["sql", "--db", db, statement])
-            #expect(write.status == 1, "\(statement)")
+            #expect(write.status == 2, "\(statement)")
             #expect(write.stderr.hasPrefix("Error: "), "\(statement): \(write.stderr)")
         }
         #expect(try CLI.dump(db) == before)

@@ -56,6 +56,10 @@ public final class W3CParser {
     private let positions: UnsafeMutablePointer<Int32>
     private var fieldCount = 0
     private var directiveDays: Int64?
+    /// For `time`-only layouts: days past `#Date` (entries that cross midnight) and the time of
+    /// day of the last such entry (at first, that of `#Date`).
+    private var rolloverDays: Int64 = 0
+    private var lastTimeOfDay: Int64 = 0
     private var capacity = 512
     private var starts: UnsafeMutablePointer<Int32>
     private var ends: UnsafeMutablePointer<Int32>
@@ -195,20 +199,24 @@ public final class W3CParser {
             return .malformed(.fieldCount(expected: fieldCount, found: tokenCount))
         }
         // Timestamp.
-        let days: Int64
-        if let date = field(.date) {
-            guard let parsed = parseDays(date) else { return .malformed(.badTimestamp) }
-            days = parsed
-        } else if let fromDirective = directiveDays {
-            days = fromDirective
-        } else {
-            return .malformed(.noDate)
-        }
+        var days: Int64
         var seconds: Int64 = 0
         if let time = field(.time) {
             guard let parsed = Self.parseTime(time) else { return .malformed(.badTimestamp) }
             seconds = parsed
         } else if positions[W3CField.date.rawValue] < 0 {
+            return .malformed(.noDate)
+        }
+        if let date = field(.date) {
+            guard let parsed = parseDays(date) else { return .malformed(.badTimestamp) }
+            days = parsed
+        } else if let fromDirective = directiveDays {
+            // `#Date` dates the block; a time of day more than 12 hours before the previous
+            // entry's (or `#Date`'s) is the next day: the block went past midnight (UTC).
+            if seconds < lastTimeOfDay - 43_200 { rolloverDays += 1 }
+            lastTimeOfDay = seconds
+            days = fromDirective + rolloverDays
+        } else {
             return .malformed(.noDate)
         }
         timestamp = days * 86_400 + seconds
@@ -356,7 +364,12 @@ public final class W3CParser {
                 directiveDays = days
             } else if let days = Self.parseDayMonthYear(datePart) {
                 directiveDays = days
+            } else {
+                break
             }
+            rolloverDays = 0
+            let timePart = trimmed.split(separator: " ").dropFirst().first.map { Array($0.utf8) } ?? []
+            lastTimeOfDay = timePart.withUnsafeBytes { Self.parseTime($0) } ?? 0
         default:
             break
         }

@@ -65,13 +65,28 @@ public enum SafeText {
             .joined(separator: "\n")
     }
 
-    /// A CSV field: quoted when needed, `"` doubled, and a leading `=`, `+`, `-`, `@`, tab or CR
-    /// prefixed with `'` so spreadsheets do not run it as a formula (OWASP CSV injection).
+    /// A CSV field: control characters other than tab, CR and LF (ESC and the rest of C0, DEL,
+    /// C1) written as `\xNN`, as ``terminal(_:)`` does, since CSV files are read in terminals too
+    /// (`cat`, `column`); quoted when needed, `"` doubled; and a leading `=`, `+`, `-`, `@`, tab
+    /// or CR prefixed with `'` so spreadsheets do not run it as a formula (OWASP CSV injection).
+    ///
+    /// Backslashes are kept as they are: a CSV cell is data, not a display.
     ///
     /// - Parameter text: The field.
     /// - Returns: The CSV-ready field.
     public static func csv(_ text: String) -> String {
         var value = text
+        if value.unicodeScalars.contains(where: isCSVControl) {
+            var escaped = ""
+            for scalar in value.unicodeScalars {
+                if isCSVControl(scalar) {
+                    escaped += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else {
+                    escaped.unicodeScalars.append(scalar)
+                }
+            }
+            value = escaped
+        }
         if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
             // Plain numbers such as -1 are left alone.
             if Double(value) == nil { value = "'" + value }
@@ -79,6 +94,14 @@ public enum SafeText {
         let needsQuotes = value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
         guard needsQuotes else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private static func isCSVControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D: false
+        case 0..<0x20, 0x7F..<0xA0: true
+        default: false
+        }
     }
 
     /// Text safe inside HTML element content and attribute values.

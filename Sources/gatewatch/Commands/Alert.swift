@@ -91,12 +91,6 @@ struct AlertOptions: ParsableArguments {
         return set
     }
 
-    /// The database path: `--db`, `$GATEWATCH_DB`, `db:` of ./gatewatch.yaml, ./gatewatch.db.
-    static func databasePath(_ store: StoreOptions) -> String {
-        let configured = (try? GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath))??.database
-        return Store.resolvePath(option: store.db, configured: configured)
-    }
-
     /// Prints failed deliveries to standard error; returns whether any failed.
     static func reportFailures(_ results: [DeliveryResult], rule: String) -> Bool {
         var failed = false
@@ -152,10 +146,8 @@ extension Gatewatch {
                 let alerts: [GatewatchCore.Alert]
                 let evaluator: AlertEvaluator
                 do {
-                    let path = AlertOptions.databasePath(store)
                     // Checking a database that does not exist is a mistake, not an empty store.
-                    guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
-                    let database = try Store(path: path)
+                    let database = try store.openExisting()
                     evaluator = AlertEvaluator(store: database, rules: rules)
                     alerts = try evaluator.evaluate(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
                 } catch {

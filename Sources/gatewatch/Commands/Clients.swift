@@ -31,7 +31,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format)
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
             emit(try result.named(try query.addressNames()).render(output.format))
         }

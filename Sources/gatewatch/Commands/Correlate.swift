@@ -50,7 +50,7 @@ extension Gatewatch {
             options.windowMilliseconds = try CorrelationOptions.parseWindow(window)
             options.requestIDField = requestIDField
             options.listLimit = limit
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             let report = try Correlation.run(store: database, options: options)
             switch output.format {
             case .json: print(try JSONOutput.encode(report))

@@ -25,7 +25,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
             report.name = try query.addressNames().name(for: report.address)
             // The gateway side, when gateway logs were ingested and the gateway saw this caller.

@@ -50,7 +50,7 @@ extension Gatewatch {
             } catch {
                 throw ValidationError("\(error)")
             }
-            let database = try Store(path: store.resolvedPath)
+            let database = try store.openExisting()
             let report = try Pruner.prune(store: database, before: cutoff, evidenceOnly: evidenceOnly)
             if json {
                 print(try JSONOutput.encode(report))

@@ -67,7 +67,7 @@ extension Gatewatch {
                     throw ValidationError(error.description)
                 }
             }
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             let query = ReadinessQuery(
                 quietDays: quietDays,
                 ignored: try blocks(),

@@ -9,7 +9,8 @@ extension Gatewatch {
             abstract: "Run one read-only SQL statement on the database.",
             discussion: """
                 The database is opened read-only and statements that would write are refused. Tables: \
-                hourly, evidence, files, inventory, latency (documented in README.md). Example:
+                hourly, evidence, files, inventory, latency (documented in README.md). Exit codes: 0 ok; \
+                1 the database cannot be read; 2 usage, or a statement that is refused or fails. Example:
                   gatewatch sql "SELECT address, SUM(requests) n FROM hourly WHERE verdict = 'direct' \
                 GROUP BY address ORDER BY n DESC LIMIT 5"
                 """
@@ -29,12 +30,18 @@ extension Gatewatch {
         }
 
         func run() throws {
-            let database = try Store(path: store.resolvedPath, readOnly: true)
-            let result = try SQLQuery.run(
-                statement,
-                store: database,
-                limit: limit ?? (output.format == .table ? 20 : 0)
-            )
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let result: SQLResult
+            do {
+                result = try SQLQuery.run(
+                    statement,
+                    store: database,
+                    limit: limit ?? (output.format == .table ? 20 : 0)
+                )
+            } catch let error as QueryError {
+                // The statement is the user's input: refused or failing, it is bad input (2).
+                throw Gatewatch.badInput(error)
+            }
             emit(try result.render(output.format))
         }
     }

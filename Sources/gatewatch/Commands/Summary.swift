@@ -24,7 +24,7 @@ extension Gatewatch {
 
         func run() throws {
             let range = try time.resolve()
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             let summary = try GatewatchCore.Summary.compute(store: database, range: range, source: source)
             print(try render(summary), terminator: "")
         }

@@ -35,7 +35,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format)
-            let database = try Store(path: store.resolvedPath, readOnly: true)
+            let database = try Store(path: store.resolvedPath(), readOnly: true)
             if side == .gateway {
                 let callers = try GatewayQueries.topCallers(
                     store: database,

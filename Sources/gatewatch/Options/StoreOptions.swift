@@ -7,12 +7,35 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "The store: a SQLite file, or postgres://user@host:port/dbname for a shared fleet store (default: $GATEWATCH_DB, else ./gatewatch.db)."
+            "The store: a SQLite file, or postgres://user@host:port/dbname for a shared fleet store (default: $GATEWATCH_DB, else db: of ./gatewatch.yaml, else ./gatewatch.db)."
     )
     var db: String?
 
-    /// The database path after applying `$GATEWATCH_DB` and the default.
-    var resolvedPath: String { Store.resolvePath(option: db) }
+    /// The database path: `--db`, else `$GATEWATCH_DB`, else `db:` of the working directory's
+    /// `gatewatch.yaml` (as `ingest` would use it), else `./gatewatch.db`.
+    ///
+    /// - Throws: ``ConfigurationError`` when the configuration file has to be read and is invalid.
+    func resolvedPath() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        guard (db ?? "").isEmpty, (environment["GATEWATCH_DB"] ?? "").isEmpty else {
+            return Store.resolvePath(option: db, environment: environment)
+        }
+        let configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+        return Store.resolvePath(option: db, configured: configuration?.database, environment: environment)
+    }
+
+    /// Opens the store read-write, for commands that change a store but never start one (`prune`,
+    /// `alert check`): a SQLite file that does not exist is an error, not a new empty store.
+    ///
+    /// - Throws: ``StoreError/missing(path:)``, or what ``resolvedPath()`` and ``Store`` throw.
+    func openExisting() throws -> Store {
+        let location = try resolvedPath()
+        if !Store.isPostgres(location) {
+            let file = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
+            guard FileManager.default.fileExists(atPath: file) else { throw StoreError.missing(path: file) }
+        }
+        return try Store(path: location)
+    }
 }
 
 /// `--since`, `--until`, `--last`, shared by query commands.

@@ -45,6 +45,31 @@ import Testing
         #expect(UTCTime.format(results[3].2) == "2000-10-09T16:44:49Z")
     }
 
+    @Test("a time-only block that goes past midnight dates its later entries the next day")
+    func timeOnlyPastMidnight() {
+        let results = parse(
+            [
+                "#Date: 2024-03-01 23:59:00",
+                "#Fields: time c-ip sc-status",
+                "23:58:57 1.1.1.1 200",  // a little before #Date: the same day
+                "23:59:30 1.1.1.1 200",
+                "00:00:10 1.1.1.1 200",
+                "00:00:09 1.1.1.1 200",  // not strictly ordered: still the next day
+                "13:00:00 1.1.1.1 200",
+                "00:30:00 1.1.1.1 200",  // and past the next midnight
+                "#Date: 2024-03-05 08:00:00",
+                "08:00:01 1.1.1.1 200",  // a new #Date starts afresh
+            ]
+        )
+        let times = results.filter { $0.0 == .record }.map { UTCTime.format($0.2) }
+        #expect(
+            times == [
+                "2024-03-01T23:58:57Z", "2024-03-01T23:59:30Z", "2024-03-02T00:00:10Z", "2024-03-02T00:00:09Z",
+                "2024-03-02T13:00:00Z", "2024-03-03T00:30:00Z", "2024-03-05T08:00:01Z",
+            ]
+        )
+    }
+
     @Test("quoted values may hold spaces and doubled quotes; - is empty")
     func quoting() {
         let parser = W3CParser(fallbackLayout: W3CLayout(names: ["date", "time", "c-ip", "cs(User-Agent)", "cs-host"]))

@@ -516,6 +516,10 @@ struct QueryFixture {
         let csv = try result.render(.csv)
         #expect(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""))
         #expect(!csv.contains(",=HYPERLINK"))
+        #expect(!csv.contains("\u{1B}"))
+        #expect(!csv.contains("\u{07}"))
+        #expect(csv.contains(",a\\x1b]0;pwned\\x07b,"))
+        #expect(SafeText.csv("tab\there\\x") == "tab\there\\x")
         let json = try result.render(.json)
         #expect(json.contains("\\u001b]0;pwned\\u0007b"))
     }
