@@ -72,12 +72,17 @@ public struct W3CLayout: Sendable, Equatable {
     public init(names: [String], requestIDField: String? = nil) {
         self.names = names
         var positions = [Int](repeating: -1, count: W3CField.allCases.count)
-        var local = false
+        // The first column of a field wins, except that `date`/`time` (UTC) win over
+        // `date-local`/`time-local` wherever they stand.
+        var fromLocal = [Bool](repeating: false, count: W3CField.allCases.count)
         for (index, name) in names.enumerated() {
-            guard let field = W3CField.from(name: name), positions[field.rawValue] < 0 else { continue }
+            guard let field = W3CField.from(name: name) else { continue }
+            let isLocal = name.lowercased().hasSuffix("-local")
+            if positions[field.rawValue] >= 0, !fromLocal[field.rawValue] || isLocal { continue }
             positions[field.rawValue] = index
-            if name.lowercased().hasSuffix("-local") { local = true }
+            fromLocal[field.rawValue] = isLocal
         }
+        let local = fromLocal[W3CField.date.rawValue] || fromLocal[W3CField.time.rawValue]
         let lowered = names.map { $0.lowercased() }
         let candidates = requestIDField.map { [$0.lowercased()] } ?? W3CField.defaultRequestIDNames
         for candidate in candidates {

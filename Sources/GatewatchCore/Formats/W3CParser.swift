@@ -22,7 +22,7 @@ public enum MalformedReason: Sendable, Equatable, CustomStringConvertible {
         case .badTimestamp: "date/time is not a valid W3C date and time"
         case .noDate: "time-only layout and no #Date directive before this line"
         case .unterminatedQuote: "a quoted value has no closing quote"
-        case .overlong(let count): "line of \(count) bytes exceeds the line-length limit"
+        case .overlong(let count): "line of \(count) bytes exceeds the line-length limit of 1 MiB"
         case .binary: "line contains NUL bytes"
         }
     }
@@ -46,6 +46,8 @@ public final class W3CParser {
     public private(set) var layout: W3CLayout?
     /// Whether any `#Fields` directive has been seen.
     public var sawFieldsDirective: Bool { layout != nil }
+    /// Whether a record was dated by `date-local`/`time-local` (the server's local time).
+    public private(set) var readLocalTime = false
     /// The timestamp of the last record, in seconds since the Unix epoch (UTC).
     public private(set) var timestamp: Int64 = 0
 
@@ -55,6 +57,7 @@ public final class W3CParser {
     /// `activeLayout`'s positions and column count, unboxed for the per-field path.
     private let positions: UnsafeMutablePointer<Int32>
     private var fieldCount = 0
+    private var activeUsesLocalTime = false
     private var directiveDays: Int64?
     /// For `time`-only layouts: days past `#Date` (entries that cross midnight) and the time of
     /// day of the last such entry (at first, that of `#Date`).
@@ -106,6 +109,7 @@ public final class W3CParser {
     private func cachePositions() {
         for field in W3CField.allCases { positions[field.rawValue] = Int32(activeLayout.position(field)) }
         fieldCount = activeLayout.fieldCount
+        activeUsesLocalTime = activeLayout.usesLocalTime
         if fieldCount >= capacity {
             // A layout wider than the token slots (found by fuzzing: 600 fields): grow them.
             starts.deallocate()
@@ -220,6 +224,7 @@ public final class W3CParser {
             return .malformed(.noDate)
         }
         timestamp = days * 86_400 + seconds
+        if activeUsesLocalTime { readLocalTime = true }
         return .record
     }
 

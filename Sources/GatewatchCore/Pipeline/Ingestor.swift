@@ -1273,7 +1273,17 @@ final class PassState {
         }
         if consumer == nil, !parser.sawFieldsDirective, requests + malformed > 0 {
             let names = parser.fallbackLayout.names.count
-            warnings.append("no #Fields directive: read with a \(names)-column layout (pass --fields to name it)")
+            warnings.append(
+                parser.fallbackLayout == .iisDefault
+                    ? "no #Fields directive: read with IIS's default \(names)-column layout (pass --fields to name another)"
+                    : "no #Fields directive: read with the \(names)-column layout given by --fields"
+            )
+        }
+        if consumer == nil, parser.readLocalTime {
+            warnings.append(
+                "records dated by date-local/time-local (the server's local time, its offset not logged) are"
+                    + " stored as if that time were UTC"
+            )
         }
         for reason in skipReasons { warnings.append("records skipped: \(reason)") }
         PhaseTrace.mark("M last flush: \(aggregator.count) hourly, \(inventories.count) inventory and latency keys")

@@ -45,6 +45,26 @@ import Testing
         #expect(UTCTime.format(results[3].2) == "2000-10-09T16:44:49Z")
     }
 
+    @Test("date and time (UTC) win over date-local and time-local wherever they stand; local time is noted")
+    func localTimeColumns() {
+        let utcLast = W3CLayout(names: ["date-local", "time-local", "date", "time", "c-ip"])
+        #expect(!utcLast.usesLocalTime)
+        let parser = W3CParser(fallbackLayout: utcLast)
+        var bytes = Array("2024-03-01 10:00:00 2024-03-01 09:00:00 1.1.1.1".utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            #expect(parser.parse(UnsafeRawBufferPointer(raw)) == .record)
+            #expect(UTCTime.format(parser.timestamp) == "2024-03-01T09:00:00Z")
+            #expect(!parser.readLocalTime)
+        }
+        let localOnly = W3CParser(fallbackLayout: W3CLayout(names: ["date-local", "time-local", "c-ip"]))
+        var local = Array("2024-03-01 10:00:00 1.1.1.1".utf8)
+        local.withUnsafeMutableBytes { raw in
+            #expect(localOnly.parse(UnsafeRawBufferPointer(raw)) == .record)
+            #expect(UTCTime.format(localOnly.timestamp) == "2024-03-01T10:00:00Z")
+            #expect(localOnly.readLocalTime)
+        }
+    }
+
     @Test("a time-only block that goes past midnight dates its later entries the next day")
     func timeOnlyPastMidnight() {
         let results = parse(
