@@ -5,6 +5,9 @@ public enum W3CField: Int, CaseIterable, Sendable {
     case serverIP, serverPort
     /// The gateway's request id, logged by the backend as a custom field (see ``W3CLayout``).
     case requestID
+    /// `cs-uri`, the whole request target: read as the stem and query when the layout has no
+    /// `cs-uri-stem` (Oracle Web Cache and other W3C producers log it instead).
+    case uri
 
     /// Custom-field names taken as the gateway's request id when `--request-id-field` is not given.
     static let defaultRequestIDNames = [
@@ -20,6 +23,7 @@ public enum W3CField: Int, CaseIterable, Sendable {
         case "cs-method": .method
         case "cs-uri-stem": .uriStem
         case "cs-uri-query": .uriQuery
+        case "cs-uri": .uri
         case "sc-status": .status
         case "sc-substatus": .substatus
         case "sc-win32-status": .win32Status

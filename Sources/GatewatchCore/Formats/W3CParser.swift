@@ -58,6 +58,8 @@ public final class W3CParser {
     private let positions: UnsafeMutablePointer<Int32>
     private var fieldCount = 0
     private var activeUsesLocalTime = false
+    /// The `cs-uri` column read as stem and query, or -1.
+    private var uriColumn = -1
     private var directiveDays: Int64?
     /// For `time`-only layouts: days past `#Date` (entries that cross midnight) and the time of
     /// day of the last such entry (at first, that of `#Date`).
@@ -110,11 +112,20 @@ public final class W3CParser {
         for field in W3CField.allCases { positions[field.rawValue] = Int32(activeLayout.position(field)) }
         fieldCount = activeLayout.fieldCount
         activeUsesLocalTime = activeLayout.usesLocalTime
-        if fieldCount >= capacity {
+        // `cs-uri` without `cs-uri-stem`: its two parts go to the token slots past the columns.
+        uriColumn = -1
+        if positions[W3CField.uri.rawValue] >= 0, positions[W3CField.uriStem.rawValue] < 0 {
+            uriColumn = Int(positions[W3CField.uri.rawValue])
+            positions[W3CField.uriStem.rawValue] = Int32(fieldCount)
+            if positions[W3CField.uriQuery.rawValue] < 0 {
+                positions[W3CField.uriQuery.rawValue] = Int32(fieldCount + 1)
+            }
+        }
+        if fieldCount + 2 >= capacity {
             // A layout wider than the token slots (found by fuzzing: 600 fields): grow them.
             starts.deallocate()
             ends.deallocate()
-            capacity = fieldCount + 1
+            capacity = fieldCount + 3
             starts = .allocate(capacity: capacity + Self.splitHeadroom)
             ends = .allocate(capacity: capacity + Self.splitHeadroom)
         }
@@ -202,6 +213,7 @@ public final class W3CParser {
         guard tokenCount == fieldCount else {
             return .malformed(.fieldCount(expected: fieldCount, found: tokenCount))
         }
+        if uriColumn >= 0 { splitURI() }
         // Timestamp.
         var days: Int64
         var seconds: Int64 = 0
@@ -335,6 +347,24 @@ public final class W3CParser {
         }
         if end == start || (end - start == 1 && line[start] == UInt8(ascii: "-")) { return nil }
         return UnsafeRawBufferPointer(start: base + start, count: end - start)
+    }
+
+    /// Splits the `cs-uri` value at its first `?` into the stem and query slots past the columns
+    /// (unquoted first; a value without `?` has no query).
+    private func splitURI() {
+        var start = Int(starts[uriColumn])
+        var end = Int(ends[uriColumn])
+        if end - start >= 2, line[start] == UInt8(ascii: "\""), line[end - 1] == UInt8(ascii: "\"") {
+            start += 1
+            end -= 1
+        }
+        var mark = start
+        while mark < end, line[mark] != UInt8(ascii: "?") { mark += 1 }
+        starts[fieldCount] = Int32(start)
+        ends[fieldCount] = Int32(mark)
+        starts[fieldCount + 1] = Int32(min(mark + 1, end))
+        ends[fieldCount + 1] = Int32(end)
+        tokenCount = fieldCount + 2
     }
 
     /// Whether the current layout has a column for `field`.

@@ -65,6 +65,34 @@ import Testing
         }
     }
 
+    @Test("cs-uri without cs-uri-stem is read as the stem and the query")
+    func wholeURI() {
+        let parser = W3CParser(fallbackLayout: W3CLayout(names: ["date", "time", "c-ip", "cs-uri", "sc-status"]))
+        func read(_ text: String) -> (String?, String?) {
+            var bytes = Array(text.utf8)
+            return bytes.withUnsafeMutableBytes { raw in
+                guard parser.parse(UnsafeRawBufferPointer(raw)) == .record else { return ("not a record", nil) }
+                func text(_ field: W3CField) -> String? {
+                    parser.field(field).map { String(decoding: $0, as: UTF8.self) }
+                }
+                return (text(.uriStem), text(.uriQuery))
+            }
+        }
+        #expect(read("2024-03-01 10:00:00 1.1.1.1 /a/b?x=1&y=2 200") == ("/a/b", "x=1&y=2"))
+        #expect(read("2024-03-01 10:00:00 1.1.1.1 /a/b 200") == ("/a/b", nil))
+        #expect(read("2024-03-01 10:00:00 1.1.1.1 \"/a b?q=1\" 200") == ("/a b", "q=1"))
+        #expect(read("2024-03-01 10:00:00 1.1.1.1 /a? 200") == ("/a", nil))
+        #expect(read("2024-03-01 10:00:00 1.1.1.1 - 200") == (nil, nil))
+        // With cs-uri-stem present, cs-uri is not used.
+        let both = W3CParser(fallbackLayout: W3CLayout(names: ["date", "time", "c-ip", "cs-uri-stem", "cs-uri"]))
+        var bytes = Array("2024-03-01 10:00:00 1.1.1.1 /stem /other?q".utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            #expect(both.parse(UnsafeRawBufferPointer(raw)) == .record)
+            #expect(both.field(.uriStem).map { String(decoding: $0, as: UTF8.self) } == "/stem")
+            #expect(both.field(.uriQuery) == nil)
+        }
+    }
+
     @Test("a time-only block that goes past midnight dates its later entries the next day")
     func timeOnlyPastMidnight() {
         let results = parse(
