@@ -5,7 +5,8 @@ import GRDB
 /// envelopes (Event Hubs, older blobs; one per line or pretty-printed), pretty-printed records.
 ///
 /// Each object is parsed with `JSONSerialization` (gateway logs are far smaller than backend
-/// logs); a broken object is a malformed line, and reading resumes at the next line.
+/// logs); a broken object is a malformed line, and reading resumes at the next line. A broken
+/// record that spans lines is reported at the line it starts on.
 final class APIMJSONConsumer: RecordConsumer {
     let formatName = "apim-json"
     private var framer = JSONRecordFramer()
@@ -17,10 +18,10 @@ final class APIMJSONConsumer: RecordConsumer {
         var outcomes: [ConsumedLine] = []
         framer.feed(line, lineNumber: lineNumber) { event in
             switch event {
-            case .malformed(let reason):
-                outcomes.append(.malformed(reason: reason))
-            case .object(let bytes, let startLine):
-                read(bytes, startLine: startLine, into: &outcomes)
+            case .malformed(let reason, let start):
+                outcomes.append(Self.malformed(reason, start: start, lineNumber: lineNumber))
+            case .object(let bytes, let start):
+                read(bytes, start: start, lineNumber: lineNumber, into: &outcomes)
             }
         }
         return GatewayOutcome.collapse(outcomes, isOpen: framer.isOpen)
@@ -28,38 +29,59 @@ final class APIMJSONConsumer: RecordConsumer {
 
     func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine? {
         var leftOver: ConsumedLine?
-        if final, case .malformed(let reason)? = framer.finish() { leftOver = .malformed(reason: reason) }
+        if final, case .malformed(let reason, let start)? = framer.finish() {
+            leftOver = Self.malformed(reason, start: start, lineNumber: nil)
+        }
         try sink.flush(db: db, fileID: fileID, final: final)
         return leftOver
     }
 
-    private func read(_ bytes: [UInt8], startLine: Int, into outcomes: inout [ConsumedLine]) {
+    /// A broken record, reported at the line it starts on: the line being read, or an earlier one
+    /// (`lineNumber` is nil at the end of the input).
+    private static func malformed(_ reason: String, start: JSONRecordFramer.Start, lineNumber: Int?) -> ConsumedLine {
+        if start.line == lineNumber { return .malformed(reason: reason) }
+        return .malformedRecord(
+            reason: reason,
+            startLine: start.line,
+            text: String(decoding: start.text, as: UTF8.self)
+        )
+    }
+
+    private func read(
+        _ bytes: [UInt8],
+        start: JSONRecordFramer.Start,
+        lineNumber: Int,
+        into outcomes: inout [ConsumedLine]
+    ) {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes))
         } catch {
-            outcomes.append(.malformed(reason: "not valid JSON (\(GatewayOutcome.describe(error)))"))
+            let reason = "not valid JSON (\(GatewayOutcome.describe(error)))"
+            outcomes.append(Self.malformed(reason, start: start, lineNumber: lineNumber))
             return
         }
         guard let dictionary = object as? [String: Any] else {
-            outcomes.append(.malformed(reason: "not a JSON object"))
+            outcomes.append(Self.malformed("not a JSON object", start: start, lineNumber: lineNumber))
             return
         }
         if let records = dictionary["records"] as? [Any] {
             for element in records {
                 guard let record = element as? [String: Any] else {
-                    outcomes.append(.malformed(reason: "an element of 'records' is not a JSON object"))
+                    let reason = "an element of 'records' is not a JSON object"
+                    outcomes.append(Self.malformed(reason, start: start, lineNumber: lineNumber))
                     continue
                 }
-                outcomes.append(accept(APIMRecord.map(json: record), line: startLine))
+                outcomes.append(accept(APIMRecord.map(json: record), start: start, lineNumber: lineNumber))
             }
             return
         }
-        outcomes.append(accept(APIMRecord.map(json: dictionary), line: startLine))
+        outcomes.append(accept(APIMRecord.map(json: dictionary), start: start, lineNumber: lineNumber))
     }
 
-    private func accept(_ parse: GatewayParse, line: Int) -> ConsumedLine {
-        GatewayOutcome.accept(parse, line: line, sink: sink)
+    private func accept(_ parse: GatewayParse, start: JSONRecordFramer.Start, lineNumber: Int) -> ConsumedLine {
+        if case .malformed(let reason) = parse { return Self.malformed(reason, start: start, lineNumber: lineNumber) }
+        return GatewayOutcome.accept(parse, line: start.line, sink: sink)
     }
 }
 
@@ -78,22 +100,14 @@ enum GatewayOutcome {
         }
     }
 
-    /// One outcome for a line that produced several.
+    /// The outcome of a line from the outcomes of the records it ended.
     ///
-    /// `ConsumedLine` holds one outcome per line. A line can end a broken record and hold a
-    /// whole one, or hold a whole envelope of records: the first malformed outcome wins (the
-    /// break must be seen, with its line number), else the first record. Every whole record is
-    /// stored either way; only the driver's per-file counts can then be lower than the rows.
+    /// A line can end a broken record and hold a whole one, or hold a whole envelope of records:
+    /// each is counted (``ConsumedLine/several(_:)``), so the driver's counts match the stored rows.
     static func collapse(_ outcomes: [ConsumedLine], isOpen: Bool) -> ConsumedLine {
         if outcomes.count == 1 { return outcomes[0] }
         if outcomes.isEmpty { return isOpen ? .pending : .ignored }
-        for outcome in outcomes {
-            if case .malformed = outcome { return outcome }
-        }
-        for outcome in outcomes {
-            if case .record = outcome { return outcome }
-        }
-        return outcomes[0]
+        return .several(outcomes)
     }
 
     /// A short, single-line description of a Foundation error.

@@ -11,13 +11,25 @@
 ///
 /// O(n) in the input; one buffer per open record, bounded by ``maximumRecordBytes``.
 struct JSONRecordFramer {
+    /// Where a record starts.
+    struct Start: Equatable {
+        /// The line number.
+        var line: Int
+        /// The start of that line (at most ``sampleByteCount`` bytes) when the record goes on past
+        /// it; empty for a record on one line (its line is the one being read).
+        var text: [UInt8]
+    }
+
     /// What one line produced.
     enum Event: Equatable {
-        /// A complete object, and the line it started on.
-        case object([UInt8], startLine: Int)
-        /// A broken record, with the reason.
-        case malformed(String)
+        /// A complete object, and where it started.
+        case object([UInt8], start: Start)
+        /// A broken record, with the reason and where it started.
+        case malformed(String, start: Start)
     }
+
+    /// How much of a record's first line is kept to show where a broken record starts.
+    static let sampleByteCount = 200
 
     /// Records longer than this are malformed (their bytes are not kept).
     static let maximumRecordBytes = 4 << 20
@@ -31,6 +43,8 @@ struct JSONRecordFramer {
     private var capturing = false
     private var captureDepth = 0
     private var captureStartLine = 0
+    /// The start of the capture's first line, kept once the capture goes on past that line.
+    private var captureStartText: [UInt8] = []
     private var captureOversized = false
     private var captureTooDeep = false
     private var buffer: [UInt8] = []
@@ -67,6 +81,11 @@ struct JSONRecordFramer {
         keyColon = false
     }
 
+    /// Where the open record started, seen from `lineNumber`.
+    private func captureStart(lineNumber: Int) -> Start {
+        Start(line: captureStartLine, text: captureStartLine == lineNumber ? [] : captureStartText)
+    }
+
     private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
 
     /// Reads one line.
@@ -90,7 +109,12 @@ struct JSONRecordFramer {
         if capturing, !inString, depth > captureDepth, captureStartLine < lineNumber, first + 1 <= last,
             line[first] == UInt8(ascii: "{"), line[first + 1] == UInt8(ascii: "\"")
         {
-            emit(.malformed("the record that starts at line \(captureStartLine) is cut off by a new record"))
+            emit(
+                .malformed(
+                    "the record that starts at line \(captureStartLine) is cut off by a new record",
+                    start: captureStart(lineNumber: lineNumber)
+                )
+            )
             resetCapture()
         }
         let lastByte = line[last]
@@ -149,7 +173,7 @@ struct JSONRecordFramer {
                     break
                 default:
                     if !reportedGarbage {
-                        emit(.malformed("text outside a JSON record"))
+                        emit(.malformed("text outside a JSON record", start: Start(line: lineNumber, text: [])))
                         reportedGarbage = true
                     }
                     index = last + 1
@@ -189,12 +213,15 @@ struct JSONRecordFramer {
                 keyComplete = false
                 keyColon = false
                 if capturing, depth == captureDepth {
+                    let start = captureStart(lineNumber: lineNumber)
                     if captureOversized {
-                        emit(.malformed("the record is longer than \(Self.maximumRecordBytes >> 20) MiB"))
+                        emit(.malformed("the record is longer than \(Self.maximumRecordBytes >> 20) MiB", start: start))
                     } else if captureTooDeep {
-                        emit(.malformed("the record is nested more than \(Self.maximumDepth) levels deep"))
+                        emit(
+                            .malformed("the record is nested more than \(Self.maximumDepth) levels deep", start: start)
+                        )
                     } else {
-                        emit(.object(buffer, startLine: captureStartLine))
+                        emit(.object(buffer, start: start))
                     }
                     capturing = false
                     buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
@@ -211,15 +238,30 @@ struct JSONRecordFramer {
                 if keyComplete, !keyColon { keyComplete = false }
             }
         }
-        if capturing { buffer.append(0x0A) }
+        if capturing {
+            buffer.append(0x0A)
+            if captureStartLine == lineNumber {
+                captureStartText = Array(line.prefix(Self.sampleByteCount))
+            }
+        }
         // Resynchronise at the line end.
         if inString {
             if capturing {
-                emit(.malformed("a string is not closed at the end of the line (a half-written record?)"))
+                emit(
+                    .malformed(
+                        "a string is not closed at the end of the line (a half-written record?)",
+                        start: captureStart(lineNumber: lineNumber)
+                    )
+                )
             }
             resetCapture()
         } else if capturing, captureStartLine == lineNumber, compactLine {
-            emit(.malformed("the record does not end on its line (half-written, or interleaved with another)"))
+            emit(
+                .malformed(
+                    "the record does not end on its line (half-written, or interleaved with another)",
+                    start: Start(line: lineNumber, text: [])
+                )
+            )
             resetCapture()
         }
         if !capturing, containers.count > 1, containerStartLine == lineNumber, compactLine {
@@ -234,6 +276,9 @@ struct JSONRecordFramer {
     mutating func finish() -> Event? {
         defer { resetAll() }
         guard capturing else { return nil }
-        return .malformed("the record that starts at line \(captureStartLine) never ends (the input ends inside it)")
+        return .malformed(
+            "the record that starts at line \(captureStartLine) never ends (the input ends inside it)",
+            start: Start(line: captureStartLine, text: captureStartText)
+        )
     }
 }

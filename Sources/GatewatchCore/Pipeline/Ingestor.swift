@@ -954,17 +954,24 @@ final class PassState {
             if skipReasons.count < 5, !skipReasons.contains(reason) { skipReasons.append(reason) }
         case .malformed(let reason):
             malformedWithText(reason, text: text)
+        case .malformedRecord(let reason, let startLine, let startText):
+            countMalformed(reason, line: startLine) { startText }
         case .several(let outcomes):
             for outcome in outcomes { count(outcome, text: text) }
         }
     }
 
     private func malformedWithText(_ reason: String, text: UnsafeRawBufferPointer?) {
+        countMalformed(reason, line: lineNumber) {
+            text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
+        }
+    }
+
+    /// Counts a malformed record at `line`; `sample` makes the sample text while samples are kept.
+    private func countMalformed(_ reason: String, line: Int, sample: () -> String) {
         malformed += 1
         guard samples.count < options.malformedSampleLimit else { return }
-        let sample =
-            text.map { String(decoding: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), as: UTF8.self) } ?? ""
-        samples.append(MalformedSample(path: file.path, line: lineNumber, reason: reason, text: sample))
+        samples.append(MalformedSample(path: file.path, line: line, reason: reason, text: sample()))
     }
 
     private func recordMalformed(_ reason: MalformedReason, text: UnsafeRawBufferPointer?) {

@@ -10,9 +10,11 @@ public enum ConsumedLine: Sendable, Equatable {
     case record(time: Int64)
     /// A record that was read but not counted, with the reason.
     case skipped(reason: String)
-    /// Not a valid record, with the reason. For a multi-line record, reported at the line that
-    /// ended it.
+    /// Not a valid record, with the reason, reported at this line.
     case malformed(reason: String)
+    /// A record that started on another line (a multi-line record) and is not valid, reported at
+    /// the line it starts on: the reason, that line's number and its start (at most 200 bytes).
+    case malformedRecord(reason: String, startLine: Int, text: String)
     /// Several outcomes from one line (an Event Hubs `{"records": [...]}` message holds many).
     indirect case several([ConsumedLine])
 }

@@ -40,6 +40,10 @@ import Testing
             ("nginx-access.log", "nginx", 6, 5, 0, 1, 5, 4),
             ("interleaved.json", "apim-json", 10, 3, 0, 5, 3, 3),
             ("gatewaylogs-doc-example.json", "apim-json", 32, 0, 0, 1, 0, 0),
+            ("eventhubs-messages.json", "apim-json", 2, 3, 0, 0, 3, 2),
+            ("eventhubs-one-line.json", "apim-json", 1, 3, 0, 0, 3, 2),
+            ("records-array-one-line.json", "apim-json", 1, 3, 0, 0, 3, 2),
+            ("cut-off-record.json", "apim-json", 7, 6, 0, 1, 6, 6),
         ]
     )
     func counts(
@@ -77,20 +81,76 @@ import Testing
         let (report, db) = try Self.ingestFixture("eventhubs-messages.json")
         #expect(report.files.first?.format == "apim-json")
         #expect(report.files.first?.malformed == 0)
-        // ConsumedLine holds one outcome per line: the driver counts lines with records (2);
-        // the gateway tables hold all 3 records.
-        #expect(report.requests == 2)
+        #expect(report.requests == 3)
+        #expect(report.last == "2026-11-23T10:15:24Z")
         #expect(try Self.totals(db).requests == 3)
+    }
+
+    @Test(
+        "every record of a one-line envelope or array is counted, and the times span them all",
+        arguments: ["eventhubs-one-line.json", "records-array-one-line.json"]
+    )
+    func severalRecordsOnOneLine(file: String) throws {
+        let (report, db) = try Self.ingestFixture(file)
+        let fileReport = try #require(report.files.first)
+        #expect(fileReport.lines == 1)
+        #expect(fileReport.requests == 3)
+        #expect(fileReport.first == "2026-11-23T10:15:23Z")
+        #expect(fileReport.last == "2026-11-23T10:16:00Z")
+        #expect(report.requests == 3)
+        #expect(report.first == "2026-11-23T10:15:23Z")
+        #expect(report.last == "2026-11-23T10:16:00Z")
+        let store = try Store(path: db, readOnly: true)
+        let ledger = try #require(
+            try store.read { db in try Row.fetchOne(db, sql: "SELECT requests, first_time, last_time FROM files") }
+        )
+        #expect(ledger[0] as Int == 3)
+        #expect(ledger[1] as String == "2026-11-23T10:15:23Z")
+        #expect(ledger[2] as String == "2026-11-23T10:16:00Z")
+        let stored = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM gateway_requests") }
+        #expect(stored == 2)  // the 429 answered by APIM itself has no backend call
+        #expect(try Self.totals(db).requests == 3)
+    }
+
+    @Test("a cut-off record is malformed at its own line, and the record after it counts")
+    func cutOffRecord() throws {
+        let (report, db) = try Self.ingestFixture("cut-off-record.json")
+        let lines = try String(contentsOfFile: TestSupport.fixture("gateway/cut-off-record.json"), encoding: .utf8)
+            .split(separator: "\n")
+        let sample = try #require(report.malformedSamples.first)
+        #expect(report.malformedSamples.count == 1)
+        #expect(sample.line == 2)
+        #expect(sample.reason.contains("starts at line 2 is cut off by a new record"))
+        #expect(sample.text == String(lines[1].prefix(200)))
+        // Every line is accounted for once: 6 records and 1 malformed line in 7 lines.
+        #expect(report.lines == 7)
+        #expect(report.requests == 6)
+        #expect(report.malformed == 1)
+        let store = try Store(path: db, readOnly: true)
+        let kept = try store.read { db in
+            try String.fetchAll(db, sql: "SELECT request_id FROM gateway_requests ORDER BY line")
+        }
+        #expect(kept == [1, 3, 4, 5, 6, 7].map { "c0000000-0000-4000-8000-00000000000\($0)" })
+        let ledger = try store.read { db in
+            try Row.fetchOne(db, sql: "SELECT requests, malformed FROM files")
+        }
+        #expect(ledger?[0] as Int? == 6)
+        #expect(ledger?[1] as Int? == 1)
+        let stored = try store.read { db in try Row.fetchOne(db, sql: "SELECT line, sample FROM malformed_lines") }
+        #expect(stored?[0] as Int? == 2)
+        #expect(stored?[1] as String? == String(lines[1].prefix(200)))
     }
 
     @Test("broken and interleaved JSON is reported with line numbers, and whole records are kept")
     func interleaved() throws {
         let (report, db) = try Self.ingestFixture("interleaved.json")
         let lines = report.malformedSamples.map(\.line)
-        #expect(lines == [2, 4, 5, 6, 10])
+        // The pretty-printed record that never ends is reported at the line it starts on.
+        #expect(lines == [2, 4, 5, 6, 8])
         let reasons = report.malformedSamples.map(\.reason)
         #expect(reasons[0].contains("string is not closed"))
         #expect(reasons[4].contains("starts at line 8 never ends"))
+        #expect(report.malformedSamples[4].text == "{")
         let store = try Store(path: db, readOnly: true)
         let kept = try store.read { db in
             try String.fetchAll(db, sql: "SELECT request_id FROM gateway_requests ORDER BY line")
@@ -107,7 +167,9 @@ import Testing
     func documentedExample() throws {
         let (report, _) = try Self.ingestFixture("gatewaylogs-doc-example.json")
         let sample = try #require(report.malformedSamples.first)
-        #expect(sample.line == 32)
+        // Reported at the line the pretty-printed record starts on, not at its closing brace.
+        #expect(sample.line == 1)
+        #expect(sample.text == "{")
         #expect(sample.reason.contains("'2020-10-14T17:xx:xx.xx', not an ISO 8601 time"))
 
         // With real values in the placeholders, the same record is a request.
@@ -265,13 +327,19 @@ import Testing
         for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             outcomes.append(Array(line).withUnsafeBytes { consumer.consume($0, lineNumber: index + 1) })
         }
-        // The record on the line after the garbage is always read and stored; when the garbage
-        // left a record open, the line reports that record as cut off (one outcome per line).
+        // The record on the line after the garbage is always read, stored and counted; when the
+        // garbage left a record open, the line also reports that record as cut off, at line 1.
         let last = try #require(outcomes.last)
-        switch last {
-        case .record(let time): #expect(time == 1_795_428_001)
-        case .malformed(let reason): #expect(reason.contains("cut off by a new record"))
-        default: Issue.record("unexpected \(last)")
+        var lastOutcomes = [last]
+        if case .several(let several) = last { lastOutcomes = several }
+        #expect(lastOutcomes.last == .record(time: 1_795_428_001))
+        for outcome in lastOutcomes.dropLast() {
+            if case .malformedRecord(let reason, let startLine, _) = outcome {
+                #expect(reason.contains("cut off by a new record"))
+                #expect(startLine == 1)
+            } else {
+                Issue.record("unexpected \(outcome)")
+            }
         }
         #expect(consumer.pendingRowCount >= 2)
     }
