@@ -23,7 +23,7 @@ public enum LintSeverity: String, Sendable, Hashable, Codable, Comparable {
 public struct LintFinding: Sendable, Hashable, Codable {
     /// The severity.
     public var severity: LintSeverity
-    /// A stable code such as `EMPTY_IP_ENTRY` or `SHADOWED`.
+    /// A stable code such as `EMPTY_IP_ENTRY` or `SHADOWED_ENTRY`.
     public var code: String
     /// Where the problem is.
     public var location: SourceLocation

@@ -3,9 +3,9 @@ extension Policy {
     /// D22–D24).
     ///
     /// Codes: `EMPTY_IP_ENTRY`, `INVALID_MASK`, `INVALID_IP_ADDRESS`, `CIDR_IN_IPADDRESS`,
-    /// `HOST_BITS_SET`, `NONCONTIGUOUS_MASK`, `SHADOWED`, `DUPLICATE_KEY`, `SECTION_LOCKED`,
+    /// `HOST_BITS_SET`, `NONCONTIGUOUS_MASK`, `SHADOWED_ENTRY`, `DUPLICATE_KEY`, `SECTION_LOCKED`,
     /// `REMOVE_NO_MATCH`, `ALLOW_UNLISTED_WITHOUT_DENIES`, `LOOPBACK_DENIED`,
-    /// `PLATFORM_PROBE_BLOCKED`, `SHARED_RANGE`, `UNRESOLVED_SERVICE_TAG`, `DOMAIN_ENTRY_SKIPPED`,
+    /// `PLATFORM_PROBE_BLOCKED`, `SHARED_RANGE_ALLOW`, `UNKNOWN_SERVICE_TAG`, `DOMAIN_ENTRY_SKIPPED`,
     /// `DOMAIN_ENTRY_NEEDS_RDNS`, `ABORT_UNLOGGED`, `LEGACY_XFFPROXY`, `VNET_RULE`,
     /// `DYNAMIC_LOGGING_ONLY`.
     ///
@@ -107,7 +107,7 @@ extension Policy {
                 } else if !winners.contains(Int32(index)) {
                     add(
                         .warning,
-                        "SHADOWED",
+                        "SHADOWED_ENTRY",
                         entry.location,
                         "'\(summary)' can never decide anything: earlier entries match every address it covers "
                             + "(first match wins); delete it or move it above the entries that cover it"
@@ -177,7 +177,7 @@ extension Policy {
         for prefix in sharedPrefixes where block.contains(prefix.block.network) && block.contains(prefix.block.last) {
             add(
                 .warning,
-                "SHARED_RANGE",
+                "SHARED_RANGE_ALLOW",
                 location,
                 "\(block) allows all of \(prefix.block) from service tag '\(prefix.tag)', which other Azure tenants share; "
                     + "allow your gateway's own addresses, or authenticate the gateway (client certificate or managed identity)"
@@ -204,7 +204,7 @@ extension Policy {
                         : "check the spelling against the service tags file (names are exact, regions are not synthesised)"
                     add(
                         .error,
-                        "UNRESOLVED_SERVICE_TAG",
+                        "UNKNOWN_SERVICE_TAG",
                         rule.location,
                         "service tag '\(tag)' in rule '\(rule.name)' is unknown, so the rule never matches; \(hint)"
                     )
@@ -213,7 +213,7 @@ extension Policy {
                     for tag in names where ServiceTags.isShared(tag) {
                         add(
                             .warning,
-                            "SHARED_RANGE",
+                            "SHARED_RANGE_ALLOW",
                             rule.location,
                             "rule '\(rule.name)' allows service tag '\(tag)', which admits other Azure tenants (e.g. any APIM "
                                 + "Consumption instance); allow your gateway's own addresses or authenticate it"
@@ -244,7 +244,7 @@ extension Policy {
             {
                 add(
                     .warning,
-                    "SHADOWED",
+                    "SHADOWED_ENTRY",
                     rule.location,
                     "rule '\(rule.name)' (priority \(rule.priority)) can never decide anything: rules with lower priority "
                         + "numbers match every address it covers; delete it or give it a lower priority number"

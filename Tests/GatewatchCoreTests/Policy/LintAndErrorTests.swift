@@ -8,7 +8,7 @@ import Testing
         arguments: [
             ("EMPTY_IP_ENTRY", LintSeverity.error, 9),
             ("CIDR_IN_IPADDRESS", .error, 10),
-            ("SHADOWED", .warning, 11),
+            ("SHADOWED_ENTRY", .warning, 11),
             ("HOST_BITS_SET", .warning, 12),
             ("INVALID_MASK", .error, 13),
             ("NONCONTIGUOUS_MASK", .warning, 14),
@@ -99,11 +99,11 @@ import Testing
         let findings = policy.lint()
         #expect(
             findings.contains {
-                $0.code == "UNRESOLVED_SERVICE_TAG" && $0.severity == .error && $0.message.contains("'Foo.Bar'")
+                $0.code == "UNKNOWN_SERVICE_TAG" && $0.severity == .error && $0.message.contains("'Foo.Bar'")
             }
         )
-        #expect(findings.contains { $0.code == "SHARED_RANGE" && $0.message.contains("AzureCloud.westeurope") })
-        #expect(findings.contains { $0.code == "SHADOWED" && $0.message.contains("'shadowed'") })
+        #expect(findings.contains { $0.code == "SHARED_RANGE_ALLOW" && $0.message.contains("AzureCloud.westeurope") })
+        #expect(findings.contains { $0.code == "SHADOWED_ENTRY" && $0.message.contains("'shadowed'") })
         let frontDoor = PolicyRequest(
             address: try #require(IPAddress("13.73.248.17")),
             headers: ["x-azure-fdid": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"]
