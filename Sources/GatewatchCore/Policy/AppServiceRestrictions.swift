@@ -7,7 +7,8 @@ struct AppServiceRule: Sendable {
         case any
         /// IP blocks (comma list; a bare IPv4 with `subnetMask` may be non-contiguous).
         case addresses([MaskedAddress])
-        /// Service tags; `unresolved` lists the names the tags file lacks.
+        /// Service tags; `unresolved` lists the names the tags file lacks, and when it is not empty
+        /// `blocks` is empty: the rule never matches (D22.2).
         case serviceTags(names: [String], blocks: [CIDR], unresolved: [String])
         /// A VNet service-endpoint rule (`vnetSubnetResourceId` or `AnyVnets`; D18).
         case virtualNetwork
@@ -225,7 +226,8 @@ struct AppServiceRestrictions: Sendable {
                     unresolved.append(tagName)
                 }
             }
-            source = .serviceTags(names: names, blocks: blocks, unresolved: unresolved)
+            // D22.2: one unknown tag makes the whole rule unresolvable; it never matches.
+            source = .serviceTags(names: names, blocks: unresolved.isEmpty ? blocks : [], unresolved: unresolved)
         } else {
             let masked = try addresses(rawAddress, mask: object["subnetMask"] as? String, location: location)
             source = tag == "xffproxy" ? .forwardedFor(masked) : .addresses(masked)

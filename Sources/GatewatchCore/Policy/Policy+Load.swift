@@ -134,7 +134,7 @@ extension Policy {
         }
         var iisDocuments: [IISDocument] = []
         var appService: AppServiceRestrictions?
-        var findings: [LintFinding] = []
+        var findings: [LintFinding] = serviceTags?.findings ?? []
         for document in documents {
             let first = document.text.unicodeScalars.first(where: { !$0.properties.isWhitespace })
             switch first {

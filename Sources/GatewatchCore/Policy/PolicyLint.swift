@@ -7,7 +7,7 @@ extension Policy {
     /// `REMOVE_NO_MATCH`, `ALLOW_UNLISTED_WITHOUT_DENIES`, `LOOPBACK_DENIED`,
     /// `PLATFORM_PROBE_BLOCKED`, `SHARED_RANGE_ALLOW`, `UNKNOWN_SERVICE_TAG`, `DOMAIN_ENTRY_SKIPPED`,
     /// `DOMAIN_ENTRY_NEEDS_RDNS`, `ABORT_UNLOGGED`, `LEGACY_XFFPROXY`, `VNET_RULE`,
-    /// `DYNAMIC_LOGGING_ONLY`.
+    /// `DYNAMIC_LOGGING_ONLY`, `INVALID_SERVICE_TAG_PREFIX`.
     ///
     /// - Returns: The findings, errors first, then by file and line.
     public func lint() -> [LintFinding] {
@@ -206,10 +206,11 @@ extension Policy {
                         .error,
                         "UNKNOWN_SERVICE_TAG",
                         rule.location,
-                        "service tag '\(tag)' in rule '\(rule.name)' is unknown, so the rule never matches; \(hint)"
+                        "service tag '\(tag)' in rule '\(rule.name)' is unknown, so the whole rule is unresolvable and "
+                            + "never matches, whatever its other tags; \(hint)"
                     )
                 }
-                if rule.allows {
+                if rule.allows, unresolved.isEmpty {
                     for tag in names where ServiceTags.isShared(tag) {
                         add(
                             .warning,

@@ -12,6 +12,8 @@ public struct ServiceTags: Sendable {
     var prefixes: [String: [CIDR]]
     /// Prefix texts that were not CIDR blocks, with their tag.
     public var invalidPrefixes: [(tag: String, prefix: String)]
+    /// Lint findings for the file: one `INVALID_SERVICE_TAG_PREFIX` per skipped prefix (D22.3).
+    var findings: [LintFinding] = []
 
     /// Reads a service tags file.
     ///
@@ -38,21 +40,42 @@ public struct ServiceTags: Sendable {
         cloud = root["cloud"] as? String
         var prefixes: [String: [CIDR]] = [:]
         var invalid: [(String, String)] = []
+        var findings: [LintFinding] = []
+        var text: String?  // decoded only to locate a bad prefix
+        var occurrences: [String: Int] = [:]
         for value in values {
             guard let name = (value["name"] as? String) ?? (value["id"] as? String) else { continue }
             let properties = value["properties"] as? [String: Any] ?? [:]
             var blocks: [CIDR] = []
-            for prefix in properties["addressPrefixes"] as? [String] ?? [] {
-                if let block = CIDR(prefix) {
+            for item in properties["addressPrefixes"] as? [Any] ?? [] {
+                if let prefix = item as? String, let block = CIDR(prefix) {
                     blocks.append(block)
-                } else {
-                    invalid.append((name, prefix))
+                    continue
                 }
+                // D22.3: an item that is not a CIDR block is skipped, with a lint.
+                let prefix = (item as? String) ?? "\(item)"
+                invalid.append((name, prefix))
+                let needle = item is String ? "\"\(prefix)\"" : prefix
+                let fileText = text ?? String(decoding: data, as: UTF8.self)
+                text = fileText
+                let occurrence = occurrences[needle, default: 0]
+                occurrences[needle] = occurrence + 1
+                findings.append(
+                    LintFinding(
+                        severity: .warning,
+                        code: "INVALID_SERVICE_TAG_PREFIX",
+                        location: PolicyFile.location(of: needle, occurrence: occurrence, in: fileText, path: path),
+                        message:
+                            "'\(PolicyError.clip(prefix))' in the addressPrefixes of service tag '\(name)' is not a "
+                            + "CIDR block, so it is skipped and the tag matches without it; re-download the file"
+                    )
+                )
             }
             prefixes[name.lowercased(), default: []] += blocks
         }
         self.prefixes = prefixes
         invalidPrefixes = invalid
+        self.findings = findings
     }
 
     /// The prefixes of a tag, by exact case-insensitive name; `nil` for an unknown tag (no synthesis).
