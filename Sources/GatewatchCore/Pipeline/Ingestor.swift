@@ -1008,7 +1008,9 @@ final class PassState {
         }
         let timestamp = parser.timestamp
         let clientBytes = parser.field(.clientIP)
-        let peer = clientBytes.flatMap { IPAddress(bytes: $0) }
+        // D5: a c-ip with a port (`a.b.c.d:port`, `[v6]:port`) is its address; the port forms
+        // are tried only when the plain parse fails.
+        let peer = clientBytes.flatMap { IPAddress(endpoint: $0) }
         let address: IPAddress?
         if options.clientAddress == .clientIP {
             address = peer

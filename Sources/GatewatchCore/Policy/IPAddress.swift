@@ -112,6 +112,62 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         self = value
     }
 
+    /// Parses a client address that may carry a port: `a.b.c.d:port`, `[v6]:port` or `[v6]` (D5).
+    ///
+    /// The plain forms of ``init(_:)`` are tried first, so an address without a port costs one
+    /// parse. A bare IPv6 address is never split: `::1:1234` is the address `::1:1234`.
+    ///
+    /// - Parameter text: The address text, such as a W3C `c-ip` value.
+    public init?(endpoint text: some StringProtocol) {
+        guard let parsed = Array(text.utf8).withUnsafeBytes({ IPAddress(endpoint: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses a client address that may carry a port, from ASCII bytes, without allocating.
+    ///
+    /// The port forms (`a.b.c.d:port` with exactly one colon, `[v6]:port`; the port 0–65535, at
+    /// most five digits) are tried only when ``init(bytes:)`` fails, so the usual portless
+    /// `c-ip` costs nothing extra. O(n) in the length of `bytes`; no allocation.
+    ///
+    /// - Parameter bytes: The address text.
+    public init?(endpoint bytes: UnsafeRawBufferPointer) {
+        if let plain = IPAddress(bytes: bytes) {
+            self = plain
+            return
+        }
+        let count = bytes.count
+        guard count > 2, count <= 72 else { return nil }
+        var hostStart = 0
+        var hostEnd: Int
+        if bytes[0] == UInt8(ascii: "[") {
+            // [v6]:port
+            hostStart = 1
+            hostEnd = 1
+            while hostEnd < count, bytes[hostEnd] != UInt8(ascii: "]") { hostEnd += 1 }
+            guard hostEnd + 1 < count, bytes[hostEnd + 1] == UInt8(ascii: ":") else { return nil }
+        } else {
+            // a.b.c.d:port: exactly one colon (more would make it an IPv6 address).
+            hostEnd = -1
+            for index in 0..<count where bytes[index] == UInt8(ascii: ":") {
+                guard hostEnd < 0 else { return nil }
+                hostEnd = index
+            }
+            guard hostEnd > 0 else { return nil }
+        }
+        let portStart = hostEnd + (hostStart == 1 ? 2 : 1)
+        guard portStart < count, count - portStart <= 5 else { return nil }
+        var port = 0
+        for index in portStart..<count {
+            let digit = Int(bytes[index]) &- 48
+            guard digit >= 0, digit <= 9 else { return nil }
+            port = port * 10 + digit
+        }
+        guard port <= 65_535,
+            let address = IPAddress(bytes: UnsafeRawBufferPointer(rebasing: bytes[hostStart..<hostEnd]))
+        else { return nil }
+        self = address
+    }
+
     static func parseIPv4(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> UInt32? {
         var result: UInt32 = 0
         var octet: UInt32 = 0

@@ -80,26 +80,6 @@ public enum ForwardedFor {
 
     /// Parses one element, stripping a port.
     static func parse(_ element: UnsafeRawBufferPointer) -> IPAddress? {
-        guard !element.isEmpty else { return nil }
-        if let direct = IPAddress(bytes: element) { return direct }
-        // [v6]:port
-        if element[0] == UInt8(ascii: "[") {
-            var index = 1
-            while index < element.count, element[index] != UInt8(ascii: "]") { index += 1 }
-            guard index < element.count else { return nil }
-            return IPAddress(bytes: UnsafeRawBufferPointer(rebasing: element[1..<index]))
-        }
-        // a.b.c.d:port (exactly one colon)
-        var colon = -1
-        for index in 0..<element.count where element[index] == UInt8(ascii: ":") {
-            if colon >= 0 { return nil }
-            colon = index
-        }
-        guard colon > 0, colon + 1 < element.count else { return nil }
-        for index in (colon + 1)..<element.count {
-            guard element[index] >= UInt8(ascii: "0"), element[index] <= UInt8(ascii: "9") else { return nil }
-        }
-        let address = IPAddress(bytes: UnsafeRawBufferPointer(rebasing: element[0..<colon]))
-        return address?.isIPv4 == true ? address : nil
+        IPAddress(endpoint: element)
     }
 }

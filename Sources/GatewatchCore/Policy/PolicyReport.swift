@@ -21,7 +21,8 @@ public struct AddressCheck: Sendable, Hashable {
 }
 
 extension Policy {
-    /// Explains each address (`gatewatch check`): non-addresses are `indeterminate` (D5).
+    /// Explains each address (`gatewatch check`): a port is stripped, non-addresses are
+    /// `indeterminate` (D5).
     ///
     /// - Parameters:
     ///   - addresses: The address texts.
@@ -29,7 +30,7 @@ extension Policy {
     /// - Returns: One result per address, in order.
     public func check(_ addresses: [String], template: PolicyRequest) -> [AddressCheck] {
         addresses.map { text in
-            guard let address = IPAddress(text) else {
+            guard let address = IPAddress(endpoint: text) else {
                 return AddressCheck(
                     input: text,
                     decision: PolicyDecision(verdict: .indeterminate, rule: "not-an-address", layer: .none),

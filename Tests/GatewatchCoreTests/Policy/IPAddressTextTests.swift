@@ -63,3 +63,53 @@ import Testing
         return head + "::" + tail
     }
 }
+
+/// Client addresses with a port (spec D5): `a.b.c.d:port`, `[v6]:port` and `[v6]` are the address.
+@Suite struct EndpointAddressTests {
+    @Test(
+        "port forms read as the address; a bare IPv6 address is never split",
+        arguments: [
+            ("192.0.2.9:8080", "192.0.2.9"),
+            ("192.0.2.9:0", "192.0.2.9"),
+            ("192.0.2.9:65535", "192.0.2.9"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[fe80::1%eth0]:80", "fe80::1"),
+            ("[::ffff:10.2.3.4]:443", "10.2.3.4"),
+            ("::1:1234", "::1:1234"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("192.0.2.9", "192.0.2.9"),
+        ]
+    )
+    func portForms(input: String, expected: String) throws {
+        let address = try #require(IPAddress(endpoint: input))
+        #expect(address.description == expected)
+    }
+
+    @Test(
+        "broken port forms are not addresses",
+        arguments: [
+            "192.0.2.9:", "192.0.2.9:65536", "192.0.2.9:123456", "192.0.2.9:80:80", "192.0.2.9:http",
+            "[2001:db8::1]:", "[2001:db8::1]x", "[2001:db8::1]:4x", "[2001:db8::1", ":80", "host.example:80",
+            "::ffff:10.2.3.4:80",
+        ]
+    )
+    func brokenForms(input: String) {
+        #expect(IPAddress(endpoint: input) == nil)
+        #expect(IPAddress(input) == nil)
+    }
+
+    @Test("gatewatch check strips the port before evaluating")
+    func checkStripsPort() throws {
+        let policy = try Policy.compile(documents: [
+            site(#"<ipSecurity allowUnlisted="false"><add ipAddress="192.0.2.9" allowed="true"/></ipSecurity>"#)
+        ])
+        let results = policy.check(
+            ["192.0.2.9:8080", "[::ffff:192.0.2.9]:443", "192.0.2.9", "198.51.100.7:80"],
+            template: PolicyRequest(address: IPAddress(ipv4: 0))
+        )
+        #expect(results.map(\.decision.verdict) == [.allow, .allow, .allow, .deny])
+        #expect(results[0].decision.rule.contains("#1"))
+        #expect(results[0].input == "192.0.2.9:8080")
+    }
+}
