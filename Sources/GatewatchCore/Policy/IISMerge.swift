@@ -204,7 +204,21 @@ struct IISMerger {
         section.declarationLocation = declaration.location
         if let value = declaration.allowUnlisted { section.allowUnlisted = value }
         if let value = declaration.denyAction { section.denyAction = value }
-        if let value = declaration.enableProxyMode { section.enableProxyMode = value }
+        if let value = declaration.enableProxyMode {
+            if profile.hasDenyAction {
+                section.enableProxyMode = value
+            } else if value {
+                // Proxy mode came with IIS 8.0 (spec §1.1); IIS 7.x checks c-ip only.
+                record(
+                    .warning,
+                    "PROXY_MODE_IGNORED",
+                    declaration.location,
+                    "enableProxyMode=\"true\" has no effect on IIS 7.x (proxy mode came with IIS 8.0), so "
+                        + "X-Forwarded-For addresses are not checked; remove it, or pass --iis-version 8 or later "
+                        + "if the server is newer"
+                )
+            }
+        }
         if let value = declaration.enableReverseDns { section.enableReverseDns = value }
         for operation in declaration.operations {
             switch operation {

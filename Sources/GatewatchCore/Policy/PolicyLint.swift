@@ -7,7 +7,7 @@ extension Policy {
     /// `REMOVE_NO_MATCH`, `ALLOW_UNLISTED_WITHOUT_DENIES`, `LOOPBACK_DENIED`,
     /// `PLATFORM_PROBE_BLOCKED`, `SHARED_RANGE_ALLOW`, `UNKNOWN_SERVICE_TAG`, `DOMAIN_ENTRY_SKIPPED`,
     /// `DOMAIN_ENTRY_NEEDS_RDNS`, `ABORT_UNLOGGED`, `LEGACY_XFFPROXY`, `VNET_RULE`,
-    /// `DYNAMIC_LOGGING_ONLY`, `INVALID_SERVICE_TAG_PREFIX`.
+    /// `DYNAMIC_LOGGING_ONLY`, `INVALID_SERVICE_TAG_PREFIX`, `PROXY_MODE_IGNORED`.
     ///
     /// - Returns: The findings, errors first, then by file and line.
     public func lint() -> [LintFinding] {
