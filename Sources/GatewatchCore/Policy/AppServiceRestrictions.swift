@@ -56,6 +56,8 @@ struct AppServiceRestrictions: Sendable {
         "priority", "name", "description", "headers",
     ]
     static let headerNames = ["x-forwarded-host", "x-forwarded-for", "x-azure-fdid", "x-fd-healthprobe"]
+    /// The most addresses, blocks or service tags one rule's `ipAddress` may list (spec §2.3, D17).
+    static let maximumListed = 8
 
     /// Finds the object holding `ipSecurityRestrictions` in the accepted shapes.
     static func siteConfig(in object: Any) -> [String: Any]? {
@@ -206,6 +208,19 @@ struct AppServiceRestrictions: Sendable {
                 }
                 headers.append((lower, values))
             }
+        }
+        let listed = rawAddress.split(separator: ",").filter { !$0.trimmingWhitespace.isEmpty }.count
+        if listed > maximumListed {
+            findings.append(
+                LintFinding(
+                    severity: .warning,
+                    code: "IPADDRESS_LIST_TOO_LONG",
+                    location: location,
+                    message: "rule '\(name)' lists \(listed) entries in ipAddress; App Service accepts at most "
+                        + "\(maximumListed) addresses, blocks or service tags per rule; split it into rules of at most "
+                        + "\(maximumListed) (all \(listed) are evaluated here)"
+                )
+            )
         }
         let source: AppServiceRule.Source
         let subnet = object["vnetSubnetResourceId"] as? String

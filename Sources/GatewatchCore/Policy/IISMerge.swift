@@ -194,6 +194,20 @@ struct IISMerger {
                     )
                     continue
                 }
+                if let first = declaration.duplicateOf {
+                    if section.configError == nil {
+                        section.configError = ("DUPLICATE_SECTION \(declaration.location)", 183)
+                    }
+                    record(
+                        .error,
+                        "DUPLICATE_SECTION",
+                        declaration.location,
+                        "a second <ipSecurity> for the same path (the first is at \(first)); IIS reports \"There is a "
+                            + "duplicate 'system.webServer/security/ipSecurity' section defined\" and answers every "
+                            + "request at and below this level with 500.19; merge the two into one element"
+                    )
+                    continue
+                }
                 apply(declaration, to: &section)
             }
         }

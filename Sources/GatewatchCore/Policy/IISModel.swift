@@ -174,6 +174,9 @@ struct IISSectionDeclaration: Sendable, Hashable {
     var enableProxyMode: Bool?
     var enableReverseDns: Bool?
     var operations: [IISCollectionOperation] = []
+    /// Where the first `<ipSecurity>` of the same block is, when this is a second one: IIS
+    /// defines a section once per file and path, so it fails with 500.19.
+    var duplicateOf: SourceLocation?
 }
 
 /// One `<dynamicIpSecurity>` element as written.

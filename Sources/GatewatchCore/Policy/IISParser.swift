@@ -231,6 +231,7 @@ enum IISParser {
                 let location = startLocation(parser)
                 try check(attributes, known: IISParser.ipSecurityAttributes, element: name, at: location)
                 var section = IISSectionDeclaration(location: location)
+                section.duplicateOf = document.blocks[currentBlock].ipSecurity.first?.location
                 if let value = attributes["allowUnlisted"] {
                     section.allowUnlisted = try IISParser.bool(value, attribute: "allowUnlisted", at: location)
                 }

@@ -136,8 +136,12 @@ extension Policy {
         var appService: AppServiceRestrictions?
         var findings: [LintFinding] = serviceTags?.findings ?? []
         for document in documents {
-            let first = document.text.unicodeScalars.first(where: { !$0.properties.isWhitespace })
+            let first = document.text.unicodeScalars.first {
+                !$0.properties.isWhitespace && $0 != "\u{FEFF}"  // a byte-order mark is not content
+            }
             switch first {
+            case nil:
+                throw .emptyPolicy(path: document.path)
             case "<":
                 iisDocuments.append(try IISParser.parse(text: document.text, path: document.path))
             case "{", "[":

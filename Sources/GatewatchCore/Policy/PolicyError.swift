@@ -47,6 +47,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case unrecognisedFormat(path: String)
     /// The service-tags file has no `values` array.
     case notServiceTags(path: String)
+    /// The policy file is empty or holds only white space.
+    case emptyPolicy(path: String)
 
     /// The location of the problem, when there is one.
     public var location: SourceLocation? {
@@ -55,7 +57,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
             .unknownAttribute(let location, _, _, _), .invalidValue(let location, _, _, _),
             .invalidListEntry(let location, _):
             location
-        case .cannotRead(let path, _), .unrecognisedFormat(let path), .notServiceTags(let path):
+        case .cannotRead(let path, _), .unrecognisedFormat(let path), .notServiceTags(let path),
+            .emptyPolicy(let path):
             SourceLocation(file: path)
         }
     }
@@ -81,6 +84,9 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
             "'\(path)' is neither an IIS config (XML), App Service access restrictions (JSON) nor an address "
                 + "list; pass a web.config, applicationHost.config, 'az webapp config access-restriction show' "
                 + "output or a list of CIDRs"
+        case .emptyPolicy(let path):
+            "'\(path)' holds no entries: it is empty or only white space; an empty list would deny everyone, "
+                + "so it is refused; put the web.config, access restrictions or addresses in it, or leave it out"
         case .notServiceTags(let path):
             "'\(path)' is not a service tags file (no 'values' array); download ServiceTags_Public_*.json "
                 + "from the Microsoft download center"
