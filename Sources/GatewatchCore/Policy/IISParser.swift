@@ -27,11 +27,14 @@ enum IISParser {
         parser.delegate = handler
         let succeeded = parser.parse()
         if let error = handler.error { throw error }
+        if let failure = handler.xmlError {
+            throw .malformedXML(failure.location, reason: failure.reason)
+        }
         if !succeeded || parser.parserError != nil {
-            let reason = parser.parserError.map { Self.describe($0) } ?? "the parser stopped"
+            let code = parser.parserError.map { ($0 as NSError).code } ?? 0
             throw .malformedXML(
                 SourceLocation(file: path, line: parser.lineNumber, column: parser.columnNumber),
-                reason: reason
+                reason: code == 0 ? "the parser stopped" : "XML parser error \(code)"
             )
         }
         guard handler.sawRoot else {
@@ -40,13 +43,93 @@ enum IISParser {
         return handler.document
     }
 
-    static func describe(_ error: any Error) -> String {
-        let nsError = error as NSError
-        let code = nsError.code
-        if let message = nsError.userInfo[NSLocalizedDescriptionKey] as? String, !message.isEmpty {
-            return message
+    /// What a libxml2 error number means, in words.
+    ///
+    /// `XMLParser` passes libxml2's `xmlParserErrors` numbers through as its error codes (the
+    /// numbering of Apple's `NSXMLParserError`; swift-corelibs-foundation's `XMLParser.ErrorCode`
+    /// cases are off by one from it on Linux, so the numbers are matched here, not the cases).
+    ///
+    /// - Parameters:
+    ///   - code: The error number.
+    ///   - openElement: The innermost element open when the error happened, if any.
+    ///   - closingTag: The name of the closing tag at the error, when the error is a mismatch.
+    ///   - afterRoot: Whether the root element had already ended.
+    /// - Returns: A sentence fragment that says what is wrong.
+    static func describe(code: Int, openElement: String?, closingTag: String?, afterRoot: Bool) -> String {
+        let literals = "write a literal '<' as &lt; and '&' as &amp;"
+        switch code {
+        case 3, 4:  // XML_ERR_DOCUMENT_START, XML_ERR_DOCUMENT_EMPTY
+            return "the file does not start with an element"
+        case 5:  // XML_ERR_DOCUMENT_END
+            if let openElement {
+                return "the file ends before <\(openElement)> is closed (premature end: is the file cut short?)"
+            }
+            if afterRoot {
+                return "there is content after the end of the root element; an XML file has exactly one root element"
+            }
+            return "the file ends too early (premature end)"
+        case 6, 7, 8:  // XML_ERR_INVALID_HEX_CHARREF, _DEC_CHARREF, _CHARREF
+            return "a character reference (&#...;) is malformed or names a character XML does not allow"
+        case 9:  // XML_ERR_INVALID_CHAR
+            return "a character XML does not allow (a control character such as NUL, raw or written as &#...;)"
+        case 10...21:  // references at the end of the file, in the prolog or epilogue, or in the DTD
+            return "an entity or character reference stands where XML allows none (outside the root element, "
+                + "or cut off at the end of the file)"
+        case 22, 24:  // XML_ERR_ENTITYREF_NO_NAME, XML_ERR_PEREF_NO_NAME
+            return "'&' is not followed by an entity name; \(literals)"
+        case 23, 25:  // XML_ERR_ENTITYREF_SEMICOL_MISSING, XML_ERR_PEREF_SEMICOL_MISSING
+            return "an entity reference is not ended with ';' (a bare '&'?); \(literals)"
+        case 26, 27:  // XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
+            return "an entity reference names an entity XML does not define (only &amp; &lt; &gt; &quot; &apos; "
+                + "exist); \(literals)"
+        case 28, 29, 30:  // XML_ERR_UNPARSED_ENTITY, _ENTITY_IS_EXTERNAL, _ENTITY_IS_PARAMETER
+            return "an entity reference names an entity that cannot be used here"
+        case 31, 32, 79, 81:  // unknown, unsupported, or invalid encoding
+            return "the encoding is unknown or does not match the bytes; save the file as UTF-8"
+        case 38:  // XML_ERR_LT_IN_ATTRIBUTE
+            return "'<' inside an attribute value: is the closing quote of the attribute before it missing? "
+                + "(\(literals))"
+        case 39:  // XML_ERR_ATTRIBUTE_NOT_STARTED
+            return "an attribute value is not in quotes; write name=\"value\""
+        case 40:  // XML_ERR_ATTRIBUTE_NOT_FINISHED
+            return "an attribute value is not closed with its quote"
+        case 41:  // XML_ERR_ATTRIBUTE_WITHOUT_VALUE
+            return "an attribute has no value; write name=\"value\""
+        case 42:  // XML_ERR_ATTRIBUTE_REDEFINED
+            return "an element has the same attribute twice"
+        case 45:  // XML_ERR_COMMENT_NOT_FINISHED
+            return "a comment is not closed with '-->'"
+        case 47, 57:  // XML_ERR_PI_NOT_FINISHED, XML_ERR_XMLDECL_NOT_FINISHED
+            return "a processing instruction or the <?xml ...?> declaration is not closed with '?>'"
+        case 62, 63:  // XML_ERR_MISPLACED_CDATA_END, XML_ERR_CDATA_NOT_FINISHED
+            return "a CDATA section is not closed, or ']]>' appears outside one"
+        case 64:  // XML_ERR_RESERVED_XML_NAME
+            return "the <?xml ...?> declaration is not at the very start of the file"
+        case 65:  // XML_ERR_SPACE_REQUIRED
+            return "white space is missing between attributes"
+        case 68:  // XML_ERR_NAME_REQUIRED
+            return "a name is expected here: is the tag before it missing its closing '>', or an element name "
+                + "misspelt? (\(literals))"
+        case 73:  // XML_ERR_GT_REQUIRED
+            return "a tag is not closed with '>'"
+        case 74:  // XML_ERR_LTSLASH_REQUIRED
+            return "an element is not closed with its end tag"
+        case 75:  // XML_ERR_EQUAL_REQUIRED
+            return "an attribute name is not followed by '='"
+        case 76:  // XML_ERR_TAG_NAME_MISMATCH
+            let closing = closingTag.map { "the end tag </\($0)>" } ?? "an end tag"
+            if let openElement {
+                return "\(closing) does not match the open element <\(openElement)> (tag mismatch: is <\(openElement)> "
+                    + "missing its '/>' or its own end tag?)"
+            }
+            return "\(closing) has no matching start tag"
+        case 77:  // XML_ERR_TAG_NOT_FINISHED
+            return "an element is not closed" + (openElement.map { " (<\($0)>)" } ?? "")
+        case 80:  // XML_ERR_HYPHEN_IN_COMMENT
+            return "a comment contains '--', which XML does not allow inside comments"
+        default:
+            return "XML parser error \(code)"
         }
-        return "XML parser error \(code)"
     }
 
     /// Reads a `denyAction` value (names case-insensitive, or `0/401/403/404`, D2).
@@ -136,6 +219,41 @@ enum IISParser {
                 }
             }
             return SourceLocation(file: path, line: startLine, column: offset - lineStarts[startLine - 1] + 1)
+        }
+
+        /// The first well-formedness error, as the parser reported it (later ones are mostly its
+        /// consequences).
+        var xmlError: (location: SourceLocation, reason: String)?
+
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+            guard error == nil, xmlError == nil else { return }
+            let code = (parseError as NSError).code
+            let line = parser.lineNumber
+            let column = parser.columnNumber
+            let reason = IISParser.describe(
+                code: code,
+                openElement: stack.last,
+                closingTag: code == 76 ? closingTag(line: line, column: column) : nil,
+                afterRoot: sawRoot && stack.isEmpty
+            )
+            xmlError = (SourceLocation(file: path, line: line, column: column), reason)
+        }
+
+        /// The name of the end tag that ends just before a position (for tag mismatches).
+        func closingTag(line: Int, column: Int) -> String? {
+            guard line >= 1, line <= lineStarts.count else { return nil }
+            let end = min(bytes.count, lineStarts[line - 1] + max(0, column - 1))
+            var index = end - 1
+            while index > 0, end - index < 256 {
+                if bytes[index - 1] == UInt8(ascii: "<"), bytes[index] == UInt8(ascii: "/") {
+                    let name = bytes[(index + 1)..<end].prefix {
+                        $0 != UInt8(ascii: ">") && $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D
+                    }
+                    return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+                }
+                index -= 1
+            }
+            return nil
         }
 
         func fail(_ parser: XMLParser, _ failure: PolicyError) {
@@ -314,12 +432,7 @@ enum IISParser {
                 try check(attributes, known: [], element: name, at: location)
                 section.operations.append(.clear(location))
             default:
-                throw .unknownAttribute(
-                    location,
-                    element: "ipSecurity",
-                    attribute: "<\(name)>",
-                    known: ["<add>", "<remove>", "<clear>"]
-                )
+                throw .unknownElement(location, parent: "ipSecurity", element: name, known: ["add", "remove", "clear"])
             }
         }
 
@@ -364,11 +477,11 @@ enum IISParser {
                     )
                 }
             default:
-                throw .unknownAttribute(
+                throw .unknownElement(
                     location,
-                    element: "dynamicIpSecurity",
-                    attribute: "<\(name)>",
-                    known: ["<denyByConcurrentRequests>", "<denyByRequestRate>"]
+                    parent: "dynamicIpSecurity",
+                    element: name,
+                    known: ["denyByConcurrentRequests", "denyByRequestRate"]
                 )
             }
         }

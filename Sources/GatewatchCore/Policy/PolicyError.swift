@@ -39,6 +39,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case malformedJSON(SourceLocation, reason: String)
     /// An element carries an attribute (or a JSON object a key) the schema does not define.
     case unknownAttribute(SourceLocation, element: String, attribute: String, known: [String])
+    /// An element holds a child element the schema does not define (`<deny>` in `<ipSecurity>`).
+    case unknownElement(SourceLocation, parent: String, element: String, known: [String])
     /// An attribute has a value outside its type (`allowUnlisted="maybe"`).
     case invalidValue(SourceLocation, attribute: String, value: String, expected: String)
     /// A line of a plain address list is not an address or CIDR block.
@@ -54,7 +56,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
     public var location: SourceLocation? {
         switch self {
         case .malformedXML(let location, _), .malformedJSON(let location, _),
-            .unknownAttribute(let location, _, _, _), .invalidValue(let location, _, _, _),
+            .unknownAttribute(let location, _, _, _), .unknownElement(let location, _, _, _),
+            .invalidValue(let location, _, _, _),
             .invalidListEntry(let location, _):
             location
         case .cannotRead(let path, _), .unrecognisedFormat(let path), .notServiceTags(let path),
@@ -75,6 +78,9 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
         case .unknownAttribute(let location, let element, let attribute, let known):
             "\(location): unknown attribute '\(attribute)' on <\(element)>; IIS would fail with 500.19; "
                 + "use one of: \(known.joined(separator: ", "))"
+        case .unknownElement(let location, let parent, let element, let known):
+            "\(location): unknown element <\(element)> inside <\(parent)>; IIS would fail with 500.19; "
+                + "use one of: \(known.map { "<\($0)>" }.joined(separator: ", "))"
         case .invalidValue(let location, let attribute, let value, let expected):
             "\(location): '\(Self.clip(value))' is not a valid value for '\(attribute)'; use \(expected)"
         case .invalidListEntry(let location, let text):

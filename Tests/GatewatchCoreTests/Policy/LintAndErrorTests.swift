@@ -145,7 +145,10 @@ import Testing
                 #"<ipSecurity><add ipAddress="1.2.3.4" allowed="yes"/></ipSecurity>"#,
                 "'yes' is not a valid value for 'allowed'"
             ),
-            (#"<ipSecurity><deny ipAddress="1.2.3.4"/></ipSecurity>"#, "unknown attribute '<deny>'"),
+            (
+                #"<ipSecurity><deny ipAddress="1.2.3.4"/></ipSecurity>"#,
+                "unknown element <deny> inside <ipSecurity>; IIS would fail with 500.19; use one of: <add>, <remove>",
+            ),
         ]
     )
     func impossibleValues(xml: String, fragment: String) {
