@@ -4,7 +4,7 @@ extension Policy {
     ///
     /// Codes: `EMPTY_IP_ENTRY`, `INVALID_MASK`, `INVALID_IP_ADDRESS`, `CIDR_IN_IPADDRESS`,
     /// `HOST_BITS_SET`, `NONCONTIGUOUS_MASK`, `SHADOWED_ENTRY`, `DUPLICATE_KEY`, `SECTION_LOCKED`,
-    /// `REMOVE_NO_MATCH`, `ALLOW_UNLISTED_WITHOUT_DENIES`, `LOOPBACK_DENIED`,
+    /// `REMOVE_NO_MATCH`, `ALLOW_UNLISTED_WITHOUT_DENIES`, `LINK_LOCAL_DENIED`,
     /// `PLATFORM_PROBE_BLOCKED`, `SHARED_RANGE_ALLOW`, `UNKNOWN_SERVICE_TAG`, `DOMAIN_ENTRY_SKIPPED`,
     /// `DOMAIN_ENTRY_NEEDS_RDNS`, `ABORT_UNLOGGED`, `LEGACY_XFFPROXY`, `VNET_RULE`,
     /// `DYNAMIC_LOGGING_ONLY`, `INVALID_SERVICE_TAG_PREFIX`, `PROXY_MODE_IGNORED`,
@@ -139,30 +139,41 @@ extension Policy {
             )
         }
         guard section.configError == nil else { return }
-        for text in ["127.0.0.1", "::1"] {
-            guard let address = IPAddress(text) else { continue }
+        // D24: platform traffic the section denies (deny or abort), by the address it comes from.
+        func deniedRule(_ text: String) -> String? {
+            guard let address = IPAddress(text) else { return nil }
             let decision = section.decide(address, profile: profile, reverseDNS: reverseDNS)
-            if decision.verdict == .deny || decision.verdict == .abort {
-                add(
-                    .warning,
-                    "LOOPBACK_DENIED",
-                    location,
-                    "\(text) is denied (\(decision.rule)), which breaks Always On, slot warm-up and Application "
-                        + "Initialization in scope '\(section.scope)'; add <add ipAddress=\"\(text)\" allowed=\"true\" />"
-                )
-            }
+            return decision.verdict == .deny || decision.verdict == .abort ? decision.rule : nil
         }
-        if let probe = IPAddress("168.63.129.16") {
-            let decision = section.decide(probe, profile: profile, reverseDNS: reverseDNS)
-            if decision.verdict == .deny || decision.verdict == .abort {
-                add(
-                    .warning,
-                    "PLATFORM_PROBE_BLOCKED",
-                    location,
-                    "the Azure load-balancer health probe 168.63.129.16 is denied (\(decision.rule)); on IIS behind an Azure "
-                        + "load balancer the backend drops out of rotation; allow 168.63.129.16"
-                )
-            }
+        for text in ["127.0.0.1", "::1"] {
+            // Always On, slot warm-up and Application Initialization come from loopback.
+            guard let rule = deniedRule(text) else { continue }
+            add(
+                .warning,
+                "PLATFORM_PROBE_BLOCKED",
+                location,
+                "loopback \(text) is denied (\(rule)), which breaks Always On, slot warm-up and Application "
+                    + "Initialization in scope '\(section.scope)'; add <add ipAddress=\"\(text)\" allowed=\"true\" />"
+            )
+        }
+        if profile.isAppService, let rule = deniedRule("169.254.130.1") {
+            add(
+                .warning,
+                "LINK_LOCAL_DENIED",
+                location,
+                "link-local 169.254.0.0/16 is denied (\(rule)): on App Service the health check and local-cache "
+                    + "readiness come from 169.254.x.x (and on Linux every request reaches the container from there); "
+                    + "allow 169.254.0.0/16 in scope '\(section.scope)'"
+            )
+        }
+        if let rule = deniedRule("168.63.129.16") {
+            add(
+                .warning,
+                "PLATFORM_PROBE_BLOCKED",
+                location,
+                "the Azure load-balancer health probe 168.63.129.16 is denied (\(rule)); on IIS behind an Azure "
+                    + "load balancer the backend drops out of rotation; allow 168.63.129.16"
+            )
         }
     }
 

@@ -35,7 +35,7 @@ import Testing
                 serviceTags: nil,
                 gateways: AlertLog.gateways
             )
-            try TestSupport.ingest([directory + "/u_ex1.log", directory + "/u_ex2.log"], db: db) {
+            _ = try TestSupport.ingest([directory + "/u_ex1.log", directory + "/u_ex2.log"], db: db) {
                 $0.gateways = AlertLog.gateways
                 $0.policy = policy
             }

@@ -14,7 +14,6 @@ import Testing
             ("NONCONTIGUOUS_MASK", .warning, 14),
             ("DOMAIN_ENTRY_SKIPPED", .warning, 15),
             ("PLATFORM_PROBE_BLOCKED", .warning, 6),
-            ("LOOPBACK_DENIED", .warning, 6),
         ]
     )
     func webConfigFindings(code: String, severity: LintSeverity, line: Int) throws {
@@ -23,12 +22,29 @@ import Testing
         #expect(findings.contains { $0.severity == severity && $0.location.line == line }, "\(findings)")
     }
 
-    @Test("loopback IPv4 is allowed by the sample, IPv6 loopback is not")
+    @Test("loopback IPv4 is allowed by the sample, IPv6 loopback is not: a platform probe blocked (D24)")
     func loopbackFinding() throws {
         let policy = try Policy.load(policyFiles: [policyFixture("site/web.config")], serviceTags: nil, gateways: [])
-        let messages = policy.lint().filter { $0.code == "LOOPBACK_DENIED" }.map(\.message)
-        #expect(messages.count == 1)
-        #expect(messages.first?.hasPrefix("::1 is denied") == true)
+        let messages = policy.lint().filter { $0.code == "PLATFORM_PROBE_BLOCKED" }.map(\.message)
+        #expect(messages.contains { $0.hasPrefix("loopback ::1 is denied") })
+        #expect(!messages.contains { $0.hasPrefix("loopback 127.0.0.1") })
+    }
+
+    @Test("on App Service, denying link-local 169.254.0.0/16 is linted LINK_LOCAL_DENIED (D24)")
+    func linkLocalFinding() throws {
+        let text =
+            #"<ipSecurity allowUnlisted="false"><add ipAddress="20.50.10.4" allowed="true"/><add ipAddress="127.0.0.1" allowed="true"/><add ipAddress="::1" allowed="true"/></ipSecurity>"#
+        let appService = PolicyLoadOptions(profile: IISProfile(version: 10, isAppService: true))
+        let withoutLinkLocal = try Policy.compile(documents: [site(text)], options: appService)
+        #expect(withoutLinkLocal.lint().contains { $0.code == "LINK_LOCAL_DENIED" && $0.severity == .warning })
+        // Not on plain IIS, and not when it is allowed.
+        #expect(!(try Policy.compile(documents: [site(text)])).lint().contains { $0.code == "LINK_LOCAL_DENIED" })
+        let allowed = text.replacingOccurrences(
+            of: "</ipSecurity>",
+            with: #"<add ipAddress="169.254.0.0" subnetMask="255.255.0.0" allowed="true"/></ipSecurity>"#
+        )
+        let withLinkLocal = try Policy.compile(documents: [site(allowed)], options: appService)
+        #expect(!withLinkLocal.lint().contains { $0.code == "LINK_LOCAL_DENIED" })
     }
 
     @Test("a clean list has no findings; a restrict-nobody list is flagged")
