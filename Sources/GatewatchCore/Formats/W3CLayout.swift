@@ -8,6 +8,9 @@ public enum W3CField: Int, CaseIterable, Sendable {
     /// `cs-uri`, the whole request target: read as the stem and query when the layout has no
     /// `cs-uri-stem` (Oracle Web Cache and other W3C producers log it instead).
     case uri
+    /// Headers App Service access restrictions filter on, when logged as IIS custom fields:
+    /// `X-Azure-FDID` (Front Door's id), `X-FD-HealthProbe` and `X-Forwarded-Host`.
+    case azureFDID, frontDoorHealthProbe, forwardedHost
 
     /// Custom-field names taken as the gateway's request id when `--request-id-field` is not given.
     static let defaultRequestIDNames = [
@@ -24,6 +27,9 @@ public enum W3CField: Int, CaseIterable, Sendable {
         case "cs-uri-stem": .uriStem
         case "cs-uri-query": .uriQuery
         case "cs-uri": .uri
+        case "cs(x-azure-fdid)", "x-azure-fdid": .azureFDID
+        case "cs(x-fd-healthprobe)", "x-fd-healthprobe": .frontDoorHealthProbe
+        case "cs(x-forwarded-host)", "x-forwarded-host": .forwardedHost
         case "sc-status": .status
         case "sc-substatus": .substatus
         case "sc-win32-status": .win32Status

@@ -33,6 +33,19 @@ struct Classifier {
         self.platform = platform
     }
 
+    /// The App Service filter headers the layout logs (`X-Azure-FDID`, `X-FD-HealthProbe`,
+    /// `X-Forwarded-Host`), keyed by lower-case name.
+    private static func filteredHeaders(_ parser: W3CParser) -> [String: String] {
+        var headers: [String: String] = [:]
+        for (field, name) in [
+            (W3CField.azureFDID, "x-azure-fdid"), (.frontDoorHealthProbe, "x-fd-healthprobe"),
+            (.forwardedHost, "x-forwarded-host"),
+        ] {
+            if let value = text(parser.field(field)) { headers[name] = value }
+        }
+        return headers
+    }
+
     private mutating func intern(_ decision: PolicyDecision) -> Int32 {
         if let known = decisionIndex[decision] { return known }
         let index = Int32(decisions.count)
@@ -68,7 +81,8 @@ struct Classifier {
                         forwardedFor: Self.text(parser.field(.forwardedFor)),
                         host: Self.text(parser.field(.host)),
                         path: Self.text(parser.field(.uriStem)),
-                        userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) }
+                        userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) },
+                        headers: Self.filteredHeaders(parser)
                     )
                     index = intern(policy.evaluate(request))
                 } else {

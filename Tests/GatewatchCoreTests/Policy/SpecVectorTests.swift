@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GatewatchCore
 import Testing
 
@@ -749,5 +750,35 @@ let hostVectors: [(host: String, verdict: PolicyVerdict, rule: String)] = [
         let sibling = policy.evaluate(PolicyRequest(address: try #require(IPAddress("::1")), path: "/childish"))
         #expect(sibling.verdict == .allow)
         #expect(policy.needsRequestHeaders)
+    }
+}
+
+/// Spec vectors 55 and 56 through `ingest`: the Front Door id logged as an IIS custom field.
+@Suite struct LoggedHeaderVectorTests {
+    @Test("a logged X-Azure-FDID reaches the App Service header filter (vectors 55 and 56)")
+    func frontDoorIDColumn() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let log = directory + "/u_ex240301.log"
+        let lines = [
+            "#Fields: date time c-ip cs-method cs-uri-stem sc-status sc-substatus cs(X-Azure-FDID)",
+            "2024-03-01 10:00:00 13.107.246.10 GET /a 200 0 G1",
+            "2024-03-01 10:00:01 13.107.246.10 GET /b 200 0 G2",
+            "2024-03-01 10:00:02 13.107.246.10 GET /c 200 0 -",
+        ]
+        try TestSupport.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: log)
+        let tags = try ServiceTags(data: Data(SpecVectorTests.serviceTags.utf8), path: "tags.json")
+        let policy = try Policy.compile(documents: [arm(frontDoorRules)], serviceTags: tags)
+        let db = directory + "/t.db"
+        _ = try TestSupport.ingest([log], db: db) { $0.policy = policy }
+        let store = try Store(path: db, readOnly: true)
+        let rows = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT verdict, requests FROM hourly ORDER BY verdict")
+                .map { "\($0["verdict"] as String):\($0["requests"] as Int)" }
+        }
+        #expect(rows == ["allowed:1", "direct:2"])
+        let denied = try store.read { db in
+            try String.fetchAll(db, sql: "SELECT uri_stem FROM evidence ORDER BY line")
+        }
+        #expect(denied == ["/b", "/c"])
     }
 }
