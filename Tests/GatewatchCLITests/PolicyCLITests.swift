@@ -57,6 +57,44 @@ import Testing
         )
     }
 
+    @Test("gatewatch.yaml gives reverse DNS names (D6) and switches invalid X-Forwarded-For to ignore (D8.4)")
+    func reverseDNSAndInvalidForwardedFor() throws {
+        let directory = try CLI.scratch()
+        try Self.write(
+            webConfigText(
+                #"<ipSecurity enableReverseDns="true" enableProxyMode="true"><add domainName="*.example.com" allowed="false"/></ipSecurity>"#
+            ),
+            "web.config",
+            in: directory
+        )
+        func rows(_ yaml: String, _ arguments: [String]) throws -> [[String: Any]] {
+            try Self.write(yaml, "gatewatch.yaml", in: directory)
+            let result = try CLI.run(["check", "--format", "json"] + arguments, in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            return try Self.json(result)
+        }
+        let plain = "policy: [web.config]\n"
+        let named = plain + "reverse_dns:\n  198.51.100.7: host.example.com\n"
+        // Without a name the domain entry cannot be decided; with one, IIS denies with 403.504.
+        #expect(try rows(plain, ["198.51.100.7"]).first?["verdict"] as? String == "indeterminate")
+        let denied = try #require(try rows(named, ["198.51.100.7"]).first)
+        #expect(denied["verdict"] as? String == "deny")
+        #expect(denied["status"] as? Int == 403)
+        #expect(denied["substatus"] as? Int == 504)
+        // A non-address X-Forwarded-For element: 400.10 by default, ignored when switched.
+        let rejected = try #require(try rows(named, ["--xff", "unknown", "10.0.0.4"]).first)
+        #expect(rejected["substatus"] as? Int == 10)
+        let ignored = try #require(try rows(named + "xff_invalid: ignore\n", ["--xff", "unknown", "10.0.0.4"]).first)
+        #expect(ignored["verdict"] as? String == "allow")
+        let show = try CLI.run(["config", "show"], in: directory)
+        #expect(show.stdout.contains("xff_invalid: ignore"), "\(show.stdout)")
+        #expect(show.stdout.contains("'198.51.100.7': 'host.example.com'"), "\(show.stdout)")
+        try Self.write(plain + "xff_invalid: maybe\n", "gatewatch.yaml", in: directory)
+        let bad = try CLI.run(["config", "validate"], in: directory)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("xff_invalid"), "\(bad.stderr)")
+    }
+
     @Test("an empty policy file is refused with exit 2 by check and config validate", arguments: ["", " \n\t\n"])
     func emptyPolicy(text: String) throws {
         let directory = try CLI.scratch()

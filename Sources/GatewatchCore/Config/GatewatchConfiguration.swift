@@ -58,6 +58,8 @@ public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterab
 /// client_ip: c-ip                      # c-ip | xff-leftmost | xff-rightmost-untrusted
 /// trusted_proxies: [10.0.0.0/8]
 /// platform_rules: platform.yaml
+/// reverse_dns: { 198.51.100.7: host.example.com }   # for domainName entries (D6)
+/// xff_invalid: reject                  # reject (400.10) | ignore: a non-address XFF element (D8.4)
 /// names: { 20.50.10.4: apim-prod }
 /// db: gatewatch.db
 /// ```
@@ -84,11 +86,17 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     public var addressNames: [String: String] = [:]
     /// The database path.
     public var database: String?
+    /// Reverse DNS names of client addresses, for `domainName` entries under
+    /// `enableReverseDns="true"` (spec D6: without a name such a request is indeterminate).
+    public var reverseDNS: [IPAddress: String] = [:]
+    /// Whether an `X-Forwarded-For` element that is not an address gets `400.10` in proxy mode
+    /// (`xff_invalid: reject`, the default) or is ignored (`ignore`); spec D8.4.
+    public var rejectsInvalidForwardedFor = true
 
     /// The keys the file may contain.
     public static let knownKeys = [
         "policy", "service_tags", "gateways", "iis_version", "profile", "site", "client_ip", "trusted_proxies",
-        "platform_rules", "names", "db",
+        "platform_rules", "names", "db", "reverse_dns", "xff_invalid",
     ]
 
     /// The file names ``discover(in:)`` looks for, in order.
@@ -200,28 +208,26 @@ public struct GatewatchConfiguration: Sendable, Equatable {
             case "platform_rules":
                 configuration.platformRules = resolve(try string(value, key: key, path: path))
             case "names":
-                guard let names = value.mapping else {
-                    throw .invalidValue(
-                        at,
-                        key: key,
-                        value: value.string ?? "…",
-                        expected: "a mapping of address or CIDR to name"
-                    )
+                let names = try textMapping(value, key: key, path: path, keys: "an address or CIDR block") {
+                    CIDR($0) != nil
                 }
-                for (addressNode, nameNode) in names {
-                    let address = addressNode.string ?? ""
-                    guard CIDR(address) != nil else {
-                        throw .invalidValue(
-                            Self.location(addressNode, path),
-                            key: "names",
-                            value: address,
-                            expected: "an address or CIDR block as the key"
-                        )
-                    }
-                    configuration.addressNames[address] = try string(nameNode, key: "names.\(address)", path: path)
-                }
+                for (address, name) in names { configuration.addressNames[address] = name }
             case "db":
                 configuration.database = resolve(try string(value, key: key, path: path))
+            case "reverse_dns":
+                let names = try textMapping(value, key: key, path: path, keys: "an IP address") {
+                    IPAddress($0) != nil
+                }
+                for (address, name) in names {
+                    if let parsed = IPAddress(address) { configuration.reverseDNS[parsed] = name }
+                }
+            case "xff_invalid":
+                switch try string(value, key: key, path: path).lowercased() {
+                case "reject": configuration.rejectsInvalidForwardedFor = true
+                case "ignore": configuration.rejectsInvalidForwardedFor = false
+                default:
+                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "'reject' or 'ignore'")
+                }
             default:
                 throw .unknownKey(Self.location(keyNode, path), key: key, known: knownKeys)
             }
@@ -264,7 +270,12 @@ public struct GatewatchConfiguration: Sendable, Equatable {
             policyFiles: policyFiles,
             serviceTags: serviceTags,
             gateways: gateways,
-            options: PolicyLoadOptions(profile: profile, siteName: siteName)
+            options: PolicyLoadOptions(
+                profile: profile,
+                siteName: siteName,
+                reverseDNS: reverseDNS,
+                rejectsInvalidForwardedFor: rejectsInvalidForwardedFor
+            )
         )
     }
 
@@ -284,15 +295,16 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         lines.append("client_ip: \(clientAddress.rawValue)")
         lines.append("trusted_proxies: \(list(trustedProxies.map(\.description)))")
         lines.append("platform_rules: \(platformRules.map(quoted) ?? "null")")
-        if addressNames.isEmpty {
-            lines.append("names: {}")
-        } else {
-            lines.append("names:")
-            for (address, name) in addressNames.sorted(by: { $0.key < $1.key }) {
+        func mapping(_ key: String, _ entries: [(String, String)]) {
+            lines.append(entries.isEmpty ? "\(key): {}" : "\(key):")
+            for (address, name) in entries.sorted(by: { $0.0 < $1.0 }) {
                 lines.append("  \(quoted(address)): \(quoted(name))")
             }
         }
+        mapping("names", addressNames.map { ($0.key, $0.value) })
         lines.append("db: \(database.map(quoted) ?? "null")")
+        mapping("reverse_dns", reverseDNS.map { ($0.key.description, $0.value) })
+        lines.append("xff_invalid: \(rejectsInvalidForwardedFor ? "reject" : "ignore")")
         return lines.joined(separator: "\n")
     }
 
@@ -318,6 +330,34 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         default:
             "\(error)"
         }
+    }
+
+    /// The entries of a mapping whose values are single texts (`names`, `reverse_dns`), each key
+    /// checked by `valid` (described by `keys` in the error).
+    static func textMapping(
+        _ node: Node,
+        key: String,
+        path: String,
+        keys: String,
+        valid: (String) -> Bool
+    ) throws(ConfigurationError) -> [(String, String)] {
+        guard let mapping = node.mapping else {
+            throw .invalidValue(
+                location(node, path),
+                key: key,
+                value: node.string ?? "…",
+                expected: "a mapping of \(keys) to a name"
+            )
+        }
+        var entries: [(String, String)] = []
+        for (keyNode, valueNode) in mapping {
+            let text = keyNode.string ?? ""
+            guard valid(text) else {
+                throw .invalidValue(location(keyNode, path), key: key, value: text, expected: "\(keys) as the key")
+            }
+            entries.append((text, try string(valueNode, key: "\(key).\(text)", path: path)))
+        }
+        return entries
     }
 
     static func string(_ node: Node, key: String, path: String) throws(ConfigurationError) -> String {
