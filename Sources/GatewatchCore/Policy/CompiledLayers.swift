@@ -319,8 +319,9 @@ struct CompiledAppService: Sendable {
                     if !matched { return false }
                 case "x-forwarded-host":
                     guard let value = request.headers[name] ?? request.host else { return false }
-                    let host = hostWithoutPort(value).lowercased()
-                    if !values.contains(where: { hostPattern($0.lowercased(), matches: Substring(host)) }) {
+                    // Compared in ASCII form: a Unicode name matches its Punycode and back.
+                    let host = Punycode.asciiHost(hostWithoutPort(value))
+                    if !values.contains(where: { hostPattern(Punycode.asciiHost($0), matches: Substring(host)) }) {
                         return false
                     }
                 default:
