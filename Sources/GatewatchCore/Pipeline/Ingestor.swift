@@ -216,6 +216,9 @@ public final class Ingestor: @unchecked Sendable {
         } else if options.clientAddress == .forwardedForRightmostUntrusted, options.trustedProxies.isEmpty {
             report.notes.append("xff-rightmost-untrusted without --trusted-proxy always picks c-ip")
         }
+        if let warning = options.policy?.serviceTagsAgeWarning(first: report.first, last: report.last) {
+            report.notes.append(warning)
+        }
         let elapsed = clock.now - started
         report.elapsedSeconds =
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -207,6 +207,18 @@ extension Policy {
 struct ServiceTagsSummary: Sendable {
     var path: String
     var changeNumber: Int?
+    /// The day the file was published (days since 1970), from the `_YYYYMMDD` of Microsoft's
+    /// file names (`ServiceTags_Public_20250101.json`), when the name has one.
+    var publishedDay: Int64? {
+        let name = (path as NSString).lastPathComponent
+        guard let match = name.range(of: #"_(\d{8})\.json$"#, options: .regularExpression) else { return nil }
+        let digits = name[match].dropFirst().prefix(8).compactMap(\.wholeNumberValue).map(Int64.init)
+        guard digits.count == 8 else { return nil }
+        let year = digits[0..<4].reduce(0) { $0 * 10 + $1 }
+        let month = digits[4] * 10 + digits[5]
+        let day = digits[6] * 10 + digits[7]
+        return W3CParser.daysFromCivil(year: year, month: month, day: day)
+    }
     /// Prefixes of tags that admit other tenants (`AzureCloud*`, `ApiManagement*`, `AppService*`).
     var sharedPrefixes: [(tag: String, block: CIDR)]
 }

@@ -133,6 +133,41 @@ public struct Policy: Sendable {
 
     var appService: CompiledAppService?
     var serviceTags: ServiceTagsSummary?
+
+    /// A warning when the service tags file is more than 14 days older or newer than the logs
+    /// (spec D22.4: tag ranges change weekly), or `nil`.
+    ///
+    /// - Parameters:
+    ///   - first: The earliest log time (ISO 8601 UTC), if any.
+    ///   - last: The latest log time, if any.
+    /// - Returns: The warning text, naming the file, its date and change number.
+    public func serviceTagsAgeWarning(first: String?, last: String?) -> String? {
+        guard let tags = serviceTags, let published = tags.publishedDay,
+            let firstDay = first.flatMap(Self.day), let lastDay = last.flatMap(Self.day)
+        else { return nil }
+        let gap = published < firstDay ? firstDay - published : published - lastDay
+        guard gap > 14 else { return nil }
+        let side = published < firstDay ? "older than" : "newer than"
+        let change = tags.changeNumber.map { ", changeNumber \($0)" } ?? ""
+        return "service tags file '\(tags.path)' (\(UTCTime.format(published * 86_400).prefix(10))\(change)) is "
+            + "\(gap) days \(side) the logs: tag ranges change weekly, so ServiceTag rules may be judged with "
+            + "addresses they did not have then; use the file published nearest to the logs"
+    }
+
+    private static func day(_ time: String) -> Int64? {
+        let digits = Array(time.prefix(10).utf8)
+        guard digits.count == 10 else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for byte in digits[range] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
+        return W3CParser.daysFromCivil(year: year, month: month, day: day)
+    }
     /// IIS sections per URL scope, deepest scope first; the last one is the root (`/`).
     var iisScopes: [CompiledIISSection] = []
     /// `status * 1000 + substatus` of every static denial this policy logs.

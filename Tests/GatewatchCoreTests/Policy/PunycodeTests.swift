@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import GatewatchCore
@@ -43,5 +44,36 @@ import Testing
             )
             #expect(other.verdict == .deny)
         }
+    }
+}
+
+@Suite struct ServiceTagsAgeTests {
+    @Test("a service tags file more than 14 days from the logs is named in a warning (D22.4)")
+    func ageWarning() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let tags = directory + "/ServiceTags_Public_20250101.json"
+        let sample = try Data(
+            contentsOf: URL(fileURLWithPath: TestSupport.fixture("policy/ServiceTags_Public_sample.json"))
+        )
+        try TestSupport.write(sample, to: tags)
+        let policy = try Policy.load(
+            policyFiles: [TestSupport.fixture("policy/restrictions.json")],
+            serviceTags: tags,
+            gateways: []
+        )
+        let old = try #require(
+            policy.serviceTagsAgeWarning(first: "2026-11-20T00:00:00Z", last: "2026-11-24T23:59:59Z")
+        )
+        #expect(old.contains("2025-01-01, changeNumber 84"), "\(old)")
+        #expect(old.contains("days older than the logs"))
+        #expect(policy.serviceTagsAgeWarning(first: "2025-01-10T00:00:00Z", last: "2025-01-12T00:00:00Z") == nil)
+        #expect(policy.serviceTagsAgeWarning(first: "2024-12-01T00:00:00Z", last: "2024-12-02T00:00:00Z") != nil)
+        // A file name without a date says nothing.
+        let undated = try Policy.load(
+            policyFiles: [TestSupport.fixture("policy/restrictions.json")],
+            serviceTags: TestSupport.fixture("policy/ServiceTags_Public_sample.json"),
+            gateways: []
+        )
+        #expect(undated.serviceTagsAgeWarning(first: "2026-11-20T00:00:00Z", last: "2026-11-24T00:00:00Z") == nil)
     }
 }
