@@ -52,7 +52,7 @@ public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterab
 /// policy: [web.config]                 # or one string; parent first
 /// service_tags: ServiceTags_Public_20250101.json
 /// gateways: [20.50.10.0/28]
-/// iis_version: 10                      # 7, 8 or 10
+/// iis_version: 10                      # 6, 7, 8 or 10
 /// profile: iis                         # iis | appservice
 /// site: Default Web Site               # applicationHost.config <location path> site name
 /// client_ip: c-ip                      # c-ip | xff-leftmost | xff-rightmost-untrusted
@@ -182,7 +182,7 @@ public struct GatewatchConfiguration: Sendable, Equatable {
                 configuration.trustedProxies = try blocks(value, key: key, path: path)
             case "iis_version":
                 guard let version = value.int, [6, 7, 8, 10].contains(version) else {
-                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "7, 8 or 10")
+                    throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "6, 7, 8 or 10")
                 }
                 configuration.profile.version = version
             case "profile":

@@ -24,7 +24,7 @@ extension Gatewatch {
 
         @Option(
             name: .customLong("iis-version"),
-            help: "The IIS major version whose status codes to predict (7, 8 or 10; default 10)."
+            help: "The IIS major version whose status codes to predict (6 and 7 log 403.6; 8 and 10 log 403.503; default 10)."
         )
         var iisVersion: Int?
 
@@ -38,7 +38,7 @@ extension Gatewatch {
                 )
             }
             if let iisVersion, ![6, 7, 8, 10].contains(iisVersion) {
-                throw ValidationError("'\(iisVersion)' is not a supported IIS version; pass 7, 8 or 10")
+                throw ValidationError("'\(iisVersion)' is not a supported IIS version; pass 6, 7, 8 or 10")
             }
         }
 
