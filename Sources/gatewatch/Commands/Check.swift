@@ -24,7 +24,8 @@ extension Gatewatch {
 
         @Option(
             name: .customLong("iis-version"),
-            help: "The IIS major version whose status codes to predict (6 and 7 log 403.6; 8 and 10 log 403.503; default 10)."
+            help:
+                "The IIS major version whose status codes to predict (6 and 7 log 403.6; 8 and 10 log 403.503; default 10)."
         )
         var iisVersion: Int?
 
