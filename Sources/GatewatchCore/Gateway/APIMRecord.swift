@@ -33,6 +33,11 @@ enum APIMRecord {
         {
             return .skipped("category '\(bounded(category))' is not GatewayLogs")
         }
+        // The self-hosted gateway's JSON stdout names each event's kind (spec §3.3): heartbeats,
+        // configuration syncs and the like are not requests.
+        if let kind = string(fields["eventtype"]), !kind.isEmpty, kind.lowercased() != "gatewaylogs" {
+            return .skipped("self-hosted gateway event '\(bounded(kind))' is not a request")
+        }
         guard let timeText = string(fields["time"]) ?? string(fields["timegenerated"]) ?? string(fields["timestamp"])
         else {
             return .malformed("no 'time' field")

@@ -76,6 +76,18 @@ import Testing
         #expect(totals.backendCalls == backendCalls)
     }
 
+    @Test("self-hosted gateway JSON: request events are read, other events are skipped with a reason")
+    func selfHostedEvents() throws {
+        let (report, db) = try Self.ingestFixture("self-hosted-stdout.json")
+        let file = try #require(report.files.first)
+        #expect(file.format == "apim-json")
+        #expect(file.requests == 2)
+        #expect(file.skipped == 1)
+        #expect(file.malformed == 0)
+        #expect(file.warnings.contains { $0.contains("'HeartbeatSent' is not a request") }, "\(file.warnings)")
+        #expect(try Self.totals(db) == Totals(requests: 2, backendCalls: 2, callers: 2))
+    }
+
     @Test("an Event Hubs line holding several records stores every record")
     func envelopePerLine() throws {
         let (report, db) = try Self.ingestFixture("eventhubs-messages.json")
