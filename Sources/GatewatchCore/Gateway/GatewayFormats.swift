@@ -7,6 +7,8 @@
 ///   when the first line is a CSV header naming `TimeGenerated` and an APIM column.
 /// - `nginx`: nginx `combined` (and `main`, with a trailing `"$http_x_forwarded_for"`). Claimed
 ///   when one of the first lines parses as such.
+/// - `apim-shgw-text`: the self-hosted gateway's default text stdout (`[Info] 2025-02-25T07:16:04
+///   [GatewayLogs], key: value, …`). Claimed when the first line starts `[Level] YYYY-MM-DDT`.
 public enum GatewayFormats {
     /// A consumer for an input whose first bytes are a gateway log, or `nil`.
     ///
@@ -19,6 +21,7 @@ public enum GatewayFormats {
         case .apimJSON: APIMJSONConsumer()
         case .apimCSV(let header): APIMCSVConsumer(header: header)
         case .nginx: NginxConsumer()
+        case .selfHostedText: SelfHostedTextConsumer()
         case nil: nil
         }
     }
@@ -27,6 +30,7 @@ public enum GatewayFormats {
         case apimJSON
         case apimCSV(header: [String])
         case nginx
+        case selfHostedText
     }
 
     static func sniff(_ head: [UInt8]) -> Kind? {
@@ -40,6 +44,7 @@ public enum GatewayFormats {
         }
         guard index < head.count else { return nil }
         let body = head[index...]
+        if SelfHostedTextConsumer.looksLikeLine(body.prefix { $0 != 0x0A }) { return .selfHostedText }
         if body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") {
             let lowered = String(
                 decoding: body.prefix(4096).map { $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0) },

@@ -88,6 +88,30 @@ import Testing
         #expect(try Self.totals(db) == Totals(requests: 2, backendCalls: 2, callers: 2))
     }
 
+    @Test("self-hosted gateway text stdout: key: value records, other categories skipped, broken lines malformed")
+    func selfHostedText() throws {
+        let (report, db) = try Self.ingestFixture("self-hosted-stdout.log")
+        let file = try #require(report.files.first)
+        #expect(file.format == "apim-shgw-text")
+        #expect(file.requests == 2)
+        #expect(file.skipped == 1)
+        #expect(file.malformed == 1)
+        #expect(file.first == "2025-02-25T07:16:04Z")
+        #expect(file.last == "2025-02-25T07:16:06Z")
+        #expect(try Self.totals(db) == Totals(requests: 2, backendCalls: 2, callers: 2))
+        let store = try Store(path: db, readOnly: true)
+        let rows = try store.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT caller, backend_path, backend_status, response_code FROM gateway_requests ORDER BY time"
+            )
+            .map {
+                "\($0["caller"] as String) \($0["backend_path"] as String) \($0["backend_status"] as Int) \($0["response_code"] as Int)"
+            }
+        }
+        #expect(rows == ["10.168.102.141 /api/orders/1 200 200", "10.168.102.142 /api/orders 500 502"])
+    }
+
     @Test("an Event Hubs line holding several records stores every record")
     func envelopePerLine() throws {
         let (report, db) = try Self.ingestFixture("eventhubs-messages.json")
