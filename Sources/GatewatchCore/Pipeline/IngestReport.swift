@@ -43,6 +43,10 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var skipped: Int
     /// Lines that are not valid records.
     public var malformed: Int
+    /// Lines that hold no record by design: W3C directives, comments and blank lines; for
+    /// gateway logs, lines that only continue or close a multi-line record. For a W3C log,
+    /// `lines == requests + skipped + malformed + otherLines`.
+    public var otherLines = 0
     /// Decompressed bytes read in this run.
     public var bytes: Int64
     /// Raw (compressed) bytes read in this run.
@@ -94,6 +98,8 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public var skipped: Int { files.reduce(0) { $0 + $1.skipped } }
     /// Malformed lines.
     public var malformed: Int { files.reduce(0) { $0 + $1.malformed } }
+    /// Directive, comment and blank lines of all inputs (see ``FileReport/otherLines``).
+    public var otherLines: Int { files.reduce(0) { $0 + $1.otherLines } }
     /// Decompressed bytes read.
     public var bytes: Int64 { files.reduce(0) { $0 + $1.bytes } }
     /// The earliest request time.

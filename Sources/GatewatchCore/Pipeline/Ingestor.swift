@@ -594,6 +594,8 @@ final class PassState {
     var requests = 0
     var skipped = 0
     var malformed = 0
+    /// Directive, comment and blank lines, and gateway lines that only continue a record.
+    var otherLines = 0
     var invalidAddresses = 0
     var noClientColumn = 0
     /// The first directive line holding a carriage return with more text after it, or 0: a file
@@ -928,13 +930,14 @@ final class PassState {
         case .line(let bytes):
             switch parser.parse(bytes) {
             case .directive:
+                otherLines += 1
                 if bareCarriageReturnLine == 0, let carriageReturn = bytes.firstIndex(of: 0x0D),
                     carriageReturn < bytes.count - 1
                 {
                     bareCarriageReturnLine = lineNumber
                 }
             case .blank:
-                break
+                otherLines += 1
             case .malformed(let reason):
                 recordMalformed(reason, text: bytes)
             case .record:
@@ -947,7 +950,7 @@ final class PassState {
     private func count(_ outcome: ConsumedLine, text: UnsafeRawBufferPointer?) {
         switch outcome {
         case .ignored, .pending:
-            break
+            otherLines += 1
         case .record(let time):
             requests += 1
             if time < first { first = time }
@@ -1337,6 +1340,7 @@ final class PassState {
         report.requests = 0
         report.skipped = 0
         report.malformed = 0
+        report.otherLines = 0
         report.bytes = 0
         report.first = nil
         report.last = nil
@@ -1353,6 +1357,7 @@ final class PassState {
             requests: requests,
             skipped: skipped,
             malformed: malformed,
+            otherLines: otherLines,
             bytes: streamOffset - (resume?.bytes ?? 0),
             rawBytes: source.rawOffset,
             first: first == Int64.max ? nil : UTCTime.format(first),

@@ -117,6 +117,7 @@ struct IngestSummaryJSON: Encodable {
     var requests: Int
     var skipped: Int
     var malformed: Int
+    var otherLines: Int
     var malformedSamples: [MalformedSample]
     var first: String?
     var last: String?
@@ -139,6 +140,7 @@ struct IngestSummaryJSON: Encodable {
         requests = report.requests
         skipped = report.skipped
         malformed = report.malformed
+        otherLines = report.otherLines
         malformedSamples = report.malformedSamples
         first = report.first
         last = report.last
@@ -157,6 +159,7 @@ struct IngestSummaryJSON: Encodable {
         case filesFailed = "files_failed"
         case filesUnsupported = "files_unsupported"
         case lines, requests, skipped, malformed
+        case otherLines = "other_lines"
         case malformedSamples = "malformed_samples"
         case first, last
         case byVerdict = "by_verdict"
@@ -178,6 +181,7 @@ struct IngestSummaryJSON: Encodable {
         try container.encode(requests, forKey: .requests)
         try container.encode(skipped, forKey: .skipped)
         try container.encode(malformed, forKey: .malformed)
+        try container.encode(otherLines, forKey: .otherLines)
         try container.encode(malformedSamples, forKey: .malformedSamples)
         try container.encode(first, forKey: .first)
         try container.encode(last, forKey: .last)
@@ -213,7 +217,8 @@ enum IngestSummaryText {
         if report.filesUnsupported > 0 { text += ", \(report.filesUnsupported) not a log" }
         text += " — \(seconds) s, \(speed) MB/s\n"
         text += "  lines \(number(report.lines))   requests \(number(report.requests))"
-        text += "   skipped \(number(report.skipped))   malformed \(number(report.malformed))\n"
+        text += "   skipped \(number(report.skipped))   malformed \(number(report.malformed))"
+        text += "   other \(number(report.otherLines))\n"
         if let first = report.first, let last = report.last {
             text += "  time range \(first) … \(last)\n"
         }

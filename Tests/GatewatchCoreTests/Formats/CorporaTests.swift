@@ -63,6 +63,8 @@ import Testing
         #expect(file.status == .new)
         #expect(file.lines == expected.lines)
         #expect(file.malformed == expected.malformed)
+        // Every line is accounted for.
+        #expect(file.lines == file.requests + file.skipped + file.malformed + file.otherLines)
         if expected.first_c_ip == nil, !expected.headerless {
             // A layout without c-ip (Windows Firewall): records are skipped with a reason.
             #expect(file.requests == 0)
