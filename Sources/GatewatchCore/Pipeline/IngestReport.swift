@@ -43,9 +43,11 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var skipped: Int
     /// Lines that are not valid records.
     public var malformed: Int
-    /// Lines that hold no record by design: W3C directives, comments and blank lines; for
-    /// gateway logs, lines that only continue or close a multi-line record. For a W3C log,
-    /// `lines == requests + skipped + malformed + otherLines`.
+    /// Lines that hold no record by design.
+    ///
+    /// W3C directives, comments and blank lines; for gateway logs, lines that only continue or
+    /// close a multi-line record. For a W3C log, `lines == requests + skipped + malformed +
+    /// otherLines`.
     public var otherLines = 0
     /// Decompressed bytes read in this run.
     public var bytes: Int64
