@@ -121,6 +121,17 @@ public struct LineSplitter {
         }
     }
 
+    /// Reads the held unterminated line (a trailing CR removed), or `nil` when there is none or
+    /// it is over-long.
+    ///
+    /// - Parameter body: Reads the bytes, valid during the call.
+    /// - Returns: What `body` returns.
+    public func withPartialLine<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard !carry.isEmpty, carryOverflow == 0 else { return nil }
+        let count = carry.last == 0x0D ? carry.count - 1 : carry.count
+        return try carry.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
     /// Drops a held partial line without handing it out (follow mode waits for its end).
     public mutating func discardPartialLine() {
         carry.removeAll()

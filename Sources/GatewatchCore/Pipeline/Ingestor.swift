@@ -1208,11 +1208,32 @@ final class PassState {
         writerThread = nil
     }
 
+    /// Whether a plain W3C file's unterminated last line is visibly cut short (a writer in the
+    /// middle of it): a record with fewer values than `#Fields` declares.
+    ///
+    /// Such a line is left for the next run, as follow mode does, instead of being counted as
+    /// malformed now and its rest skipped once the file has grown. An unterminated last line that
+    /// reads as a whole record is a line (many files end without a newline).
+    private func partialLineIsCut() -> Bool {
+        guard consumer == nil else { return false }
+        let verdict: (Bool, String)? = splitter.withPartialLine { bytes in
+            if case .malformed(.fieldCount(let expected, let found)) = parser.parse(bytes), found < expected {
+                return (true, "\(found) of the \(expected) values")
+            }
+            return (false, "")
+        }
+        guard let (cut, what) = verdict, cut else { return false }
+        warnings.append(
+            "the last line is unterminated and cut short (\(what)): left for the next run, once the file has grown"
+        )
+        return true
+    }
+
     /// Finishes the pass: final line, ledger row, aggregates; decides commit or rollback.
     private func finish(failure: (any Error)?) throws -> (FileReport, Bool) {
         let holdsPartialLine =
-            failure == nil && options.holdPartialLastLine && !source.isGzip && file.path != "-"
-            && splitter.hasPartialLine
+            failure == nil && !source.isGzip && file.path != "-" && splitter.hasPartialLine
+            && (options.holdPartialLastLine || partialLineIsCut())
         if failure == nil, !holdsPartialLine {
             // The input is complete: an unterminated last line is a line.
             try splitter.finish { event, lineEnd in try handle(event, lineEnd: lineEnd) }

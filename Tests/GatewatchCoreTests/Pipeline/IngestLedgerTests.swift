@@ -152,6 +152,35 @@ import Testing
         #expect(try summary(db).requests == 150)
     }
 
+    @Test("a batch ingest leaves a last line that is visibly cut short for the next run; a whole one counts")
+    func batchCutLine() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let db = directory + "/t.db"
+        let complete = Self.header + Self.lines(0..<100)
+        // Cut inside the last line's user agent: fewer values than #Fields.
+        let cut = complete.utf8.count - 60
+        try TestSupport.write(Data(Array(complete.utf8)[0..<cut]), to: directory + "/live.log")
+        let first = try TestSupport.ingest([directory + "/live.log"], db: db, configure: configure)
+        let file = try #require(first.files.first)
+        #expect(file.requests == 99)
+        #expect(file.malformed == 0)
+        #expect(file.warnings.contains { $0.contains("cut short") && $0.contains("left for the next run") })
+        let again = try TestSupport.ingest([directory + "/live.log"], db: db, configure: configure)
+        #expect(again.files.first?.status == .known)
+        try TestSupport.write(Data((complete + Self.lines(100..<150)).utf8), to: directory + "/live.log")
+        let second = try TestSupport.ingest([directory + "/live.log"], db: db, configure: configure)
+        #expect(second.files.first?.status == .grown)
+        #expect(second.requests == 51)
+        #expect(second.malformed == 0)
+        #expect(try summary(db).requests == 150)
+        // A file whose last line is whole but unterminated counts it at once.
+        let whole = Self.header + Self.lines(0..<10)
+        try TestSupport.write(Data(whole.utf8.dropLast(2)), to: directory + "/done.log")
+        let done = try TestSupport.ingest([directory + "/done.log"], db: directory + "/d.db", configure: configure)
+        #expect(done.requests == 10)
+        #expect(done.files.first?.warnings.contains { $0.contains("cut short") } == false)
+    }
+
     @Test("the sample logs ingest to the numbers their generator reports")
     func sampleLogs() throws {
         // swift-format-ignore: AlwaysUseLowerCamelCase
