@@ -95,6 +95,38 @@ import Testing
         #expect(bad.stderr.contains("xff_invalid"), "\(bad.stderr)")
     }
 
+    @Test("check and lint report a child's <remove> of a lockItem entry as 500.19 at the child's line (§1.7)")
+    func lockedItemRemoved() throws {
+        let directory = try CLI.scratch()
+        try FileManager.default.createDirectory(atPath: directory + "/app", withIntermediateDirectories: true)
+        try Self.write(
+            webConfigText(
+                #"<ipSecurity lockElements="clear"><add ipAddress="10.0.0.8" lockItem="true"/></ipSecurity>"#
+            ),
+            "web.config",
+            in: directory
+        )
+        try Self.write(
+            webConfigText(#"<ipSecurity><remove ipAddress="10.0.0.8"/></ipSecurity>"#),
+            "app/web.config",
+            in: directory
+        )
+        let policy = ["--policy", "web.config", "--policy", "app/web.config"]
+        let check = try CLI.run(["check"] + policy + ["--url", "/app", "--format", "json", "10.0.0.8"], in: directory)
+        #expect(check.status == 0, "\(check.stderr)")
+        let row = try #require(try Self.json(check).first)
+        #expect(row["verdict"] as? String == "config-error")
+        #expect(row["layer"] as? String == "iis-config")
+        #expect(row["status"] as? Int == 500 && row["substatus"] as? Int == 19)
+        #expect((row["rule"] as? String)?.hasPrefix("ITEM_LOCKED app/web.config:4:") == true, "\(row)")
+        // Above the child the locked deny still applies.
+        let root = try CLI.run(["check"] + policy + ["--url", "/", "10.0.0.8"], in: directory)
+        #expect(root.stdout.contains("403.503"), "\(root.stdout)")
+        let lint = try CLI.run(["lint"] + policy, in: directory)
+        #expect(lint.status == 1)
+        #expect(lint.stdout.contains("ITEM_LOCKED") && lint.stdout.contains("app/web.config:4:"), "\(lint.stdout)")
+    }
+
     @Test("an empty policy file is refused with exit 2 by check and config validate", arguments: ["", " \n\t\n"])
     func emptyPolicy(text: String) throws {
         let directory = try CLI.scratch()

@@ -18,6 +18,33 @@ struct IISEffectiveSection: Sendable {
     var keyLocations: [IISEntryKey: SourceLocation] = [:]
     /// The last `<ipSecurity>` element applied (for lint locations).
     var declarationLocation: SourceLocation?
+    /// The attributes named by `lockAttributes` so far, with the lock that named them first.
+    var attributeLocks: [String: IISLock] = [:]
+    /// The collection directives (`add`, `remove`, `clear`) named by `lockElements` so far.
+    var elementLocks: [String: IISLock] = [:]
+    /// The keys of entries added with `lockItem="true"`, with where they were added.
+    var itemLocks: [IISEntryKey: IISLock] = [:]
+
+    /// Records the first configuration error (500.19) of the scope; later ones do not replace it.
+    mutating func fail(_ rule: String, win32: Int) {
+        if configError == nil { configError = (rule, win32) }
+    }
+}
+
+/// Where a `lockAttributes`, `lockElements` or `lockItem` lock was set (spec §1.7).
+struct IISLock: Sendable {
+    var location: SourceLocation
+    var fileIndex: Int
+    var level: String
+
+    /// Whether the lock applies to a declaration in `block`.
+    ///
+    /// A lock binds the levels below the one that set it: a deeper URL level, or a file further
+    /// down the hierarchy (a site `web.config` under an `applicationHost.config` `<location>`).
+    /// It does not bind the block that set it.
+    func binds(_ block: IISMerger.PlacedBlock) -> Bool {
+        block.fileIndex != fileIndex || block.level != level
+    }
 }
 
 /// Merges IIS documents, given parent first, into effective sections per URL scope.
@@ -117,9 +144,11 @@ struct IISMerger {
     /// Every URL scope that has its own configuration, root first.
     var scopes: [String] {
         var set: Set<String> = ["/"]
-        for block in placed
-        where !block.level.isEmpty && (!block.block.ipSecurity.isEmpty || !block.block.dynamic.isEmpty) {
-            set.insert(block.level)
+        for block in placed where !block.level.isEmpty {
+            let configures = !block.block.ipSecurity.isEmpty || !block.block.dynamic.isEmpty
+            // A file IIS refuses fails every request it governs, with or without an <ipSecurity>.
+            let isRefused = !block.isLocationTag && !documents[block.fileIndex].overrideConflicts.isEmpty
+            if configures || isRefused { set.insert(block.level) }
         }
         return set.sorted { (Self.depth($0), $0) < (Self.depth($1), $1) }
     }
@@ -178,12 +207,24 @@ struct IISMerger {
     mutating func effective(scope: String) -> IISEffectiveSection {
         var section = IISEffectiveSection(scope: scope)
         for placedBlock in orderedBlocks(for: scope) {
+            if !placedBlock.isLocationTag {
+                for conflict in documents[placedBlock.fileIndex].overrideConflicts {
+                    // The spec names no HRESULT for this; 13 (0x8007000d, invalid data) is a placeholder.
+                    section.fail("LOCATION_OVERRIDE_CONFLICT \(conflict)", win32: 13)
+                    record(
+                        .error,
+                        "LOCATION_OVERRIDE_CONFLICT",
+                        conflict,
+                        "<location> sets both overrideMode and allowOverride, which IIS does not allow on one location "
+                            + "tag, so it cannot read this file and answers every request the file governs with 500.19; "
+                            + "keep overrideMode and delete allowOverride"
+                    )
+                }
+            }
             for declaration in placedBlock.block.ipSecurity {
                 section.isConfigured = true
                 if isLocked(placedBlock) {
-                    if section.configError == nil {
-                        section.configError = ("SECTION_LOCKED \(declaration.location)", 33)
-                    }
+                    section.fail("SECTION_LOCKED \(declaration.location)", win32: 33)
                     record(
                         .error,
                         "SECTION_LOCKED",
@@ -195,9 +236,7 @@ struct IISMerger {
                     continue
                 }
                 if let first = declaration.duplicateOf {
-                    if section.configError == nil {
-                        section.configError = ("DUPLICATE_SECTION \(declaration.location)", 183)
-                    }
+                    section.fail("DUPLICATE_SECTION \(declaration.location)", win32: 183)
                     record(
                         .error,
                         "DUPLICATE_SECTION",
@@ -208,17 +247,42 @@ struct IISMerger {
                     )
                     continue
                 }
-                apply(declaration, to: &section)
+                apply(declaration, in: placedBlock, to: &section)
             }
         }
         return section
     }
 
-    private mutating func apply(_ declaration: IISSectionDeclaration, to section: inout IISEffectiveSection) {
+    /// Applies one declaration to the section: attributes, then the collection operations.
+    ///
+    /// A lower level that sets a locked attribute, uses a locked directive, or removes or clears
+    /// over a locked entry makes the scope a 500.19 (spec §1.7); the offending part is skipped.
+    private mutating func apply(
+        _ declaration: IISSectionDeclaration,
+        in block: PlacedBlock,
+        to section: inout IISEffectiveSection
+    ) {
         section.declarationLocation = declaration.location
-        if let value = declaration.allowUnlisted { section.allowUnlisted = value }
-        if let value = declaration.denyAction { section.denyAction = value }
-        if let value = declaration.enableProxyMode {
+        // The attributes this element sets and may set (a locked one is skipped).
+        var written: Set<String> = []
+        if declaration.allowUnlisted != nil { written.insert("allowUnlisted") }
+        if declaration.denyAction != nil { written.insert("denyAction") }
+        if declaration.enableProxyMode != nil { written.insert("enableProxyMode") }
+        if declaration.enableReverseDns != nil { written.insert("enableReverseDns") }
+        for name in IISParser.ipSecurityAttributes where written.contains(name) {
+            guard let lock = section.attributeLocks[name], lock.binds(block) else { continue }
+            written.remove(name)
+            lockViolation(
+                "ATTRIBUTE_LOCKED",
+                declaration.location,
+                "\(name) is locked by lockAttributes at \(lock.location)",
+                "delete \(name) here, or take it out of lockAttributes there",
+                in: &section
+            )
+        }
+        if let value = declaration.allowUnlisted, written.contains("allowUnlisted") { section.allowUnlisted = value }
+        if let value = declaration.denyAction, written.contains("denyAction") { section.denyAction = value }
+        if let value = declaration.enableProxyMode, written.contains("enableProxyMode") {
             if profile.hasDenyAction {
                 section.enableProxyMode = value
             } else if value {
@@ -233,44 +297,137 @@ struct IISMerger {
                 )
             }
         }
-        if let value = declaration.enableReverseDns { section.enableReverseDns = value }
-        for operation in declaration.operations {
-            switch operation {
-            case .add(let entry):
-                if let existing = section.keyLocations[entry.key] {
-                    if section.configError == nil {
-                        section.configError = ("DUPLICATE_KEY \(entry.location)", 183)
-                    }
-                    record(
-                        .error,
-                        "DUPLICATE_KEY",
-                        entry.location,
-                        "an entry with the combined key \(entry.key.text) already exists at \(existing) "
-                            + "('allowed' is not part of the key), so IIS answers 500.19 at and below this level; "
-                            + "delete one, or <remove> the inherited entry first"
-                    )
-                    continue
-                }
-                section.entries.append(entry)
-                section.keyLocations[entry.key] = entry.location
-            case .remove(let key, let location):
-                if section.keyLocations[key] != nil, let index = section.entries.firstIndex(where: { $0.key == key }) {
-                    section.entries.remove(at: index)
-                    section.keyLocations[key] = nil
-                } else {
-                    record(
-                        .warning,
-                        "REMOVE_NO_MATCH",
-                        location,
-                        "<remove> matches no inherited entry with the key \(key.text), so it does nothing; "
-                            + "check the address and subnetMask (omitted subnetMask means 255.255.255.255)"
-                    )
-                }
-            case .clear:
-                section.entries.removeAll()
-                section.keyLocations.removeAll()
-            }
+        if let value = declaration.enableReverseDns, written.contains("enableReverseDns") {
+            section.enableReverseDns = value
         }
+        for operation in declaration.operations {
+            apply(operation, in: block, to: &section)
+        }
+        let lock = IISLock(location: declaration.location, fileIndex: block.fileIndex, level: block.level)
+        for name in declaration.lockedAttributes where section.attributeLocks[name] == nil {
+            section.attributeLocks[name] = lock
+        }
+        for name in declaration.lockedElements where section.elementLocks[name] == nil {
+            section.elementLocks[name] = lock
+        }
+        for name in declaration.unevaluatedLocks {
+            record(
+                .warning,
+                "LOCK_NOT_EVALUATED",
+                declaration.location,
+                "\(name) on <ipSecurity> is not evaluated (the spec covers lockAttributes, lockElements and lockItem "
+                    + "on <add>), so a lower level that breaks it is not predicted as 500.19; use lockAttributes or "
+                    + "lockElements with explicit names if that is what IIS should enforce"
+            )
+        }
+    }
+
+    /// Applies one `<add>`, `<remove>` or `<clear/>` of a declaration in `block`.
+    private mutating func apply(
+        _ operation: IISCollectionOperation,
+        in block: PlacedBlock,
+        to section: inout IISEffectiveSection
+    ) {
+        let (directive, elementLocation): (String, SourceLocation)
+        switch operation {
+        case .add(let entry): (directive, elementLocation) = ("add", entry.location)
+        case .remove(_, let location): (directive, elementLocation) = ("remove", location)
+        case .clear(let location): (directive, elementLocation) = ("clear", location)
+        }
+        let element = directive == "clear" ? "<clear/>" : "<\(directive)>"
+        if let lock = section.elementLocks[directive], lock.binds(block) {
+            lockViolation(
+                "ELEMENT_LOCKED",
+                elementLocation,
+                "\(element) is locked by lockElements at \(lock.location)",
+                "delete it here, or take '\(directive)' out of lockElements there",
+                in: &section
+            )
+            return
+        }
+        switch operation {
+        case .add(let entry):
+            if let existing = section.keyLocations[entry.key] {
+                section.fail("DUPLICATE_KEY \(entry.location)", win32: 183)
+                record(
+                    .error,
+                    "DUPLICATE_KEY",
+                    entry.location,
+                    "an entry with the combined key \(entry.key.text) already exists at \(existing) "
+                        + "('allowed' is not part of the key), so IIS answers 500.19 at and below this level; "
+                        + "delete one, or <remove> the inherited entry first"
+                )
+                return
+            }
+            section.entries.append(entry)
+            section.keyLocations[entry.key] = entry.location
+            if entry.isLockedItem {
+                section.itemLocks[entry.key] = IISLock(
+                    location: entry.location,
+                    fileIndex: block.fileIndex,
+                    level: block.level
+                )
+            }
+        case .remove(let key, let location):
+            if let lock = section.itemLocks[key], lock.binds(block) {
+                lockViolation(
+                    "ITEM_LOCKED",
+                    location,
+                    "<remove> targets the entry \(key.text) that \(lock.location) locks with lockItem=\"true\"",
+                    "delete the <remove>, or drop lockItem there",
+                    in: &section
+                )
+                return
+            }
+            if section.keyLocations[key] != nil, let index = section.entries.firstIndex(where: { $0.key == key }) {
+                section.entries.remove(at: index)
+                section.keyLocations[key] = nil
+                section.itemLocks[key] = nil
+            } else {
+                record(
+                    .warning,
+                    "REMOVE_NO_MATCH",
+                    location,
+                    "<remove> matches no inherited entry with the key \(key.text), so it does nothing; "
+                        + "check the address and subnetMask (omitted subnetMask means 255.255.255.255)"
+                )
+            }
+        case .clear(let location):
+            let itemLocks = section.itemLocks
+            let locked = section.entries.first { itemLocks[$0.key]?.binds(block) == true }
+            if let key = locked?.key, let lock = itemLocks[key] {
+                lockViolation(
+                    "ITEM_LOCKED",
+                    location,
+                    "<clear/> would remove the entry \(key.text) that \(lock.location) locks with lockItem=\"true\"",
+                    "<remove> the unlocked entries one by one instead, or drop lockItem there",
+                    in: &section
+                )
+                return
+            }
+            section.entries.removeAll()
+            section.keyLocations.removeAll()
+            section.itemLocks.removeAll()
+        }
+    }
+
+    /// Records a lock violation: IIS answers every request at and below the level with 500.19,
+    /// HRESULT `0x80070021` (D12).
+    private mutating func lockViolation(
+        _ code: String,
+        _ location: SourceLocation,
+        _ what: String,
+        _ advice: String,
+        in section: inout IISEffectiveSection
+    ) {
+        section.fail("\(code) \(location)", win32: 33)
+        record(
+            .error,
+            code,
+            location,
+            "\(what), so IIS reports a lock violation and answers every request at and below this level with "
+                + "500.19; \(advice)"
+        )
     }
 
     /// The effective dynamic settings (server and site levels only).

@@ -90,6 +90,9 @@ struct IISEntry: Sendable, Hashable {
     var key: IISEntryKey
     /// A rule reference that replaces `file:line` (used by synthetic lists such as lock-down).
     var label: String?
+    /// Whether the `<add>` carries `lockItem="true"`: lower levels may not remove it or clear
+    /// over it (spec §1.7).
+    var isLockedItem = false
 
     init(ipAddress: String?, subnetMask: String?, domainName: String?, allowed: Bool, location: SourceLocation) {
         self.ipAddress = ipAddress
@@ -174,6 +177,14 @@ struct IISSectionDeclaration: Sendable, Hashable {
     var enableProxyMode: Bool?
     var enableReverseDns: Bool?
     var operations: [IISCollectionOperation] = []
+    /// The attribute names listed in `lockAttributes`: lower levels may not set them (spec §1.7).
+    var lockedAttributes: [String] = []
+    /// The collection directives (`add`, `remove`, `clear`) listed in `lockElements`: lower
+    /// levels may not use them (spec §1.7).
+    var lockedElements: [String] = []
+    /// Locking attributes present that the spec does not describe, so they are not evaluated
+    /// (`lockAllAttributesExcept`, `lockAllElementsExcept`, `lockItem` on the section).
+    var unevaluatedLocks: [String] = []
     /// Where the first `<ipSecurity>` of the same block is, when this is a second one: IIS
     /// defines a section once per file and path, so it fails with 500.19.
     var duplicateOf: SourceLocation?
@@ -254,4 +265,7 @@ struct IISDocument: Sendable, Hashable {
     var ipSecurityOverrideModeDefault: IISOverrideMode?
     var registrationLocation: SourceLocation?
     var blocks: [IISBlock] = []
+    /// The `<location>` tags that set both `overrideMode` and `allowOverride`, which IIS refuses
+    /// (spec §1.7): the whole file is a configuration error.
+    var overrideConflicts: [SourceLocation] = []
 }

@@ -154,6 +154,17 @@ enum IISParser {
         }
     }
 
+    /// The value of a locking attribute such as `lockItem`, matched in any case, as `check` accepts it.
+    static func lockValue(_ name: String, in attributes: [String: String]) -> String? {
+        let lowered = name.lowercased()
+        return attributes.first { $0.key.lowercased() == lowered }?.value
+    }
+
+    /// Splits a comma-separated `lockAttributes` / `lockElements` value into trimmed names.
+    static func lockNames(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
+    }
+
     static func uint(_ text: String, attribute: String, at location: SourceLocation) throws(PolicyError) -> UInt32 {
         guard let value = UInt32(text.trimmingWhitespace), value >= 1 else {
             throw .invalidValue(
@@ -339,6 +350,9 @@ enum IISParser {
                     block.overrideMode =
                         try IISParser.bool(legacy, attribute: "allowOverride", at: location) ? .allow : .deny
                 }
+                if attributes["overrideMode"] != nil, attributes["allowOverride"] != nil {
+                    document.overrideConflicts.append(location)
+                }
                 document.blocks.append(block)
                 currentBlock = document.blocks.count - 1
                 locationDepth = stack.count
@@ -361,6 +375,16 @@ enum IISParser {
                 }
                 if let value = attributes["denyAction"] {
                     section.denyAction = try IISParser.denyAction(value, at: location)
+                }
+                if let value = IISParser.lockValue("lockAttributes", in: attributes) {
+                    section.lockedAttributes = IISParser.lockNames(value)
+                }
+                if let value = IISParser.lockValue("lockElements", in: attributes) {
+                    section.lockedElements = IISParser.lockNames(value)
+                }
+                for name in ["lockAllAttributesExcept", "lockAllElementsExcept", "lockItem"]
+                where IISParser.lockValue(name, in: attributes) != nil {
+                    section.unevaluatedLocks.append(name)
                 }
                 document.blocks[currentBlock].ipSecurity.append(section)
                 inIPSecurity = true
@@ -412,13 +436,16 @@ enum IISParser {
                 if let value = attributes["allowed"] {
                     allowed = try IISParser.bool(value, attribute: "allowed", at: location)
                 }
-                let entry = IISEntry(
+                var entry = IISEntry(
                     ipAddress: attributes["ipAddress"],
                     subnetMask: attributes["subnetMask"],
                     domainName: attributes["domainName"],
                     allowed: allowed,
                     location: location
                 )
+                if let value = IISParser.lockValue("lockItem", in: attributes) {
+                    entry.isLockedItem = try IISParser.bool(value, attribute: "lockItem", at: location)
+                }
                 section.operations.append(.add(entry))
             case "remove":
                 try check(attributes, known: IISParser.removeAttributes, element: name, at: location)
