@@ -128,3 +128,28 @@ import Testing
         #expect(result.stderr.contains("is empty; --since must come before --until"))
     }
 }
+
+/// `prune --keep-evidence --keep-hourly` end to end, on a copy of the ingested sample.
+@Suite struct RetentionCLITests {
+    @Test("retention by kind rolls old hours into days and keeps every total the queries show")
+    func keepEvidenceAndHourly() throws {
+        let directory = try CLI.scratch()
+        let db = directory + "/g.db"
+        try FileManager.default.copyItem(atPath: MigrationCLITests.sampleDatabase, toPath: db)
+        let summary = try CLI.run(["summary", "--db", db, "--format", "json"])
+        let top = try CLI.run(["top", "--db", db, "--format", "json", "--limit", "0"])
+        // The sample is days old: a few days' retention rolls it all up and drops its evidence.
+        let prune = try CLI.run(["prune", "--db", db, "--keep-evidence", "1d", "--keep-hourly", "2d", "--json"])
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(prune.stdout.utf8)) as? [String: Any])
+        #expect((report["hourly_rows_rolled_up"] as? Int ?? 0) > (report["daily_rows"] as? Int ?? 0))
+        #expect(((report["rows"] as? [String: Int])?["evidence"] ?? 0) == 2204)
+        #expect(try CLI.run(["summary", "--db", db, "--format", "json"]).stdout == summary.stdout)
+        #expect(try CLI.run(["top", "--db", db, "--format", "json", "--limit", "0"]).stdout == top.stdout)
+        let hours = try CLI.run(["sql", "--db", db, "--format", "csv", "SELECT COUNT(DISTINCT hour) FROM hourly"])
+        #expect(hours.stdout.hasSuffix("\r\n5\r\n"), "\(hours.stdout)")
+        // Mixed modes are a usage error.
+        let mixed = try CLI.run(["prune", "--db", db, "--keep-hourly", "2d", "--older-than", "3d"])
+        #expect(mixed.status == 2)
+    }
+}

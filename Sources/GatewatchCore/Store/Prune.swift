@@ -7,6 +7,20 @@ public struct PruneReport: Sendable, Codable, Equatable {
     public var before: String
     /// Rows removed per table.
     public var rows: [String: Int]
+    /// With retention (`--keep-hourly`): hourly rows before this day (ISO 8601 UTC midnight)
+    /// were rolled up into one row per day.
+    public var hourlyRolledUpBefore: String?
+    /// Hourly rows the roll-up replaced, and the daily rows that replaced them.
+    public var hourlyRowsRolledUp: Int?
+    /// The daily rows written by the roll-up.
+    public var dailyRows: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case before, rows
+        case hourlyRolledUpBefore = "hourly_rolled_up_before"
+        case hourlyRowsRolledUp = "hourly_rows_rolled_up"
+        case dailyRows = "daily_rows"
+    }
 }
 
 /// Retention: removes data older than a cut-off, table by table, in one transaction.
@@ -52,6 +66,64 @@ public enum Pruner {
             }
         }
         return PruneReport(before: cutoff, rows: removed)
+    }
+
+    /// Retention by kind, in one transaction: per-request rows (evidence and request tables)
+    /// before `evidenceBefore` are removed; `hourly` rows before `hourlyBefore` (taken back to
+    /// midnight UTC) are rolled up into one row per day and key, dated at the day's `T00:00:00Z`.
+    ///
+    /// The roll-up keeps every count and sum (`requests`, `bytes`, `time_taken_sum`), the maximum
+    /// and the first and last times, so every query over those days gives the same totals; only
+    /// the hour within such a day is lost (`timeline --bucket hour` shows it at midnight). Rolling
+    /// up days already rolled up changes nothing.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - evidenceBefore: Unix seconds, or `nil` to keep every per-request row.
+    ///   - hourlyBefore: Unix seconds, or `nil` to keep every hourly row as it is.
+    /// - Returns: What was removed and rolled up.
+    /// - Throws: Database errors.
+    public static func applyRetention(
+        store: Store,
+        evidenceBefore: Int64?,
+        hourlyBefore: Int64?
+    ) throws
+        -> PruneReport
+    {
+        var report = PruneReport(before: evidenceBefore.map(UTCTime.format) ?? "", rows: [:])
+        if let evidenceBefore {
+            report = try prune(store: store, before: evidenceBefore, evidenceOnly: true)
+        }
+        guard let hourlyBefore else { return report }
+        let midnight = hourlyBefore - ((hourlyBefore % 86_400) + 86_400) % 86_400
+        let cutoff = UTCTime.format(midnight)
+        try store.write { db in
+            guard try hasColumn(db, table: "hourly", column: "hour") else { return }
+            let before = try db.value(Int.self, "SELECT COUNT(*) FROM hourly WHERE hour < ?", [cutoff]) ?? 0
+            try db.execute("DROP TABLE IF EXISTS gatewatch_rollup", [])
+            try db.execute(
+                """
+                CREATE TEMPORARY TABLE gatewatch_rollup AS
+                SELECT substr(hour, 1, 10) || 'T00:00:00Z' AS hour, site, address, verdict, outcome, status, substatus,
+                    SUM(requests) AS requests, SUM(bytes) AS bytes, SUM(time_taken_sum) AS time_taken_sum,
+                    MAX(time_taken_max) AS time_taken_max, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
+                    source
+                FROM hourly WHERE hour < ?
+                GROUP BY substr(hour, 1, 10), site, address, verdict, outcome, status, substatus, source
+                """,
+                [cutoff]
+            )
+            try db.execute("DELETE FROM hourly WHERE hour < ?", [cutoff])
+            let columns =
+                "hour, site, address, verdict, outcome, status, substatus, requests, bytes, time_taken_sum, "
+                + "time_taken_max, first_seen, last_seen, source"
+            let daily = try db.changes("INSERT INTO hourly (\(columns)) SELECT \(columns) FROM gatewatch_rollup", [])
+            try db.execute("DROP TABLE gatewatch_rollup", [])
+            report.hourlyRolledUpBefore = cutoff
+            report.hourlyRowsRolledUp = before
+            report.dailyRows = daily
+        }
+        return report
     }
 
     private static func hasColumn(_ db: any SQLDatabase, table: String, column: String) throws -> Bool {

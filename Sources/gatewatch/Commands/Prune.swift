@@ -7,12 +7,17 @@ extension Gatewatch {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Remove stored data older than a cut-off (the ledger is kept, so old logs are not ingested again).",
+                "Remove stored data older than a cut-off, or roll old hourly rows into daily ones (the ledger is kept, so old logs are not ingested again).",
             discussion: """
                 Examples:
                   gatewatch prune --older-than 90d                 # everything before 90 days ago
                   gatewatch prune --older-than 30d --evidence-only # keep aggregates, drop per-request rows
                   gatewatch prune --before 2026-01-01
+                  gatewatch prune --keep-evidence 30d --keep-hourly 180d
+                                   # per-request rows for 30 days; hourly rows for 180 days, then one row per day
+
+                Rolled-up days keep every count, sum, maximum and first/last time, so queries over them
+                give the same totals; only the hour within such a day is lost.
                 """
         )
 
@@ -29,17 +34,77 @@ extension Gatewatch {
         @Flag(help: "Remove only per-request rows (evidence, gateway request rows), keep the aggregates.")
         var evidenceOnly = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Keep per-request rows (evidence, gateway request rows) for this duration; remove older ones.",
+                valueName: "duration"
+            )
+        )
+        var keepEvidence: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Keep hourly rows for this duration; roll older days into one row per day.",
+                valueName: "duration"
+            )
+        )
+        var keepHourly: String?
+
         @Flag(help: "Print what was removed as JSON.")
         var json = false
 
         func validate() throws {
-            if (olderThan == nil) == (before == nil) {
-                throw ValidationError("give exactly one of --older-than or --before")
+            let retention = keepEvidence != nil || keepHourly != nil
+            if retention {
+                if olderThan != nil || before != nil || evidenceOnly {
+                    throw ValidationError(
+                        "--keep-evidence/--keep-hourly set retention by kind; do not combine them with --older-than, --before or --evidence-only"
+                    )
+                }
+            } else if (olderThan == nil) == (before == nil) {
+                throw ValidationError("give exactly one of --older-than or --before, or --keep-evidence/--keep-hourly")
+            }
+        }
+
+        /// Unix seconds `duration` before `now`.
+        private static func cutoff(_ duration: String?, now: Int64) throws -> Int64? {
+            guard let duration else { return nil }
+            do {
+                return now - (try TimeRange.parseDuration(duration))
+            } catch {
+                throw ValidationError("\(error)")
             }
         }
 
         func run() throws {
             let now = Int64(Date.now.timeIntervalSince1970)
+            if keepEvidence != nil || keepHourly != nil {
+                let evidenceBefore = try Self.cutoff(keepEvidence, now: now)
+                let hourlyBefore = try Self.cutoff(keepHourly, now: now)
+                let database = try store.openExisting()
+                let report = try Pruner.applyRetention(
+                    store: database,
+                    evidenceBefore: evidenceBefore,
+                    hourlyBefore: hourlyBefore
+                )
+                if json {
+                    print(try JSONOutput.encode(report))
+                    return
+                }
+                if evidenceBefore != nil {
+                    print("removed per-request rows before \(report.before):")
+                    for (table, count) in report.rows.sorted(by: { $0.key < $1.key }) {
+                        print("  \(table): \(count) rows")
+                    }
+                }
+                if let day = report.hourlyRolledUpBefore {
+                    print(
+                        "rolled up hourly rows before \(day): \(report.hourlyRowsRolledUp ?? 0) rows into "
+                            + "\(report.dailyRows ?? 0) daily rows"
+                    )
+                }
+                return
+            }
             let cutoff: Int64
             do {
                 if let olderThan {
