@@ -1,6 +1,7 @@
 #ifndef GATEWATCH_CMALLOC_SHIM_H
 #define GATEWATCH_CMALLOC_SHIM_H
 // glibc's mallopt is not exported by Swift's Glibc module.
+#include <stdio.h>
 #include <stdlib.h>  // defines __GLIBC__ on glibc
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -16,5 +17,11 @@ static inline int gw_set_mmap_threshold(int bytes) {
     (void)bytes;
     return 0;
 #endif
+}
+
+/// Flushes standard output; returns 0 when everything written to it so far got there, -1 when a
+/// write failed (a full disk, a closed descriptor), with `errno` set by the failing write.
+static inline int gw_flush_stdout(void) {
+    return (fflush(stdout) != 0 || ferror(stdout)) ? -1 : 0;
 }
 #endif

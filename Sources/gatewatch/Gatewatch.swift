@@ -27,6 +27,12 @@ struct Gatewatch: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            // Output that could not be written (a full disk, a closed descriptor) is a failure,
+            // not a success with nothing printed.
+            if let reason = StandardOutput.flush() {
+                FileHandle.standardError.write(Data("Error: writing to standard output failed: \(reason)\n".utf8))
+                Foundation.exit(1)
+            }
         } catch {
             let code = exitCode(for: error)
             // Help and --version as ArgumentParser prints them (on standard output).

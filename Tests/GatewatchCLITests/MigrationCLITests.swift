@@ -153,3 +153,39 @@ import Testing
         #expect(mixed.status == 2)
     }
 }
+
+/// Output that cannot be written is a failure, and `report --out` writes through links and devices.
+@Suite struct OutputFailureTests {
+    @Test("a full standard output makes a command fail (exit 1), not succeed silently")
+    func fullStandardOutput() throws {
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { return }
+        for arguments in [
+            ["summary"], ["report", "--out", "-"], ["readiness", "--quiet-days", "2", "--format", "json"],
+        ] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = arguments + ["--db", MigrationCLITests.sampleDatabase]
+            process.standardOutput = full
+            let error = Pipe()
+            process.standardError = error
+            try process.run()
+            let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1, "\(arguments)")
+            #expect(message.contains("writing to standard output failed"), "\(arguments): \(message)")
+        }
+    }
+
+    @Test("report --out follows a symbolic link to its target and keeps the link")
+    func reportThroughLink() throws {
+        let directory = try CLI.scratch()
+        let target = directory + "/target.html"
+        let link = directory + "/link.html"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let result = try CLI.run(["report", "--db", MigrationCLITests.sampleDatabase, "--out", link])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect(try String(contentsOfFile: target, encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
+    }
+}

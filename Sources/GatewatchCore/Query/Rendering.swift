@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 
 /// Output formats of query commands.
@@ -10,6 +11,17 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case ndjson
     /// RFC 4180 CSV with a header row.
     case csv
+}
+
+/// Standard output as the commands write it (Swift's `print`, buffered by the C library).
+public enum StandardOutput {
+    /// Flushes what was printed; `nil` when it all got there, else the reason it did not (a full
+    /// disk, a closed descriptor), so that the command can fail instead of exiting 0.
+    ///
+    /// - Returns: The error text, or `nil`.
+    public static func flush() -> String? {
+        gw_flush_stdout() == 0 ? nil : String(cString: strerror(errno))
+    }
 }
 
 /// Escaping of log-derived text before it reaches a terminal, a CSV file or HTML.
@@ -104,21 +116,30 @@ public enum SafeText {
         }
     }
 
-    /// Text safe inside HTML element content and attribute values.
+    /// Text safe inside HTML element content and attribute values: markup characters as entities,
+    /// and control, zero-width and bidirectional-override characters shown as `\xNN` or
+    /// `\u{NNNN}` (log text is hostile: such characters disguise what a page says).
     ///
     /// - Parameter text: The text.
     /// - Returns: The escaped text.
     public static func html(_ text: String) -> String {
         var output = ""
         output.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&#39;"
-            default: output.append(character)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x26: output += "&amp;"
+            case 0x3C: output += "&lt;"
+            case 0x3E: output += "&gt;"
+            case 0x22: output += "&quot;"
+            case 0x27: output += "&#39;"
+            case 0x09, 0x0A, 0x0D: output.unicodeScalars.append(scalar)
+            case 0..<0x20, 0x7F..<0xA0:
+                // Control characters are shown, as in terminal output, not passed to the page.
+                output += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            case 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF:
+                // Zero-width characters, line separators and bidirectional overrides disguise text.
+                output += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: output.unicodeScalars.append(scalar)
             }
         }
         return output

@@ -67,7 +67,12 @@ extension Gatewatch {
                 return
             }
             do {
-                try Data(html.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                // Through a symbolic link to its target, and straight into a device or FIFO
+                // (`/dev/stdout`, a pipe): a new file renamed over them would replace them.
+                let target = URL(fileURLWithPath: out).resolvingSymlinksInPath()
+                let type = (try? FileManager.default.attributesOfItem(atPath: target.path))?[.type]
+                let special = type != nil && (type as? FileAttributeType) != .typeRegular
+                try Data(html.utf8).write(to: target, options: special ? [] : .atomic)
             } catch {
                 // Not a usage error: the arguments were fine, the file system refused (exit 1).
                 StandardError().write(

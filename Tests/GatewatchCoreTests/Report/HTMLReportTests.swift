@@ -14,6 +14,7 @@ import Testing
         2026-11-20 10:00:01 10.0.1.4 GET /"><img+src=x+onerror=alert(1)> - 443 - 203.0.113.9 <script>alert("pwned")</script> - 200 0 0 3\r
         2026-11-20 11:00:02 10.0.1.4 GET /a&b - 443 - 203.0.113.9 <script>alert("pwned")</script> - 403 503 0 1\r
         2026-11-20 11:05:00 10.0.1.4 GET / - 80 - ::1 AlwaysOn - 200 0 0 1\r
+        2026-11-20 11:06:00 10.0.1.4 GET /x - 80 - 203.0.113.10 evil\u{1B}[31mred\u{07}\u{202E}txt.exe\u{200B} - 200 0 0 1\r
 
         """
 
@@ -37,6 +38,9 @@ import Testing
         #expect(html.contains("/&quot;&gt;&lt;img+src=x+onerror=alert(1)&gt;"))
         #expect(html.contains("/a&amp;b"))
         #expect(!html.contains("onerror=alert(1)>"))
+        // Control, zero-width and bidirectional characters are shown, not passed to the page.
+        for hidden in ["\u{1B}", "\u{07}", "\u{202E}", "\u{200B}"] { #expect(!html.contains(hidden)) }
+        #expect(html.contains("evil\\x1b[31mred\\x07\\u{202e}txt.exe\\u{200b}"))
     }
 
     @Test("the sample report has every section, inline SVG charts and nothing fetched from elsewhere")
