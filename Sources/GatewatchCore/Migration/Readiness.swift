@@ -39,6 +39,9 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
     public var dataStart: String
     /// Whether blocked direct requests counted too (`--include-blocked`).
     public var includesBlocked: Bool
+    /// The starts of the window's 24-hour periods that hold no request at all (a day whose logs
+    /// were never ingested): the store cannot prove those days quiet.
+    public var daysWithoutData: [String] = []
 
     /// Whether the stored data reaches back to the start of the window.
     public var coversWindow: Bool { dataStart < UTCTime.format((TimeDisplay.parse(windowStart) ?? 0) + 3600) }
@@ -78,7 +81,8 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
 /// starts N × 24 hours earlier, on an hour boundary. With ``until`` the newest data before that
 /// time is used instead, which answers "was it ready then?"; like every window, it applies to
 /// whole hours (an `until` inside an hour keeps that hour). When the stored data starts after
-/// the window's first hour, the store cannot prove N quiet days and the result is not ready.
+/// the window's first hour, or a 24-hour period of the window holds no request at all (a day
+/// whose logs were not ingested), the store cannot prove N quiet days and the result is not ready.
 ///
 /// **Counted traffic** is verdict `direct` (platform traffic never counts) with outcome `served`:
 /// a client that is already refused by an enforced allowlist cannot break anything more. With
@@ -177,7 +181,18 @@ public struct ReadinessQuery: Sendable {
                 dataStart: dataStart,
                 includesBlocked: includesBlocked
             )
-            result.ready = blocking.isEmpty && result.coversWindow
+            // Every 24-hour period of the window must hold data, or its quiet proves nothing.
+            var covered = Set<Int64>()
+            for hour in try db.values(
+                String.self,
+                "SELECT DISTINCT hour FROM hourly WHERE hour >= ? AND hour < ?",
+                [startText, endText]
+            ) {
+                if let time = TimeDisplay.parse(hour) { covered.insert((time - windowStart) / 86_400) }
+            }
+            result.daysWithoutData = (0..<Int64(quietDays)).filter { !covered.contains($0) }
+                .map { UTCTime.format(windowStart + $0 * 86_400) }
+            result.ready = blocking.isEmpty && result.coversWindow && result.daysWithoutData.isEmpty
             return result
         }
     }
@@ -210,10 +225,15 @@ extension ReadinessResult {
             if ready {
                 output =
                     "READY: no \(counted) in the last \(quietDays) day(s) of data (\(windowStart) … \(windowEnd))\n"
-            } else if blocking.isEmpty {
+            } else if blocking.isEmpty, !coversWindow {
                 output =
                     "NOT READY: the data starts at \(dataStart), after the start of the \(quietDays)-day window "
                     + "(\(windowStart) … \(windowEnd)); ingest older logs or lower --quiet-days\n"
+            } else if blocking.isEmpty {
+                output =
+                    "NOT READY: \(daysWithoutData.count) day(s) of the \(quietDays)-day window (\(windowStart) … "
+                    + "\(windowEnd)) hold no request at all (from \(daysWithoutData.joined(separator: ", "))): their "
+                    + "logs are missing, so they prove nothing; ingest them\n"
             } else {
                 output =
                     "NOT READY: \(blocking.count) client(s) sent \(counted) in the last \(quietDays) day(s) of data "

@@ -89,6 +89,23 @@ import Testing
         #expect(try three.render(.table).contains("ingest older logs or lower --quiet-days"))
     }
 
+    @Test("a day of the window without any data makes the store unable to prove the quiet period")
+    func missingDay() throws {
+        let db = try MigrationFixtures.ingestSample(files: [
+            "u_ex261120.log.gz", "u_ex261121.log.gz", "u_ex261124.log.gz",
+        ])
+        let gap = try Store(path: db, readOnly: true)
+        let three = try ReadinessQuery(quietDays: 3).run(store: gap)
+        #expect(!three.ready)
+        #expect(three.blocking.isEmpty)
+        #expect(three.coversWindow)
+        #expect(three.daysWithoutData == ["2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z"])
+        #expect(try three.render(.table).contains("hold no request at all"))
+        #expect(three.exitCode == ReadinessResult.notReadyExitCode)
+        // The day that is there is enough for a one-day window.
+        #expect(try ReadinessQuery(quietDays: 1).run(store: gap).ready)
+    }
+
     @Test("the JSON contract has exactly four keys")
     func contract() throws {
         let result = try ReadinessQuery(quietDays: 2, includesBlocked: true).run(store: store)
