@@ -210,8 +210,9 @@ public struct Policy: Sendable {
         self.gateways = gateways
     }
 
-    /// The policy implied by gateway addresses alone: allow the gateway and loopback (platform
-    /// warm-up, Always On), deny everything else with IIS's default `403.503`.
+    /// The policy implied by gateway addresses alone: allow the gateway, loopback (platform
+    /// warm-up, Always On) and the load-balancer probe `168.63.129.16`, deny everything else with
+    /// IIS's default `403.503`.
     ///
     /// - Parameter gateways: The gateway blocks.
     /// - Returns: The lock-down policy.
@@ -222,7 +223,10 @@ public struct Policy: Sendable {
     static func lockDown(gateways: [CIDR], profile: IISProfile) -> Policy {
         var entries: [IISEntry] = []
         let loopback = [CIDR("127.0.0.0/8"), CIDR("::1/128")].compactMap { $0 }
-        for (label, blocks) in [("gateway", gateways), ("loopback", loopback)] {
+        // The load-balancer probe's address is platform traffic by address (every request from it
+        // is `platform` at ingest), so the lock-down target lets it in: `check` and `lint` agree.
+        let probe = [CIDR("168.63.129.16/32")].compactMap { $0 }
+        for (label, blocks) in [("gateway", gateways), ("loopback", loopback), ("platform", probe)] {
             for block in blocks {
                 let mask = block.network.isIPv4 ? "\(block.prefixLength)" : "\(block.prefixLength)"
                 var entry = IISEntry(

@@ -77,3 +77,15 @@ import Testing
         #expect(undated.serviceTagsAgeWarning(first: "2026-11-20T00:00:00Z", last: "2026-11-24T00:00:00Z") == nil)
     }
 }
+
+@Suite struct ImpliedLockDownTests {
+    @Test("the implied lock-down lets the gateway, loopback and the load-balancer probe in, as ingest does")
+    func probeAllowed() throws {
+        let policy = Policy.lockDown(gateways: [try #require(CIDR("20.50.10.4"))])
+        for allowed in ["20.50.10.4", "127.0.0.1", "::1", "168.63.129.16"] {
+            #expect(policy.evaluate(address: try #require(IPAddress(allowed))).verdict == .allow, "\(allowed)")
+        }
+        #expect(policy.evaluate(address: try #require(IPAddress("8.8.8.8"))).verdict == .deny)
+        #expect(!policy.lint().contains { $0.code == "PLATFORM_PROBE_BLOCKED" })
+    }
+}
