@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Gateway records held in memory until the ingest driver flushes them into the store.
@@ -202,13 +203,17 @@ final class GatewaySink {
             requests.removeAll(keepingCapacity: true)
         }
         if final {
+            // Kept for the last 30 days of data, counted from the newest row, but never from a
+            // time past tomorrow: one record dated in the future (a wrong clock, a hostile log)
+            // would otherwise delete every real row.
             let retention = GatewaySchema.requestRetentionDays * 86_400_000
+            let latestPlausible = (Int64(Date().timeIntervalSince1970) + 86_400) * 1000
             try db.execute(
                 """
                 DELETE FROM gateway_requests
-                WHERE time_ms < (SELECT max(time_ms) FROM gateway_requests) - ?
+                WHERE time_ms < (SELECT max(time_ms) FROM gateway_requests WHERE time_ms <= ?) - ?
                 """,
-                [retention]
+                [latestPlausible, retention]
             )
         }
     }

@@ -112,6 +112,19 @@ import Testing
         #expect(rows == ["10.168.102.141 /api/orders/1 200 200", "10.168.102.142 /api/orders 500 502"])
     }
 
+    @Test("one record dated in the future does not push the real request rows out of retention")
+    func futureRecord() throws {
+        let (_, db) = try Self.ingestFixture("PT1H.json")
+        let before = try Self.totals(db).backendCalls
+        #expect(before > 0)
+        let future = try TestSupport.scratchDirectory() + "/future.json"
+        let record =
+            #"{"time":"2099-01-01T00:00:00Z","category":"GatewayLogs","callerIpAddress":"203.0.113.9","properties":{"method":"GET","backendUrl":"https://b.example/x","backendResponseCode":200,"responseCode":200}}"#
+        try TestSupport.write(Data((record + "\n").utf8), to: future)
+        _ = try TestSupport.ingest([future], db: db)
+        #expect(try Self.totals(db).backendCalls == before + 1)
+    }
+
     @Test("an Event Hubs line holding several records stores every record")
     func envelopePerLine() throws {
         let (report, db) = try Self.ingestFixture("eventhubs-messages.json")
