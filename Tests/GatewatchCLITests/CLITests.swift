@@ -198,7 +198,7 @@ enum CLI {
         #expect(csv.stdout.hasPrefix("metric,value\r\n"))
     }
 
-    @Test("standard input is an input")
+    @Test("standard input is an input, recognised by the ledger like a file")
     func standardInput() throws {
         let directory = try CLI.scratch()
         let db = directory + "/g.db"
@@ -210,6 +210,18 @@ enum CLI {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["requests"] as? Int == 300)
         #expect(object["files_new"] as? Int == 1)
+        // The ledger knows standard input as it knows files: the same content again adds
+        // nothing, and a longer version (a file that grew) adds only the rest.
+        let again = try CLI.run(["ingest", "--db", db, "--json", "-"], stdin: Data(CLI.log(0..<300).utf8))
+        let known = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(known["files_known"] as? Int == 1)
+        #expect(known["requests"] as? Int == 0)
+        let grown = try CLI.run(["ingest", "--db", db, "--json", "-"], stdin: Data(CLI.log(0..<500).utf8))
+        let more = try #require(try JSONSerialization.jsonObject(with: Data(grown.stdout.utf8)) as? [String: Any])
+        #expect(more["files_grown"] as? Int == 1)
+        #expect(more["requests"] as? Int == 200)
+        let total = try CLI.run(["sql", "--db", db, "--format", "csv", "SELECT SUM(requests) FROM hourly"])
+        #expect(total.stdout.hasSuffix("\r\n500\r\n"), "\(total.stdout)")
     }
 
     @Test(

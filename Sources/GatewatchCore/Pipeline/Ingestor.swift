@@ -400,6 +400,10 @@ struct RestartPass: Error {
 final class FileIngest {
     let ingestor: Ingestor
     let path: String
+    /// What the input is read from: `path`, or for standard input (`-`) a copy of it spooled to
+    /// a temporary file, so that it can be read again like any file (a pass that restarts, the
+    /// ledger's check of a grown file's prefix).
+    private(set) var sourcePath: String
     let tracker: ProgressTracker
     var samples: [MalformedSample] = []
     var verdictCounts: [Verdict: Int] = [:]
@@ -430,6 +434,7 @@ final class FileIngest {
     ) {
         self.ingestor = ingestor
         self.path = path
+        sourcePath = path
         self.tracker = tracker
         self.session = session
         self.inFlight = inFlight
@@ -444,6 +449,16 @@ final class FileIngest {
     }
 
     func execute() throws -> FileReport {
+        if path == "-" {
+            do {
+                sourcePath = try Self.spoolStandardInput()
+            } catch {
+                var report = blankReport(status: .failed)
+                report.error = "reading standard input failed: \(error)"
+                return report
+            }
+        }
+        defer { if sourcePath != path { try? FileManager.default.removeItem(atPath: sourcePath) } }
         var candidates: [LedgerCandidate]?
         var attempts = 0
         var transientFailures = 0
@@ -491,11 +506,43 @@ final class FileIngest {
         )
     }
 
+    /// Copies standard input, as it comes (compressed or not), to a new temporary file.
+    ///
+    /// - Returns: The file's path.
+    /// - Throws: ``InputError`` when standard input cannot be read or the copy written.
+    static func spoolStandardInput() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.path
+        var template = Array((directory + "/gatewatch-stdin-XXXXXX").utf8CString)
+        let output = template.withUnsafeMutableBufferPointer { name in name.baseAddress.map { mkstemp($0) } ?? -1 }
+        let path = String(cString: template)
+        guard output >= 0 else { throw InputError.cannotOpen(path: path, errno: errno) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw InputError.readFailed(path: "-", errno: errno) }
+            if count == 0 { return path }
+            var written = 0
+            while written < count {
+                let step = buffer.withUnsafeBytes { bytes in
+                    write(output, UnsafeRawBufferPointer(rebasing: bytes[written..<count]).baseAddress, count - written)
+                }
+                if step < 0, errno == EINTR { continue }
+                guard step > 0 else {
+                    try? FileManager.default.removeItem(atPath: path)
+                    throw InputError.readFailed(path: path, errno: errno)
+                }
+                written += step
+            }
+        }
+    }
+
     /// One pass over the input inside one transaction.
     private func runPass(candidates preset: [LedgerCandidate]?) throws -> FileReport {
         let source: ByteSource
         do {
-            source = try ByteSource(path: path)
+            source = try ByteSource(path: sourcePath)
         } catch {
             var report = blankReport(status: .failed)
             report.error = "\(error)"
@@ -532,7 +579,7 @@ final class FileIngest {
             report.rawBytes = source.rawOffset
             report.error = "'\(path)' is not a W3C log (\(unsupported.reason)); pass --format w3c to read it anyway"
             return report
-        } catch let error as SQLError where (error.isTransient || error.code == "23505") && path != "-" {
+        } catch let error as SQLError where error.isTransient || error.code == "23505" {
             // PostgreSQL: another ingester won a race on the same rows or ledger entry; rerun the
             // input, which now sees the winner's ledger row. (Not standard input: it cannot be
             // read twice; that input fails instead.)
@@ -724,7 +771,7 @@ final class PassState {
         if let writer = transaction.writer { try writer.lockHead(headHashText) }
         if let preset = presetCandidates {
             candidates = preset
-        } else if file.path != "-" {
+        } else {
             candidates = try ledgerCandidates(head: head)
         }
         if let best = candidates.first {
@@ -807,7 +854,7 @@ final class PassState {
     /// Throws ``LedgerChanged`` when the ledger rows for this head are no longer those the pass
     /// was read against (a deferred pass; a preset list only comes from a classic retry).
     private func checkLedgerUnchanged() throws {
-        guard deferred, presetCandidates == nil, file.path != "-" else { return }
+        guard deferred, presetCandidates == nil else { return }
         let now = try ledgerCandidates(head: head)
         let same =
             now.count == candidatesBeforeLock.count
