@@ -27,6 +27,37 @@ final class APIMJSONConsumer: RecordConsumer {
         return GatewayOutcome.collapse(outcomes, isOpen: framer.isOpen)
     }
 
+    /// A JSON Lines record cut short: no record was open before the line, and the line leaves one
+    /// open (APIM appends to the hour's `PT1H.json` blob while it is being read).
+    func leavesUnterminatedLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard !framer.isOpen, let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }),
+            first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        else { return false }
+        // Open brackets (outside strings) or an open string at the end: the record goes on.
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in line {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return inString || depth > 0
+    }
+
     func flush(db: any SQLDatabase, fileID: Int64, final: Bool) throws -> ConsumedLine? {
         var leftOver: ConsumedLine?
         if final, case .malformed(let reason, let start)? = framer.finish() {

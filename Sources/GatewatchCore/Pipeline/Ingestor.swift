@@ -1255,14 +1255,21 @@ final class PassState {
         writerThread = nil
     }
 
-    /// Whether a plain W3C file's unterminated last line is visibly cut short (a writer in the
-    /// middle of it): a record with fewer values than `#Fields` declares.
+    /// Whether a plain file's unterminated last line is visibly cut short (a writer in the middle
+    /// of it): a W3C record with fewer values than `#Fields` declares, or a gateway record its
+    /// consumer calls unfinished (``RecordConsumer/leavesUnterminatedLine(_:)``).
     ///
     /// Such a line is left for the next run, as follow mode does, instead of being counted as
     /// malformed now and its rest skipped once the file has grown. An unterminated last line that
     /// reads as a whole record is a line (many files end without a newline).
     private func partialLineIsCut() -> Bool {
-        guard consumer == nil else { return false }
+        if let consumer {
+            guard splitter.withPartialLine({ consumer.leavesUnterminatedLine($0) }) == true else { return false }
+            warnings.append(
+                "the last line is an unterminated record cut short: left for the next run, once the file has grown"
+            )
+            return true
+        }
         let verdict: (Bool, String)? = splitter.withPartialLine { bytes in
             if case .malformed(.fieldCount(let expected, let found)) = parser.parse(bytes), found < expected {
                 return (true, "\(found) of the \(expected) values")

@@ -49,4 +49,19 @@ public protocol RecordConsumer: AnyObject {
 
     /// Rows held in memory; the driver flushes when this passes its threshold.
     var pendingRowCount: Int { get }
+
+    /// Whether an input's unterminated last line is a record cut short (a writer in the middle
+    /// of it), to be left for the next run instead of being read now; the line is not consumed.
+    ///
+    /// - Parameter line: The unterminated last line.
+    /// - Returns: `true` to leave it for the next run.
+    func leavesUnterminatedLine(_ line: UnsafeRawBufferPointer) -> Bool
+}
+
+extension RecordConsumer {
+    /// By default an unterminated last line is read like any other.
+    ///
+    /// - Parameter line: The unterminated last line.
+    /// - Returns: `false`.
+    public func leavesUnterminatedLine(_ line: UnsafeRawBufferPointer) -> Bool { false }
 }

@@ -125,6 +125,29 @@ import Testing
         #expect(try Self.totals(db).backendCalls == before + 1)
     }
 
+    @Test("a JSON Lines blob caught mid-record leaves that record for the next run, which reads it whole")
+    func growingBlob() throws {
+        let directory = try TestSupport.scratchDirectory()
+        let db = directory + "/t.db"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: TestSupport.fixture("gateway/PT1H.json")))
+        let (full, _) = try Self.ingestFixture("PT1H.json")
+        // Cut in the middle of the last line's record, as APIM appends to the hour's blob.
+        let lastLine = (whole.dropLast().lastIndex(of: 0x0A) ?? 0) + 1
+        let cut = lastLine + (whole.count - lastLine) / 2
+        try TestSupport.write(whole.prefix(cut), to: directory + "/PT1H.json")
+        let first = try TestSupport.ingest([directory + "/PT1H.json"], db: db)
+        let file = try #require(first.files.first)
+        #expect(file.malformed == 0)
+        #expect(file.requests == full.requests - 1)
+        #expect(file.warnings.contains { $0.contains("left for the next run") }, "\(file.warnings)")
+        try TestSupport.write(whole, to: directory + "/PT1H.json")
+        let second = try TestSupport.ingest([directory + "/PT1H.json"], db: db)
+        #expect(second.files.first?.status == .grown)
+        #expect(second.requests == 1)
+        #expect(second.malformed == 0)
+        #expect(try Self.totals(db).requests == full.requests)
+    }
+
     @Test("an Event Hubs line holding several records stores every record")
     func envelopePerLine() throws {
         let (report, db) = try Self.ingestFixture("eventhubs-messages.json")
