@@ -208,13 +208,13 @@ extension WhatIfResult: Encodable {
         case .blocksTraffic: output += "Result: would refuse traffic that is served today (exit 4)\n"
         case .breaksPlatform: output += "Result: would break platform traffic (exit 5)\n"
         }
-        func section(_ title: String, _ entries: [WhatIfEntry]) {
+        func section(_ title: String, _ entries: [WhatIfEntry], lastColumn: String = "LAST SEEN") {
             let total = Self.total(entries)
             output += "\n\(title): \(total.addresses) address(es), \(total.requests) request(s)\n"
             guard !entries.isEmpty else { return }
             let shown = limit > 0 ? Array(entries.prefix(limit)) : entries
             let table = TextTable(
-                columns: ["ADDRESS", "NOW", "REQUESTS", "BLOCKED", "LAST SEEN", "RULE", "ENDPOINTS", "USER AGENTS"],
+                columns: ["ADDRESS", "NOW", "REQUESTS", "BLOCKED", lastColumn, "RULE", "ENDPOINTS", "USER AGENTS"],
                 rows: shown.map {
                     [
                         $0.address, $0.current, String($0.requests), String($0.blocked), $0.lastSeen,
@@ -233,7 +233,8 @@ extension WhatIfResult: Encodable {
         section("Newly blocked (the current policy lets them in)", newlyBlocked)
         section(
             "Cut off once enforced (denied by both policies, but served: the allowlist is not enforced)",
-            unenforced
+            unenforced,
+            lastColumn: "LAST SERVED"
         )
         section("Newly allowed (the current policy denies them)", newlyAllowed)
 
