@@ -88,6 +88,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test("another application's SQLite database is refused and left untouched")
+    func foreignDatabase() throws {
+        let directory = try CLI.scratch()
+        let db = directory + "/crm.db"
+        let create = Process()
+        create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        create.arguments = ["sqlite3", db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)"]
+        try create.run()
+        create.waitUntilExit()
+        guard create.terminationStatus == 0 else { return }  // no sqlite3 here
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        try Data(CLI.log(0..<10).utf8).write(to: URL(fileURLWithPath: directory + "/u_ex261120.log"))
+        let result = try CLI.run(["ingest", "--db", db, directory + "/u_ex261120.log"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("another application's SQLite database (tables customers)"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+    }
+
     @Test("every command finds the store named by db: in ./gatewatch.yaml, as ingest does")
     func databaseFromConfiguration() throws {
         let directory = try CLI.scratch()

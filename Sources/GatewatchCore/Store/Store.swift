@@ -20,6 +20,9 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     case writeFailed(path: String, message: String)
     /// The operation needs a SQLite store; the store is PostgreSQL.
     case sqliteOnly(path: String)
+    /// The file is another application's SQLite database (its first tables named); it is left
+    /// untouched.
+    case foreign(path: String, tables: [String])
 
     /// The message shown to the user.
     public var description: String {
@@ -32,6 +35,9 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
             "database '\(path)' was written by a newer Gatewatch; upgrade gatewatch to read it"
         case .writeFailed(let path, let message):
             "writing to '\(path)' failed: \(message); the file being ingested was rolled back and can be ingested again"
+        case .foreign(let path, let tables):
+            "'\(path)' is another application's SQLite database (tables \(tables.joined(separator: ", "))) with no "
+                + "Gatewatch schema; it was left untouched: point --db at a Gatewatch store or a new file"
         case .sqliteOnly(let path):
             "'\(path)' is a PostgreSQL store; this operation reads SQLite files only"
         }
@@ -171,7 +177,35 @@ public final class Store: Sendable {
         }
     }
 
+    /// The first tables of an existing SQLite file that Gatewatch never migrated (another
+    /// application's database), read without changing the file; empty for a new or empty file or
+    /// a Gatewatch store.
+    private static func foreignTables(path: String) throws -> [String] {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
+        guard size > 0 else { return [] }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let probe = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? probe.close() }
+        return try probe.read { db -> [String] in
+            guard try Schema.migrator.appliedIdentifiers(db).isEmpty else { return [] }
+            return try String.fetchAll(
+                db,
+                sql: """
+                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                        AND name <> 'grdb_migrations' ORDER BY name LIMIT 4
+                    """
+            )
+        }
+    }
+
     private static func openSQLiteOnce(path: String, readOnly: Bool) throws -> DatabaseQueue {
+        if !readOnly {
+            // Another application's database is never given Gatewatch's tables (nor switched to
+            // WAL): a store is a new or empty file, or one that Gatewatch's migrations started.
+            let foreign = try foreignTables(path: path)
+            if !foreign.isEmpty { throw StoreError.foreign(path: path, tables: foreign) }
+        }
         let configuration = Self.configuration(readOnly: readOnly)
         var queue = try DatabaseQueue(path: path, configuration: configuration)
         if readOnly {
