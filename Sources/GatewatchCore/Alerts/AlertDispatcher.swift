@@ -125,42 +125,71 @@ public final class AlertDispatcher {
     }
 
     /// Runs the exec sink's program with the alert on standard input.
+    ///
+    /// The program runs in a process group of its own: at the timeout the whole group gets
+    /// SIGTERM, then SIGKILL a second later, so that a program that started children (a shell
+    /// running curl, a background `sleep`) cannot hold the poll, and therefore ingestion, up.
     static func run(_ settings: ExecSettings, input: String) -> SinkError? {
         guard let program = settings.command.first else {
             return .execFailed(program: "", reason: "no program given")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(settings.command.dropFirst())
-        let stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.standardError
-        do {
-            try process.run()
-        } catch {
-            return .execFailed(program: program, reason: (error as NSError).localizedFailureReason ?? "\(error)")
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return .execFailed(program: program, reason: String(cString: strerror(errno))) }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, readEnd, 0)
+        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = settings.command.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+        close(readEnd)
+        guard spawned == 0 else {
+            close(writeEnd)
+            return .execFailed(program: program, reason: String(cString: strerror(spawned)))
         }
-        // A program that exits without reading is not an error of ours; EPIPE is ignored.
-        try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
+        // A program that exits without reading is not an error of ours; EPIPE is ignored (SIGPIPE
+        // is ignored process-wide for the sinks).
+        let bytes = Array(input.utf8)
+        var written = 0
+        while written < bytes.count {
+            let step = bytes.withUnsafeBytes {
+                write(writeEnd, $0.baseAddress?.advanced(by: written), bytes.count - written)
+            }
+            if step < 0, errno == EINTR { continue }
+            guard step > 0 else { break }
+            written += step
+        }
+        close(writeEnd)
         let deadline = ContinuousClock.now + .milliseconds(Int64(settings.timeoutSeconds * 1000))
+        var status: Int32 = 0
         var timedOut = false
-        while process.isRunning {
+        while true {
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid || (done < 0 && errno != EINTR) { break }
             if ContinuousClock.now >= deadline {
                 timedOut = true
-                process.terminate()
-                // A program that ignores SIGTERM gets SIGKILL after a second.
+                kill(-pid, SIGTERM)
                 let grace = ContinuousClock.now + .seconds(1)
-                while process.isRunning, ContinuousClock.now < grace { usleep(10_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                while waitpid(pid, &status, WNOHANG) == 0, ContinuousClock.now < grace { usleep(10_000) }
+                kill(-pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 break
             }
             usleep(10_000)
         }
-        process.waitUntilExit()
-        guard !timedOut, process.terminationReason == .exit, process.terminationStatus == 0 else {
-            return .execStatus(program: program, status: process.terminationStatus, timedOut: timedOut)
+        let exited = (status & 0x7F) == 0
+        let code = exited ? (status >> 8) & 0xFF : status & 0x7F
+        guard !timedOut, exited, code == 0 else {
+            return .execStatus(program: program, status: code, timedOut: timedOut)
         }
         return nil
     }

@@ -75,7 +75,9 @@ public enum SinkConfiguration: Sendable, Equatable {
     static func redacted(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://") else { return "(url)" }
         let rest = url[schemeEnd.upperBound...]
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        // `user:password@host`: the credentials are secrets too.
+        let host = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
         return String(url[..<schemeEnd.upperBound]) + host + "/…"
     }
 }

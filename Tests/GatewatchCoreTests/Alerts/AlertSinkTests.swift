@@ -160,6 +160,34 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(3))
     }
 
+    @Test("an exec sink whose program started children is ended with all of them at its timeout")
+    func execTimeoutWithChildren() throws {
+        // A sleep of a duration no other process uses, to find it again.
+        let marker = "sleep 31.\(UInt32.random(in: 1_000_000...9_999_999))"
+        // The shell leaves a background child holding its standard error, then waits on another.
+        var settings = ExecSettings(command: ["/bin/sh", "-c", "cat >/dev/null; \(marker) & sleep 20"])
+        settings.timeoutSeconds = 0.3
+        let started = ContinuousClock.now
+        let result = AlertDispatcher(sinks: [.exec(settings)]).send(Self.sample())
+        #expect(result.first?.error?.description.contains("did not finish in time") == true)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        usleep(100_000)
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        check.arguments = ["-f", marker]
+        check.standardOutput = FileHandle.nullDevice
+        try check.run()
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 1, "a child of the exec program outlived its timeout")
+    }
+
+    @Test("a webhook's label hides its path, query and credentials")
+    func webhookLabel() {
+        let label = SinkConfiguration.webhook(WebhookSettings(url: "https://user:secret@hooks.example/T0/B1?token=x"))
+            .label
+        #expect(label == "webhook:https://hooks.example/…")
+    }
+
     @Test("stdout sink writes one JSON line per alert")
     func stdoutSink() {
         final class Lines: @unchecked Sendable { var value: [String] = [] }
