@@ -123,12 +123,14 @@ public struct AlertEvaluator {
         guard failedSinks > 0 else { return }
         do {
             try store.write { db in
+                // The row of this alert: several of one rule fire at once without a digest, and
+                // only the payload tells them apart.
                 try db.execute(
                     """
                     UPDATE alerts SET sinks_failed = ? WHERE id = (
-                        SELECT MAX(id) FROM alerts WHERE rule = ? AND fired_at = ?)
+                        SELECT MAX(id) FROM alerts WHERE rule = ? AND fired_at = ? AND payload = ?)
                     """,
-                    [failedSinks, alert.rule, alert.firedAt]
+                    [failedSinks, alert.rule, alert.firedAt, try alert.json()]
                 )
             }
         } catch let error as SQLError {

@@ -159,6 +159,14 @@ import Testing
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert_state WHERE rule = 'served'")
         }
         #expect(states == 4)
+        // A failed delivery is recorded on its own alert's row, not on the rule's newest one.
+        let evaluator = AlertEvaluator(store: store, rules: Self.rules(rule))
+        try evaluator.recordDelivery(of: alerts[0], failedSinks: 1)
+        try evaluator.recordDelivery(of: alerts[1], failedSinks: 2)
+        let failed = try store.read { db in
+            try Int.fetchAll(db, sql: "SELECT sinks_failed FROM alerts WHERE rule = 'served' ORDER BY id")
+        }
+        #expect(failed == [1, 2])
     }
 
     @Test("path prefixes match case-insensitively; new addresses exclude those seen before the window")
