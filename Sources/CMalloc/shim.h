@@ -19,9 +19,12 @@ static inline int gw_set_mmap_threshold(int bytes) {
 #endif
 }
 
-/// Flushes standard output; returns 0 when everything written to it so far got there, -1 when a
-/// write failed (a full disk, a closed descriptor), with `errno` set by the failing write.
+/// Flushes standard output; returns 0 when everything written to it so far got there, -1 when
+/// this flush failed (`errno` says why), -2 when an earlier write had failed (`errno` no longer
+/// says why).
 static inline int gw_flush_stdout(void) {
-    return (fflush(stdout) != 0 || ferror(stdout)) ? -1 : 0;
+    int earlier = ferror(stdout);
+    if (fflush(stdout) != 0 && !earlier) return -1;
+    return (earlier || ferror(stdout)) ? -2 : 0;
 }
 #endif

@@ -15,6 +15,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, errno: Int32)
     /// Reading failed part-way.
     case readFailed(path: String, errno: Int32)
+    /// Writing a copy of the input failed (standard input spooled to a temporary file).
+    case writeFailed(path: String, errno: Int32)
     /// The gzip stream is damaged at `offset` (compressed bytes into the file).
     case corruptGzip(path: String, offset: Int64, member: Int, message: String)
     /// The file ends inside a gzip member.
@@ -33,6 +35,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
             "cannot open '\(path)': \(String(cString: strerror(code))); check the path and its permissions"
         case .readFailed(let path, let code):
             "reading '\(path)' failed: \(String(cString: strerror(code)))"
+        case .writeFailed(let path, let code):
+            "writing '\(path)' failed: \(String(cString: strerror(code)))"
         case .corruptGzip(let path, let offset, let member, let message):
             "'\(path)' is corrupt gzip at byte \(offset) (member \(member): \(message)); "
                 + "lines before that point were kept; re-copy the file"

@@ -37,14 +37,16 @@ struct Classifier {
     /// `X-Forwarded-Host`), keyed by lower-case name.
     private static func filteredHeaders(_ parser: W3CParser) -> [String: String] {
         var headers: [String: String] = [:]
-        for (field, name) in [
-            (W3CField.azureFDID, "x-azure-fdid"), (.frontDoorHealthProbe, "x-fd-healthprobe"),
-            (.forwardedHost, "x-forwarded-host"),
-        ] {
+        for (field, name) in filterHeaderFields {
             if let value = text(parser.field(field)) { headers[name] = value }
         }
         return headers
     }
+
+    /// The W3C columns of the App Service filter headers, and the headers' names.
+    private static let filterHeaderFields: [(W3CField, String)] = [
+        (.azureFDID, "x-azure-fdid"), (.frontDoorHealthProbe, "x-fd-healthprobe"), (.forwardedHost, "x-forwarded-host"),
+    ]
 
     private mutating func intern(_ decision: PolicyDecision) -> Int32 {
         if let known = decisionIndex[decision] { return known }

@@ -454,7 +454,9 @@ final class FileIngest {
                 sourcePath = try Self.spoolStandardInput()
             } catch {
                 var report = blankReport(status: .failed)
-                report.error = "reading standard input failed: \(error)"
+                report.error =
+                    "standard input could not be copied to a temporary file in "
+                    + "\(FileManager.default.temporaryDirectory.path) (set TMPDIR to a directory with room): \(error)"
                 return report
             }
         }
@@ -530,8 +532,9 @@ final class FileIngest {
                 }
                 if step < 0, errno == EINTR { continue }
                 guard step > 0 else {
+                    let failure = errno
                     try? FileManager.default.removeItem(atPath: path)
-                    throw InputError.readFailed(path: path, errno: errno)
+                    throw InputError.writeFailed(path: path, errno: failure)
                 }
                 written += step
             }

@@ -20,7 +20,11 @@ public enum StandardOutput {
     ///
     /// - Returns: The error text, or `nil`.
     public static func flush() -> String? {
-        gw_flush_stdout() == 0 ? nil : String(cString: strerror(errno))
+        switch gw_flush_stdout() {
+        case 0: nil
+        case -1: String(cString: strerror(errno))
+        default: "the output is full or closed"
+        }
     }
 }
 
