@@ -19,21 +19,13 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .systemLibrary(
-            name: "CISAL",
-            pkgConfig: "libisal",
-            providers: [.apt(["libisal-dev"])]
-        ),
+        // ISA-L's types only: libisal.so.2 is loaded at run time when it is installed (Input/ISAL.swift).
+        .systemLibrary(name: "CISAL"),
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CSQLiteSetup",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
-        ),
-        .systemLibrary(
-            name: "CLibpq",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
         ),
         .target(
             name: "GatewatchCore",
@@ -42,7 +34,6 @@ let package = Package(
                 "CISAL",
                 "CMalloc",
                 "CSQLiteSetup",
-                "CLibpq",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),

@@ -29,10 +29,11 @@ enum CLI {
         _ arguments: [String],
         environment: [String: String] = [:],
         stdin: Data? = nil,
-        in directory: String? = nil
+        in directory: String? = nil,
+        executable: String? = nil
     ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment

@@ -21,6 +21,21 @@ enum TestPostgres {
 
     /// Whether the fleet tests can run; says loudly why not when they cannot.
     static let available: Bool = {
+        if Libpq.available == nil {
+            let banner = String(repeating: "!", count: 78)
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(banner)
+                    !! PostgreSQL TESTS SKIPPED: libpq is not installed (apt-get install libpq5): fleet mode
+                    !! is NOT tested in this run.
+                    \(banner)
+
+                    """.utf8
+                )
+            )
+            return false
+        }
         guard baseURL != nil else {
             let banner = String(repeating: "!", count: 78)
             FileHandle.standardError.write(

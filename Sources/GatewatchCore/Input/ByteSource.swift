@@ -61,21 +61,39 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
 public final class ByteSource {
     /// The inflate implementation for gzip inputs.
     public enum Inflater: String, Sendable, CaseIterable {
-        /// Intel ISA-L (`libisal`): the default, several times faster than zlib.
+        /// Intel ISA-L (`libisal.so.2`, loaded at run time): the default when it is installed,
+        /// several times faster than zlib.
         case isal
-        /// zlib: the fallback, chosen with `GATEWATCH_INFLATE=zlib`.
+        /// zlib: the fallback, and the choice with `GATEWATCH_INFLATE=zlib`.
         case zlib
 
-        /// `GATEWATCH_INFLATE` when it names one, else ISA-L.
+        /// `GATEWATCH_INFLATE` when it names one that is available, else ISA-L when it is
+        /// installed, else zlib.
         public static let preferred: Inflater = {
-            guard let name = getenv("GATEWATCH_INFLATE") else { return .isal }
-            return Inflater(rawValue: String(cString: name).lowercased()) ?? .isal
+            let named = getenv("GATEWATCH_INFLATE").flatMap { Inflater(rawValue: String(cString: $0).lowercased()) }
+            return (named ?? .isal).usable
         }()
+
+        /// The inflaters this process can use (zlib always; ISA-L when its library loaded).
+        public static var available: [Inflater] { allCases.filter { $0.usable == $0 } }
+
+        /// This inflater, or zlib when this one is ISA-L and ISA-L is not installed.
+        public var usable: Inflater { self == .isal && ISAL.available == nil ? .zlib : self }
+
+        /// Which library inflates and, for zlib, why: `ISA-L (libisal.so.2)`, `zlib (ISA-L not
+        /// found (apt-get install libisal2))`, `zlib (GATEWATCH_INFLATE=zlib)`.
+        public var explanation: String {
+            switch (self, ISAL.shared) {
+            case (.isal, .success(let library)): "ISA-L (\(library.libraryName))"
+            case (.isal, .failure(let error)), (.zlib, .failure(let error)): "zlib (\(error))"
+            case (.zlib, .success): "zlib (GATEWATCH_INFLATE=zlib)"
+            }
+        }
     }
 
     /// The path shown in messages (`-` for standard input).
     public let path: String
-    /// How gzip is inflated.
+    /// How gzip is inflated (zlib when ISA-L was asked for and is not installed).
     public let inflater: Inflater
     /// Whether the content is gzip-compressed.
     public private(set) var isGzip = false
@@ -92,6 +110,8 @@ public final class ByteSource {
     private var rawEOF = false
     private var output: [UInt8]
     private var stream = z_stream()
+    /// ISA-L's functions, when it inflates.
+    private let isal: ISAL?
     /// ISA-L's state (tens of KiB), allocated at the first gzip member.
     private var isalState: UnsafeMutablePointer<inflate_state>?
     private var streamActive = false
@@ -113,11 +133,13 @@ public final class ByteSource {
     ///
     /// - Parameters:
     ///   - path: The file path, or `-`.
-    ///   - inflater: How gzip is inflated (the same bytes and errors either way).
+    ///   - inflater: How gzip is inflated (the same bytes and errors either way); ISA-L falls back
+    ///     to zlib when its library is not installed.
     /// - Throws: ``InputError/cannotOpen(path:errno:)`` or ``InputError/notAFile(path:)``.
     public init(path: String, inflater: Inflater = .preferred) throws {
         self.path = path
-        self.inflater = inflater
+        self.isal = inflater == .isal ? ISAL.available : nil
+        self.inflater = isal == nil ? .zlib : .isal
         if path == "-" {
             descriptor = 0
             ownsDescriptor = false
@@ -320,9 +342,10 @@ public final class ByteSource {
             stream = z_stream()
             return gw_inflateInit2(&stream, 16 + 15) == Z_OK
         case .isal:
+            guard let isal else { return false }
             let state = isalState ?? .allocate(capacity: 1)
             isalState = state
-            isal_inflate_init(state)
+            isal.inflateInit(state)
             state.pointee.crc_flag = UInt32(ISAL_GZIP)
             return true
         }
@@ -355,12 +378,12 @@ public final class ByteSource {
             default: return (used, written, .failure(stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"))
             }
         case .isal:
-            guard let state = isalState else { return (0, 0, .failure("the inflater was not started")) }
+            guard let isal, let state = isalState else { return (0, 0, .failure("the inflater was not started")) }
             state.pointee.next_in = input
             state.pointee.avail_in = UInt32(count)
             state.pointee.next_out = output
             state.pointee.avail_out = UInt32(capacity)
-            let status = isal_inflate(state)
+            let status = isal.inflate(state)
             let used = count - Int(state.pointee.avail_in)
             let written = capacity - Int(state.pointee.avail_out)
             if status < 0 || status == ISAL_NEED_DICT { return (used, written, .failure(Self.isalMessage(status))) }

@@ -32,6 +32,9 @@ extension Gatewatch {
         @Flag(name: .shortAndLong, help: "Print nothing but errors (and the JSON summary with --json).")
         var quiet = false
 
+        @Flag(help: "Also say, on standard error, how gzip inputs are inflated (ISA-L or zlib).")
+        var verbose = false
+
         @Option(
             help: ArgumentHelp(
                 "Inputs read at once, one core each (default: the number of cores, at most 4); 1 reads them one after the other.",
@@ -72,6 +75,7 @@ extension Gatewatch {
             guard !discovery.paths.isEmpty else { throw ExitCode(2) }
 
             let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+            if verbose { errors.write("gzip inflate: \(ByteSource.Inflater.preferred.explanation)\n") }
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
             let report = try ingestor.ingest(discovery.paths) { progress.update($0) }

@@ -18,7 +18,7 @@ import Testing
 
     @Test(
         "plain and gzip files read the same bytes; gzip is detected by content, not name",
-        arguments: ByteSource.Inflater.allCases
+        arguments: ByteSource.Inflater.available
     )
     func plainAndGzip(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
@@ -36,7 +36,7 @@ import Testing
         #expect(source.isGzip)
     }
 
-    @Test("concatenated gzip members are read whole", arguments: ByteSource.Inflater.allCases)
+    @Test("concatenated gzip members are read whole", arguments: ByteSource.Inflater.available)
     func multiMember(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let parts = (0..<3).map { member in Data((0..<5000).map { "member \(member) line \($0)\n" }.joined().utf8) }
@@ -50,7 +50,7 @@ import Testing
 
     @Test(
         "a truncated gzip file keeps what came before and names the file and offset",
-        arguments: ByteSource.Inflater.allCases
+        arguments: ByteSource.Inflater.available
     )
     func truncated(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
@@ -72,7 +72,7 @@ import Testing
         #expect(text.starts(with: data))
     }
 
-    @Test("corrupt gzip data is an error with the byte offset", arguments: ByteSource.Inflater.allCases)
+    @Test("corrupt gzip data is an error with the byte offset", arguments: ByteSource.Inflater.available)
     func corrupt(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         let text = Data((0..<50_000).map { "line \($0)\n" }.joined().utf8)
@@ -91,7 +91,7 @@ import Testing
 
     @Test(
         "trailing garbage after a gzip member is reported, zero padding is not",
-        arguments: ByteSource.Inflater.allCases
+        arguments: ByteSource.Inflater.available
     )
     func trailing(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
@@ -111,7 +111,7 @@ import Testing
         #expect(garbageError?.description.contains("trailing bytes") == true)
     }
 
-    @Test("empty files and an empty gzip member read as nothing", arguments: ByteSource.Inflater.allCases)
+    @Test("empty files and an empty gzip member read as nothing", arguments: ByteSource.Inflater.available)
     func empty(inflater: ByteSource.Inflater) throws {
         let directory = try TestSupport.scratchDirectory()
         try TestSupport.write(Data(), to: directory + "/empty.log")

@@ -424,6 +424,12 @@ enum PortablePostgres {
 
     /// Whether a server is there; says so on standard error when it is not.
     static let available: Bool = {
+        if Libpq.available == nil {
+            FileHandle.standardError.write(
+                Data("PortableSQLTests: libpq is not installed (apt-get install libpq5); SQLite only\n".utf8)
+            )
+            return false
+        }
         if baseURL == nil {
             FileHandle.standardError.write(
                 Data(

@@ -48,6 +48,20 @@ enum TestSupport {
         return (process.terminationStatus, outData, errData)
     }
 
+    /// The ids of running processes whose command line contains `fragment` (read from /proc, so
+    /// that tests need nothing beyond the toolchain: procps' pgrep is not on a minimal machine).
+    static func processes(commandLineContaining fragment: String) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let id = Int32(name), id != getpid(),
+                let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline")
+            else { return nil }
+            // Arguments are NUL-separated; joined with spaces as a shell would show them.
+            let commandLine = String(decoding: raw.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+            return commandLine.contains(fragment) ? id : nil
+        }
+    }
+
     /// gzip-compresses bytes with the system gzip (a real gzip writer, not ours).
     static func gzip(_ data: Data) throws -> Data {
         let (status, output, _) = try run("/bin/gzip", ["-c", "-n"], stdin: data)

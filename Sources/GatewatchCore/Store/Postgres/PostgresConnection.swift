@@ -1,4 +1,3 @@
-import CLibpq
 import Foundation
 import GRDB
 
@@ -13,6 +12,8 @@ import GRDB
 /// using it from two at once).
 public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     private let connection: OpaquePointer
+    /// libpq's functions (loaded at run time: fleet mode is optional).
+    private let pq: Libpq
     /// The URL with any password removed, for messages.
     public let displayURL: String
 
@@ -23,26 +24,34 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     ///
     /// - Parameter url: A libpq connection URI (`postgres://user@host:port/dbname?sslmode=…`);
     ///   a password may come from the URI, `PGPASSWORD` or `~/.pgpass`, as for psql.
-    /// - Throws: ``StoreError/cannotOpen(path:message:)``.
+    /// - Throws: ``OptionalLibraryError/featureNeeds(feature:library:install:)`` when libpq is not
+    ///   installed, ``StoreError/cannotOpen(path:message:)``.
     public init(url: String) throws {
         displayURL = Self.redacted(url)
-        guard let connection = PQconnectdb(url) else {
+        let pq = try Libpq.require()
+        self.pq = pq
+        guard let connection = pq.connectdb(url) else {
             throw StoreError.cannotOpen(path: displayURL, message: "libpq could not allocate a connection")
         }
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
-            PQfinish(connection)
+        guard pq.status(connection) == Libpq.connectionOK else {
+            let message = Self.text(pq.errorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            pq.finish(connection)
             throw StoreError.cannotOpen(path: displayURL, message: message)
         }
         self.connection = connection
         // Quiet NOTICEs (IF NOT EXISTS…) instead of libpq printing them on stderr.
-        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        pq.setNoticeProcessor(connection, { _, _ in }, nil)
         try execute("SET client_encoding = 'UTF8'", [])
         try execute("SET application_name = 'gatewatch'", [])
     }
 
+    /// A C string libpq returned, or "" for a null pointer.
+    private static func text(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0) } ?? ""
+    }
+
     deinit {
-        PQfinish(connection)
+        pq.finish(connection)
     }
 
     /// The URL without its password: `postgres://user:secret@host/db?password=x&sslmode=require`
@@ -101,10 +110,10 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         let message: String
         var code = "XX000"
         if let result {
-            message = String(cString: PQresultErrorMessage(result))
-            if let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) { code = String(cString: state) }
+            message = Self.text(pq.resultErrorMessage(result))
+            if let state = pq.resultErrorField(result, Int32(UInt8(ascii: "C"))) { code = String(cString: state) }
         } else {
-            message = String(cString: PQerrorMessage(connection))
+            message = Self.text(pq.errorMessage(connection))
         }
         return SQLError(
             message: message.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -152,18 +161,18 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         let result: OpaquePointer?
         if arguments.isEmpty {
             // Simple protocol: allows several statements in one string (schema scripts).
-            result = PQexec(connection, numbered)
+            result = pq.exec(connection, numbered)
         } else {
             result = withParameters(arguments) { count, values in
-                PQexecParams(connection, numbered, count, nil, values, nil, nil, 0)
+                pq.execParams(connection, numbered, count, nil, values, nil, nil, 0)
             }
         }
-        defer { PQclear(result) }
-        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
-        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+        defer { pq.clear(result) }
+        let status = result.map(pq.resultStatus) ?? Libpq.fatalError
+        guard status == Libpq.commandOK || status == Libpq.tuplesOK else {
             throw error(result, sql: sql)
         }
-        guard let result, let tuples = PQcmdTuples(result) else { return 0 }
+        guard let result, let tuples = pq.cmdTuples(result) else { return 0 }
         return Int(String(cString: tuples)) ?? 0
     }
 
@@ -175,54 +184,54 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         // Without arguments the text goes as written (a `?` there is an operator or literal text).
         let numbered = arguments.isEmpty ? sql : Self.numberPlaceholders(sql)
         let sent = withParameters(arguments) { count, values in
-            PQsendQueryParams(connection, numbered, count, nil, values, nil, nil, 0)
+            pq.sendQueryParams(connection, numbered, count, nil, values, nil, nil, 0)
         }
         guard sent == 1 else { throw error(nil, sql: sql) }
         // Row by row, so that a large result never sits in memory whole (when libpq cannot, the
         // whole result arrives at once and is read below all the same).
-        _ = PQsetSingleRowMode(connection)
+        _ = pq.setSingleRowMode(connection)
         var columns: [String]?
         var kinds: [ValueKind] = []
         var failure: (any Error)?
-        while let result = PQgetResult(connection) {
-            defer { PQclear(result) }
-            let status = PQresultStatus(result)
-            if status == PGRES_SINGLE_TUPLE {
+        while let result = pq.getResult(connection) {
+            defer { pq.clear(result) }
+            let status = pq.resultStatus(result)
+            if status == Libpq.singleTuple {
                 guard failure == nil else { continue }  // drain the rest after an error in body
                 if columns == nil {
-                    let count = PQnfields(result)
-                    columns = (0..<count).map { String(cString: PQfname(result, $0)) }
-                    kinds = (0..<count).map { ValueKind(oid: PQftype(result, $0)) }
+                    let count = pq.nfields(result)
+                    columns = (0..<count).map { Self.text(pq.fname(result, $0)) }
+                    kinds = (0..<count).map { ValueKind(oid: pq.ftype(result, $0)) }
                 }
                 var values: [DatabaseValue] = []
                 values.reserveCapacity(kinds.count)
                 for column in 0..<Int32(kinds.count) {
-                    values.append(Self.value(result, row: 0, column: column, kind: kinds[Int(column)]))
+                    values.append(value(result, row: 0, column: column, kind: kinds[Int(column)]))
                 }
                 do {
                     try body(SQLRow(columns: columns ?? [], values: values))
                 } catch {
                     failure = error
                 }
-            } else if status == PGRES_TUPLES_OK, PQntuples(result) > 0, failure == nil {
+            } else if status == Libpq.tuplesOK, pq.ntuples(result) > 0, failure == nil {
                 // Not in single-row mode: every row in one result.
-                let count = PQnfields(result)
+                let count = pq.nfields(result)
                 if columns == nil {
-                    columns = (0..<count).map { String(cString: PQfname(result, $0)) }
-                    kinds = (0..<count).map { ValueKind(oid: PQftype(result, $0)) }
+                    columns = (0..<count).map { Self.text(pq.fname(result, $0)) }
+                    kinds = (0..<count).map { ValueKind(oid: pq.ftype(result, $0)) }
                 }
-                for row in 0..<PQntuples(result) where failure == nil {
-                    let values = (0..<count).map { Self.value(result, row: row, column: $0, kind: kinds[Int($0)]) }
+                for row in 0..<pq.ntuples(result) where failure == nil {
+                    let values = (0..<count).map { value(result, row: row, column: $0, kind: kinds[Int($0)]) }
                     do {
                         try body(SQLRow(columns: columns ?? [], values: values))
                     } catch {
                         failure = error
                     }
                 }
-            } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
-                if columns == nil, status == PGRES_TUPLES_OK {
+            } else if status == Libpq.tuplesOK || status == Libpq.commandOK {
+                if columns == nil, status == Libpq.tuplesOK {
                     // No rows: the closing result still names the columns.
-                    columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+                    columns = (0..<pq.nfields(result)).map { Self.text(pq.fname(result, $0)) }
                 }
                 continue
             } else if failure == nil {
@@ -241,7 +250,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     enum ValueKind {
         case integer, real, numeric, boolean, bytes, text
 
-        init(oid: Oid) {
+        init(oid: UInt32) {
             switch oid {
             case 20, 21, 23, 26: self = .integer
             case 700, 701: self = .real
@@ -253,10 +262,10 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    private static func value(_ result: OpaquePointer, row: Int32, column: Int32, kind: ValueKind) -> DatabaseValue {
-        if PQgetisnull(result, row, column) == 1 { return .null }
-        guard let pointer = PQgetvalue(result, row, column) else { return .null }
-        let length = Int(PQgetlength(result, row, column))
+    private func value(_ result: OpaquePointer, row: Int32, column: Int32, kind: ValueKind) -> DatabaseValue {
+        if pq.getisnull(result, row, column) == 1 { return .null }
+        guard let pointer = pq.getvalue(result, row, column) else { return .null }
+        let length = Int(pq.getlength(result, row, column))
         let text = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
         switch kind {
         case .integer:
@@ -288,13 +297,13 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     ///     it is given; the buffer is sent whenever it fills.
     /// - Throws: ``SQLError``.
     public func copyIn(_ sql: String, _ produce: (inout CopyBuffer) throws -> Void) throws {
-        let started = PQexec(connection, sql)
-        let status = started.map(PQresultStatus) ?? PGRES_FATAL_ERROR
-        if status != PGRES_COPY_IN {
-            defer { PQclear(started) }
+        let started = pq.exec(connection, sql)
+        let status = started.map(pq.resultStatus) ?? Libpq.fatalError
+        if status != Libpq.copyIn {
+            defer { pq.clear(started) }
             throw error(started, sql: sql)
         }
-        PQclear(started)
+        pq.clear(started)
         var buffer = CopyBuffer(connection: self)
         var failure: (any Error)?
         do {
@@ -303,11 +312,11 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         } catch {
             failure = error
         }
-        let ended = failure == nil ? PQputCopyEnd(connection, nil) : PQputCopyEnd(connection, "aborted by gatewatch")
+        let ended = failure == nil ? pq.putCopyEnd(connection, nil) : pq.putCopyEnd(connection, "aborted by gatewatch")
         var resultError: SQLError?
-        while let result = PQgetResult(connection) {
-            if PQresultStatus(result) != PGRES_COMMAND_OK, resultError == nil { resultError = error(result, sql: sql) }
-            PQclear(result)
+        while let result = pq.getResult(connection) {
+            if pq.resultStatus(result) != Libpq.commandOK, resultError == nil { resultError = error(result, sql: sql) }
+            pq.clear(result)
         }
         if let failure { throw failure }
         if ended != 1 { throw error(nil, sql: sql) }
@@ -316,7 +325,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
 
     fileprivate func putCopyData(_ bytes: UnsafeRawBufferPointer, sql: String = "COPY") throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        let sent = PQputCopyData(connection, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        let sent = pq.putCopyData(connection, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         guard sent == 1 else { throw error(nil, sql: sql) }
     }
 }
