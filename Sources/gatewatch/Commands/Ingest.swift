@@ -61,10 +61,10 @@ extension Gatewatch {
                 if let jobs { reader.parallelism = jobs }
                 options = reader
             } catch {
-                StandardError().write(error: error)
-                throw ExitCode(2)
+                throw Gatewatch.badInput(error)
             }
             let loadedPolicy = options.policy ?? GatewatchCore.Policy.allowAll
+            Gatewatch.warnAboutAcceptedErrors(in: loadedPolicy)
 
             let discovery = InputDiscovery.expand(paths)
             let errors = StandardError()
