@@ -257,6 +257,10 @@ import Testing
         #expect(other.status == 2 && other.stderr.contains("etc/gatewatch.yaml:1:"), "\(other.stderr)")
         #expect(!other.stderr.contains("S3cretPW"), "\(other.stderr)")
 
+        let flag = try CLI.run(["summary", "--db", "mysql://gw:S3cretPW@db/gatewatch"], in: directory)
+        #expect(flag.status != 0 && flag.stderr.contains("mysql://gw@db/gatewatch"), "\(flag.stderr)")
+        #expect(!flag.stderr.contains("S3cretPW") && !FileManager.default.fileExists(atPath: directory + "/mysql:"))
+
         try Self.write("db: ~\n", "etc/gatewatch.yaml", in: directory)
         let null = try CLI.run(["config", "show", "--config", "etc/gatewatch.yaml"], in: directory)
         #expect(null.stdout.contains("db: null"), "\(null.stdout)")

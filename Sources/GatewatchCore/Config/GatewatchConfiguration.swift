@@ -275,12 +275,12 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     ) throws(ConfigurationError) -> String {
         if text.hasPrefix("sqlite:") { return "sqlite:" + resolve(String(text.dropFirst("sqlite:".count))) }
         if Store.isPostgres(text) { return text }
-        if text.contains("://") {
+        if let problem = Store.urlProblem(text) {
             throw .invalidValue(
                 location,
                 key: "db",
                 value: PostgresConnection.redacted(text),
-                expected: "a SQLite file path, sqlite:PATH, or a postgres:// or postgresql:// URL"
+                expected: "a SQLite file path, sqlite:PATH, or a postgres:// or postgresql:// URL (\(problem))"
             )
         }
         return resolve(text)
