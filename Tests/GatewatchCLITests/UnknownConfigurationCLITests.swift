@@ -132,6 +132,7 @@ import Testing
             fine.replacingOccurrences(of: "system.webServer>", with: "system.webserver>"),
             fine.replacingOccurrences(of: "security>", with: "securty>"),
             fine.replacingOccurrences(of: "<security>", with: "").replacingOccurrences(of: "</security>", with: ""),
+            fine.replacingOccurrences(of: "configuration>", with: "Configuration>"),
         ]
         for (index, text) in misspelt.enumerated() {
             try Self.write(text, "web\(index).config", in: directory)

@@ -379,7 +379,7 @@ enum IISParser {
             } else if parent == "system.webServer" {
                 let read = ["security", "ipSecurity", "dynamicIpSecurity"]
                 if name != "security", read.contains(where: { name == $0 || IISParser.isNearMiss(name, of: $0) }) {
-                    try refuse(["security (with <ipSecurity> and <dynamicIpSecurity> inside it)"])
+                    try refuse(["security"])
                 }
             } else if stack.count == 1 || parent == "location" {
                 for target in ["system.webServer", "location"] where IISParser.isNearMiss(name, of: target) {
@@ -393,6 +393,15 @@ enum IISParser {
             let parent = stack.last
             if stack.isEmpty {
                 sawRoot = true
+                // IIS reads only <configuration> files; under another root nothing would be read.
+                guard name == "configuration" else {
+                    throw .unknownElement(
+                        startLocation(parser),
+                        parent: "",
+                        element: name,
+                        known: ["configuration"]
+                    )
+                }
                 return
             }
             try checkName(name, parser)

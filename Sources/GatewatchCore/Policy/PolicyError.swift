@@ -87,7 +87,8 @@ public enum PolicyError: Error, Hashable, CustomStringConvertible, LocalizedErro
             "\(location): unknown key '\(Self.clip(key))' in \(object); Gatewatch does not know what it means, so it "
                 + "will not guess; use one of: \(known.joined(separator: ", ")) (or pass --accept-config-errors to ignore it)"
         case .unknownElement(let location, let parent, let element, let known):
-            "\(location): unknown element <\(element)> inside <\(parent)>; IIS would fail with 500.19; "
+            "\(location): unknown element <\(element)> \(parent.isEmpty ? "as the root" : "inside <\(parent)>"); "
+                + "IIS would fail with 500.19; "
                 + "use one of: \(known.map { "<\($0)>" }.joined(separator: ", "))"
         case .invalidValue(let location, let attribute, let value, let expected):
             "\(location): '\(Self.clip(value))' is not a valid value for '\(attribute)'; use \(expected)"
