@@ -262,9 +262,11 @@ import Testing
         #expect(flag.status != 0 && flag.stderr.contains("mysql://gw@db/gatewatch"), "\(flag.stderr)")
         #expect(!flag.stderr.contains("S3cretPW") && !FileManager.default.fileExists(atPath: directory + "/mysql:"))
 
-        try Self.write("db: ~\n", "etc/gatewatch.yaml", in: directory)
-        let null = try CLI.run(["config", "show", "--config", "etc/gatewatch.yaml"], in: directory)
-        #expect(null.stdout.contains("db: null"), "\(null.stdout)")
+        for unset in ["db: ~\n", "db:\n", "db: null\n", "db: ''\n"] {
+            try Self.write(unset, "etc/gatewatch.yaml", in: directory)
+            let null = try CLI.run(["config", "show", "--config", "etc/gatewatch.yaml"], in: directory)
+            #expect(null.stdout.contains("db: null"), "\(unset): \(null.stdout)")
+        }
 
         try Self.write("db: ~/gw/store.db\n", "etc/gatewatch.yaml", in: directory)
         let home = try CLI.run(

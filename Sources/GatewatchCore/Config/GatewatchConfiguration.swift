@@ -267,12 +267,15 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         return configuration
     }
 
-    /// A `db:` value: a URL as it is, `sqlite:PATH` and plain paths resolved against the file.
+    /// A `db:` value: a URL as it is, `sqlite:PATH` and plain paths resolved against the file;
+    /// `nil` for an empty value.
     static func database(
         _ text: String,
         at location: SourceLocation,
         resolve: (String) -> String
-    ) throws(ConfigurationError) -> String {
+    ) throws(ConfigurationError) -> String? {
+        // `db: ""` would resolve to the file's own directory; like null, it leaves the default.
+        if text.trimmingWhitespace.isEmpty { return nil }
         if text.hasPrefix("sqlite:") { return "sqlite:" + resolve(String(text.dropFirst("sqlite:".count))) }
         if Store.isPostgres(text) { return text }
         if let problem = Store.urlProblem(text) {
