@@ -30,6 +30,14 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible, Local
     public var errorDescription: String? { description }
 }
 
+/// Where a gateway block of `gatewatch.yaml` was written, and its text as written.
+public struct GatewaySource: Sendable, Equatable {
+    /// The line and column of the value.
+    public var location: SourceLocation
+    /// The value as written (`20.50.10.4/0`).
+    public var text: String
+}
+
 /// Which address of a request is the client (`client_ip`).
 public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterable {
     /// The TCP peer, W3C `c-ip` (the default).
@@ -46,7 +54,10 @@ public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterab
 /// Precedence, highest first: **command-line flags**, then **the configuration file** (named by
 /// `--config`, else `gatewatch.yaml` / `gatewatch.yml` in the working directory), then **the
 /// defaults** below. A flag that can repeat (`--policy`, `--gateway`) replaces the file's whole
-/// list rather than adding to it. Relative paths in the file are relative to the file's directory.
+/// list rather than adding to it. Relative paths in the file are relative to the file's directory;
+/// `~/…` is the home directory. A key whose value is YAML null (`db: ~`, `db: null`, `db:`) is
+/// unset: the default applies. `db:` takes a SQLite path, `sqlite:PATH` or a `postgres://` URL,
+/// which is used as it is (never as a path) and printed without its password.
 ///
 /// ```yaml
 /// policy: [web.config]                 # or one string; parent first
@@ -84,8 +95,16 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     public var platformRules: String?
     /// Display names for addresses or blocks (`20.50.10.4: apim-prod`).
     public var addressNames: [String: String] = [:]
-    /// The database path.
+    /// The database: a SQLite path, `sqlite:PATH`, or a `postgres://` / `postgresql://` URL.
     public var database: String?
+    /// Where each gateway of the file was written, and how (for errors about it).
+    public var gatewaySources: [CIDR: GatewaySource] = [:]
+    /// Whether a gateway block with host bits set (`20.50.10.4/28`) or one covering every
+    /// address (`/0`) is taken as written (`--force-gateway`) instead of refused.
+    public var forcesGateways = false
+    /// Whether unknown configuration in the policy files is taken as IIS would take it instead of
+    /// refused (`--accept-config-errors`; see ``PolicyLoadOptions/acceptsConfigurationErrors``).
+    public var acceptsConfigurationErrors = false
     /// Reverse DNS names of client addresses, for `domainName` entries under
     /// `enableReverseDns="true"` (spec D6: without a name such a request is indeterminate).
     public var reverseDNS: [IPAddress: String] = [:]
@@ -165,12 +184,19 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         }
         let base = (path as NSString).deletingLastPathComponent
         func resolve(_ file: String) -> String {
+            if file == "~" || file.hasPrefix("~/") {
+                // $HOME first, as a shell expands it; the password database only without one.
+                let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+                return (home ?? NSHomeDirectory()) + file.dropFirst()
+            }
             if file.hasPrefix("/") || base.isEmpty { return file }
             return (base as NSString).appendingPathComponent(file)
         }
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? ""
             let at = Self.location(value, path)
+            // `db: ~` is YAML null, not a file named '~': the key is unset.
+            if value.null != nil, Self.knownKeys.contains(key) { continue }
             switch key {
             case "policy":
                 configuration.policyFiles = try strings(value, key: key, path: path).map(resolve)
@@ -178,6 +204,12 @@ public struct GatewatchConfiguration: Sendable, Equatable {
                 configuration.serviceTags = resolve(try string(value, key: key, path: path))
             case "gateways":
                 configuration.gateways = try blocks(value, key: key, path: path)
+                for (block, item) in zip(configuration.gateways, value.sequence.map(Array.init) ?? [value]) {
+                    configuration.gatewaySources[block] = GatewaySource(
+                        location: Self.location(item, path),
+                        text: item.string ?? block.description
+                    )
+                }
             case "trusted_proxies":
                 configuration.trustedProxies = try blocks(value, key: key, path: path)
             case "iis_version":
@@ -213,7 +245,7 @@ public struct GatewatchConfiguration: Sendable, Equatable {
                 }
                 for (address, name) in names { configuration.addressNames[address] = name }
             case "db":
-                configuration.database = resolve(try string(value, key: key, path: path))
+                configuration.database = try database(try string(value, key: key, path: path), at: at, resolve: resolve)
             case "reverse_dns":
                 let names = try textMapping(value, key: key, path: path, keys: "an IP address") {
                     IPAddress($0) != nil
@@ -233,6 +265,87 @@ public struct GatewatchConfiguration: Sendable, Equatable {
             }
         }
         return configuration
+    }
+
+    /// A `db:` value: a URL as it is, `sqlite:PATH` and plain paths resolved against the file;
+    /// `nil` for an empty value.
+    static func database(
+        _ text: String,
+        at location: SourceLocation,
+        resolve: (String) -> String
+    ) throws(ConfigurationError) -> String? {
+        // `db: ""` would resolve to the file's own directory; like null, it leaves the default.
+        if text.trimmingWhitespace.isEmpty { return nil }
+        if text.hasPrefix("sqlite:") { return "sqlite:" + resolve(String(text.dropFirst("sqlite:".count))) }
+        if Store.isPostgres(text) { return text }
+        if let problem = Store.urlProblem(text) {
+            throw .invalidValue(
+                location,
+                key: "db",
+                value: PostgresConnection.redacted(text),
+                expected: "a SQLite file path, sqlite:PATH, or a postgres:// or postgresql:// URL (\(problem))"
+            )
+        }
+        return resolve(text)
+    }
+
+    /// Refuses gateway blocks that are probably mistakes, unless ``forcesGateways``: host bits
+    /// set (`20.50.10.4/28` would silently mean `20.50.10.0/28`) or a `/0` (every client would
+    /// count as the gateway, so no direct access is ever seen).
+    ///
+    /// - Throws: ``ConfigurationError/invalidValue(_:key:value:expected:)`` naming where the
+    ///   block was written (the file's line, or `--gateway`).
+    public func checkGateways() throws(ConfigurationError) {
+        guard !forcesGateways else { return }
+        for block in gateways {
+            guard let problem = Self.gatewayProblem(block) else { continue }
+            let source = gatewaySources[block]
+            throw .invalidValue(
+                source?.location ?? SourceLocation(file: "--gateway"),
+                key: "gateways",
+                value: source?.text ?? block.description,
+                expected: "\(problem); write the block you mean, or pass --force-gateway to take it as written"
+            )
+        }
+    }
+
+    /// What is suspicious about a gateway block, if anything.
+    package static func gatewayProblem(_ block: CIDR) -> String? {
+        if block.prefixLength == 0 {
+            return "a block that is not /0 (/0 makes every client the gateway, so direct access is never seen)"
+        }
+        if block.hadHostBits {
+            return "the network address \(block.network)/\(block.prefixLength) or the single address with /32 or "
+                + "/128 (host bits are set: it would silently mean \(block))"
+        }
+        return nil
+    }
+
+    /// Lint findings for forced gateway blocks (`GATEWAY_MATCHES_ALL`, `GATEWAY_HOST_BITS`).
+    ///
+    /// - Returns: One finding per suspicious block.
+    public func gatewayFindings() -> [LintFinding] {
+        gateways.compactMap { block in
+            let location = gatewaySources[block]?.location ?? SourceLocation(file: "--gateway")
+            let text = gatewaySources[block]?.text ?? block.description
+            if block.prefixLength == 0 {
+                return LintFinding(
+                    severity: .error,
+                    code: "GATEWAY_MATCHES_ALL",
+                    location: location,
+                    message: "gateway \(block) covers every address: every client counts as the gateway and no "
+                        + "direct access is ever reported; list the gateway's own addresses"
+                )
+            }
+            guard block.hadHostBits else { return nil }
+            return LintFinding(
+                severity: .warning,
+                code: "GATEWAY_HOST_BITS",
+                location: location,
+                message: "gateway '\(text)' has host bits set and is taken as \(block); write \(block) "
+                    + "or the single address"
+            )
+        }
     }
 
     /// Applies command-line values over this configuration (flags win; a non-empty repeatable
@@ -266,16 +379,18 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     /// - Returns: The compiled policy.
     /// - Throws: ``PolicyError`` from the loaders.
     public func loadPolicy() throws(PolicyError) -> Policy {
-        try Policy.load(
+        var options = PolicyLoadOptions(
+            profile: profile,
+            siteName: siteName,
+            reverseDNS: reverseDNS,
+            rejectsInvalidForwardedFor: rejectsInvalidForwardedFor
+        )
+        options.acceptsConfigurationErrors = acceptsConfigurationErrors
+        return try Policy.load(
             policyFiles: policyFiles,
             serviceTags: serviceTags,
             gateways: gateways,
-            options: PolicyLoadOptions(
-                profile: profile,
-                siteName: siteName,
-                reverseDNS: reverseDNS,
-                rejectsInvalidForwardedFor: rejectsInvalidForwardedFor
-            )
+            options: options
         )
     }
 
@@ -302,7 +417,7 @@ public struct GatewatchConfiguration: Sendable, Equatable {
             }
         }
         mapping("names", addressNames.map { ($0.key, $0.value) })
-        lines.append("db: \(database.map(quoted) ?? "null")")
+        lines.append("db: \(database.map { quoted(PostgresConnection.redacted($0)) } ?? "null")")
         mapping("reverse_dns", reverseDNS.map { ($0.key.description, $0.value) })
         lines.append("xff_invalid: \(rejectsInvalidForwardedFor ? "reject" : "ignore")")
         return lines.joined(separator: "\n")

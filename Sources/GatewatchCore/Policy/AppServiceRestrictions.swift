@@ -50,7 +50,15 @@ struct AppServiceRestrictions: Sendable {
     var scmUsesMain: Bool
     var path: String
     var findings: [LintFinding] = []
+    /// Unknown keys, in the rule objects, their headers, and near-misses of the site-level keys read.
+    var configErrors: [PolicyError] = []
 
+    /// The site-level keys read; ARM's `siteConfig` has many more, so only near-misses of these
+    /// (`ipSecurityRestrictionDefaultAction`, `ScmIpSecurityRestrictionsUseMain`) are errors.
+    static let siteKeys = [
+        "ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictions",
+        "scmIpSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictionsUseMain",
+    ]
     static let ruleKeys = [
         "ipAddress", "subnetMask", "vnetSubnetResourceId", "vnetTrafficTag", "subnetTrafficTag", "action", "tag",
         "priority", "name", "description", "headers",
@@ -81,6 +89,22 @@ struct AppServiceRestrictions: Sendable {
         self.path = path
         var occurrences: [String: Int] = [:]
         var findings: [LintFinding] = []
+        var problems: [PolicyError] = []
+        for key in config.keys.sorted() where !Self.siteKeys.contains(key) {
+            let lowered = key.lowercased()
+            if lowered.contains("restriction") || lowered.contains("ipsecurity")
+                || Self.siteKeys.contains(where: { IISParser.isNearMiss(key, of: $0) })
+            {
+                problems.append(
+                    .unknownKey(
+                        PolicyFile.location(of: "\"\(key)\"", in: text, path: path),
+                        object: "siteConfig",
+                        key: key,
+                        known: Self.siteKeys
+                    )
+                )
+            }
+        }
         func list(_ key: String, _ defaultKey: String) throws(PolicyError) -> AppServiceRuleList {
             var rules: [AppServiceRule] = []
             let raw = config[key] as? [Any] ?? []
@@ -100,7 +124,9 @@ struct AppServiceRestrictions: Sendable {
                     index: index,
                     location: location,
                     serviceTags: serviceTags,
-                    findings: &findings
+                    findings: &findings,
+                    problems: &problems,
+                    text: text
                 ) {
                     rules.append(rule)
                 }
@@ -131,6 +157,7 @@ struct AppServiceRestrictions: Sendable {
         scm = try list("scmIpSecurityRestrictions", "scmIpSecurityRestrictionsDefaultAction")
         scmUsesMain = config["scmIpSecurityRestrictionsUseMain"] as? Bool ?? false
         self.findings = findings
+        configErrors = problems
     }
 
     /// Parses one rule; `nil` for a synthetic `Allow all`/`Deny all` row (D16).
@@ -139,14 +166,18 @@ struct AppServiceRestrictions: Sendable {
         index: Int,
         location: SourceLocation,
         serviceTags: ServiceTags?,
-        findings: inout [LintFinding]
+        findings: inout [LintFinding],
+        problems: inout [PolicyError],
+        text: String
     ) throws(PolicyError) -> AppServiceRule? {
+        // The key's own line: the first occurrence at or after the rule's name.
+        func keyLocation(_ key: String) -> SourceLocation {
+            let found = PolicyFile.location(of: "\"\(key)\"", in: text, path: location.file)
+            return found.line == 0 ? location : found
+        }
         for key in object.keys.sorted() where !ruleKeys.contains(key) {
-            throw .unknownAttribute(
-                location,
-                element: "ipSecurityRestrictions[\(index)]",
-                attribute: key,
-                known: ruleKeys
+            problems.append(
+                .unknownKey(keyLocation(key), object: "ipSecurityRestrictions[\(index)]", key: key, known: ruleKeys)
             )
         }
         let name = object["name"] as? String ?? "rule \(index)"
@@ -179,7 +210,16 @@ struct AppServiceRestrictions: Sendable {
         {
             return nil
         }
-        let tag = (object["tag"] as? String ?? "Default").lowercased()
+        let tagText = object["tag"] as? String ?? "Default"
+        let tag = tagText.lowercased()
+        guard ["default", "xffproxy", "servicetag"].contains(tag) else {
+            throw .invalidValue(
+                location,
+                attribute: "tag",
+                value: tagText,
+                expected: "'Default', 'XffProxy' or 'ServiceTag'"
+            )
+        }
         var headers: [(String, [String])] = []
         if let rawHeaders = object["headers"], !(rawHeaders is NSNull) {
             guard let dictionary = rawHeaders as? [String: Any] else {
@@ -193,7 +233,10 @@ struct AppServiceRestrictions: Sendable {
             for (headerName, rawValues) in dictionary.sorted(by: { $0.key < $1.key }) {
                 let lower = headerName.lowercased()
                 guard headerNames.contains(lower) else {
-                    throw .unknownAttribute(location, element: "headers", attribute: headerName, known: headerNames)
+                    problems.append(
+                        .unknownKey(keyLocation(headerName), object: "headers", key: headerName, known: headerNames)
+                    )
+                    continue
                 }
                 let values = (rawValues as? [Any] ?? []).compactMap { $0 as? String }
                 if lower == "x-forwarded-for" {

@@ -147,7 +147,9 @@ struct IISMerger {
         for block in placed where !block.level.isEmpty {
             let configures = !block.block.ipSecurity.isEmpty || !block.block.dynamic.isEmpty
             // A file IIS refuses fails every request it governs, with or without an <ipSecurity>.
-            let isRefused = !block.isLocationTag && !documents[block.fileIndex].overrideConflicts.isEmpty
+            let document = documents[block.fileIndex]
+            let isRefused =
+                !block.isLocationTag && !(document.overrideConflicts.isEmpty && document.configErrors.isEmpty)
             if configures || isRefused { set.insert(block.level) }
         }
         return set.sorted { (Self.depth($0), $0) < (Self.depth($1), $1) }
@@ -218,6 +220,19 @@ struct IISMerger {
                         "<location> sets both overrideMode and allowOverride, which IIS does not allow on one location "
                             + "tag, so it cannot read this file and answers every request the file governs with 500.19; "
                             + "keep overrideMode and delete allowOverride"
+                    )
+                }
+                for problem in documents[placedBlock.fileIndex].configErrors {
+                    guard let code = problem.lintCode, let location = problem.location else { continue }
+                    // 0x8007000d, "Unrecognized element" / "Unrecognized attribute": the HRESULT IIS gives.
+                    section.fail("\(code) \(location)", win32: 13)
+                    section.isConfigured = true
+                    record(
+                        .error,
+                        code,
+                        location,
+                        String(problem.description.dropFirst("\(location): ".count))
+                            + " (IIS cannot read this file, so every request it governs gets 500.19)"
                     )
                 }
             }

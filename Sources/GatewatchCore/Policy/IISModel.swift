@@ -268,4 +268,7 @@ struct IISDocument: Sendable, Hashable {
     /// The `<location>` tags that set both `overrideMode` and `allowOverride`, which IIS refuses
     /// (spec §1.7): the whole file is a configuration error.
     var overrideConflicts: [SourceLocation] = []
+    /// Unknown elements and attributes, and impossible values, where Gatewatch reads: IIS cannot
+    /// read the file and answers every request it governs with 500.19.
+    var configErrors: [PolicyError] = []
 }

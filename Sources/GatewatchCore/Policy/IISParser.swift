@@ -8,7 +8,12 @@ import FoundationXML
 ///
 /// Only the parts the allowlist needs are interpreted: `<ipSecurity>`, `<dynamicIpSecurity>`,
 /// `<location>` and the section registrations. Everything else is skipped. Unknown attributes on
-/// the interpreted elements, and values outside their types, are errors with file:line:column.
+/// the interpreted elements, values outside their types, unknown elements inside
+/// `<system.webServer><security>` and near-misses of the elements read (`<ipSecurty>`,
+/// `<IPSecurity>`, `<system.webserver>`, `<Location>`) are configuration errors with
+/// file:line:column: IIS answers 500.19 for them (its names are case-sensitive), so ignoring one
+/// would evaluate a different allowlist than the server runs. They are collected in
+/// ``IISDocument/configErrors``; the caller decides whether to refuse the file.
 enum IISParser {
     static let ipSecurityAttributes = [
         "allowUnlisted", "denyAction", "enableProxyMode", "enableReverseDns",
@@ -16,6 +21,20 @@ enum IISParser {
     static let addAttributes = ["ipAddress", "subnetMask", "domainName", "allowed"]
     static let removeAttributes = ["ipAddress", "subnetMask", "domainName"]
     static let dynamicAttributes = ["denyAction", "enableProxyMode", "enableLoggingOnlyMode"]
+    static let locationAttributes = ["path", "overrideMode", "allowOverride", "inheritInChildApplications"]
+    static let sectionAttributes = [
+        "name", "type", "overrideModeDefault", "allowDefinition", "allowLocation", "requirePermission",
+        "restartOnExternalChanges", "allowExeDefinition",
+    ]
+    /// The children of `<system.webServer><security>` in IIS's schema (`IIS_schema.xml`); IIS
+    /// answers 500.19 for any other.
+    static let securitySections = [
+        "access", "applicationDependencies", "authentication", "authorization", "dynamicIpSecurity", "ipSecurity",
+        "isapiCgiRestriction", "requestFiltering",
+    ]
+    /// How deep elements may nest: real configuration files stay below 20 levels; a bound keeps a
+    /// hostile file from costing minutes (200,000 nested elements took 89 s before it).
+    static let maximumDepth = 256
     static let lockAttributes: Set<String> = [
         "lockattributes", "lockallattributesexcept", "lockelements", "lockallelementsexcept", "lockitem",
         "configsource",
@@ -27,6 +46,7 @@ enum IISParser {
         parser.delegate = handler
         let succeeded = parser.parse()
         if let error = handler.error { throw error }
+        handler.document.configErrors = handler.problems
         if let failure = handler.xmlError {
             throw .malformedXML(failure.location, reason: failure.reason)
         }
@@ -145,6 +165,29 @@ enum IISParser {
         return action
     }
 
+    /// Whether `name` is a near-miss of `target`: the same in another case, or at most two
+    /// letters apart (`ipSecurty`, `IPSecurity`, `system.webserver`, `locaton`).
+    static func isNearMiss(_ name: String, of target: String) -> Bool {
+        if name == target { return false }
+        let lhs = Array(name.lowercased().utf8)
+        let rhs = Array(target.lowercased().utf8)
+        if lhs == rhs { return true }
+        guard abs(lhs.count - rhs.count) <= 2, rhs.count >= 6 else { return false }
+        var previous = Array(0...rhs.count)
+        for (row, left) in lhs.enumerated() {
+            var current = [row + 1] + Array(repeating: 0, count: rhs.count)
+            for (column, right) in rhs.enumerated() {
+                current[column + 1] = min(
+                    previous[column + 1] + 1,
+                    current[column] + 1,
+                    previous[column] + (left == right ? 0 : 1)
+                )
+            }
+            previous = current
+        }
+        return previous[rhs.count] <= 2
+    }
+
     /// Parses an IIS boolean, case-insensitively (D2).
     static func bool(_ text: String, attribute: String, at location: SourceLocation) throws(PolicyError) -> Bool {
         switch text.trimmingWhitespace.lowercased() {
@@ -184,6 +227,10 @@ enum IISParser {
         let bytes: [UInt8]
         var document: IISDocument
         var error: PolicyError?
+        /// Configuration errors IIS answers 500.19 for; parsing goes on past them.
+        var problems: [PolicyError] = []
+        /// The depth of the outermost element being skipped because it is a configuration error.
+        var skipDepth: Int?
         var stack: [String] = []
         var sawRoot = false
         /// The index of the block being filled (0 = top level).
@@ -297,10 +344,47 @@ enum IISParser {
             qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
+            if stack.count >= IISParser.maximumDepth {
+                fail(parser, .tooDeep(startLocation(parser), limit: IISParser.maximumDepth))
+                return
+            }
+            if skipDepth != nil {
+                stack.append(elementName)
+                return
+            }
             do {
                 try start(parser, elementName, attributes)
             } catch {
-                fail(parser, error)
+                switch error {
+                case .unknownElement, .unknownAttribute, .invalidValue:
+                    // IIS refuses the file (500.19); note it and read on, so lint can list them all.
+                    problems.append(error)
+                    // `start` pushed the element; skip its content until it ends.
+                    skipDepth = stack.count - 1
+                default:
+                    fail(parser, error)
+                }
+            }
+        }
+
+        /// Refuses element names IIS would not recognise where Gatewatch reads: anything but the
+        /// schema's sections in `<security>`, and near-misses of the elements on the way there.
+        private func checkName(_ name: String, _ parser: XMLParser) throws(PolicyError) {
+            let parent = stack.last ?? ""
+            func refuse(_ known: [String]) throws(PolicyError) {
+                throw .unknownElement(startLocation(parser), parent: parent, element: name, known: known)
+            }
+            if parent == "security", stack.dropLast().last == "system.webServer" {
+                if !IISParser.securitySections.contains(name) { try refuse(IISParser.securitySections) }
+            } else if parent == "system.webServer" {
+                let read = ["security", "ipSecurity", "dynamicIpSecurity"]
+                if name != "security", read.contains(where: { name == $0 || IISParser.isNearMiss(name, of: $0) }) {
+                    try refuse(["security"])
+                }
+            } else if stack.count == 1 || parent == "location" {
+                for target in ["system.webServer", "location"] where IISParser.isNearMiss(name, of: target) {
+                    try refuse([target])
+                }
             }
         }
 
@@ -309,14 +393,25 @@ enum IISParser {
             let parent = stack.last
             if stack.isEmpty {
                 sawRoot = true
+                // IIS reads only <configuration> files; under another root nothing would be read.
+                guard name == "configuration" else {
+                    throw .unknownElement(
+                        startLocation(parser),
+                        parent: "",
+                        element: name,
+                        known: ["configuration"]
+                    )
+                }
                 return
             }
+            try checkName(name, parser)
             if name == "system.applicationHost" { document.isApplicationHost = true }
             if name == "sectionGroup" { sectionGroupPath.append(attributes["name"] ?? "") }
             if name == "section", sectionGroupPath.suffix(2) == ["system.webServer", "security"],
                 attributes["name"] == "ipSecurity"
             {
                 let location = startLocation(parser)
+                try check(attributes, known: IISParser.sectionAttributes, element: name, at: location)
                 document.registrationLocation = location
                 switch attributes["overrideModeDefault"]?.lowercased() {
                 case nil, "allow": document.ipSecurityOverrideModeDefault = .allow
@@ -332,6 +427,7 @@ enum IISParser {
             }
             if name == "location", locationDepth == nil {
                 let location = startLocation(parser)
+                try check(attributes, known: IISParser.locationAttributes, element: name, at: location)
                 var block = IISBlock(locationPath: attributes["path"] ?? "", location: location)
                 if let mode = attributes["overrideMode"] {
                     switch mode.lowercased() {
@@ -520,6 +616,10 @@ enum IISParser {
             qualifiedName: String?
         ) {
             stack.removeLast()
+            if let depth = skipDepth {
+                if stack.count == depth { skipDepth = nil }
+                return
+            }
             if elementName == "sectionGroup", !sectionGroupPath.isEmpty { sectionGroupPath.removeLast() }
             if elementName == "ipSecurity" { inIPSecurity = false }
             if elementName == "dynamicIpSecurity" { inDynamic = false }

@@ -11,6 +11,13 @@ public struct PolicyLoadOptions: Sendable {
     public var reverseDNS: [IPAddress: String]
     /// Whether a non-address X-Forwarded-For element gives `400.10` in proxy mode (D8.4).
     public var rejectsInvalidForwardedFor: Bool
+    /// Whether unknown configuration is taken as IIS would take it instead of refused.
+    ///
+    /// Unknown configuration is an unknown IIS element or attribute where Gatewatch reads, an
+    /// impossible value, or an unknown App Service key. Taken, an IIS file becomes a 500.19 for every request it governs, an unknown App Service
+    /// key is ignored, and each becomes an error-severity finding in ``Policy/loadFindings``.
+    /// `false` (the default) throws the first one.
+    public var acceptsConfigurationErrors = false
 
     /// Creates options.
     ///
@@ -143,7 +150,9 @@ extension Policy {
             case nil:
                 throw .emptyPolicy(path: document.path)
             case "<":
-                iisDocuments.append(try IISParser.parse(text: document.text, path: document.path))
+                let parsed = try IISParser.parse(text: document.text, path: document.path)
+                if !options.acceptsConfigurationErrors, let first = parsed.configErrors.first { throw first }
+                iisDocuments.append(parsed)
             case "{", "[":
                 let object = try PolicyFile.json(Data(document.text.utf8), path: document.path)
                 guard let config = AppServiceRestrictions.siteConfig(in: object) else {
@@ -160,12 +169,26 @@ extension Policy {
                     )
                     continue
                 }
-                appService = try AppServiceRestrictions(
+                let restrictions = try AppServiceRestrictions(
                     config: config,
                     text: document.text,
                     path: document.path,
                     serviceTags: serviceTags
                 )
+                if !options.acceptsConfigurationErrors, let first = restrictions.configErrors.first { throw first }
+                for problem in restrictions.configErrors {
+                    guard let location = problem.location else { continue }
+                    let message = String(problem.description.dropFirst("\(location): ".count))
+                    findings.append(
+                        LintFinding(
+                            severity: .error,
+                            code: problem.lintCode ?? "UNKNOWN_KEY",
+                            location: location,
+                            message: message
+                        )
+                    )
+                }
+                appService = restrictions
             default:
                 iisDocuments.append(try PlainList.parse(text: document.text, path: document.path))
             }

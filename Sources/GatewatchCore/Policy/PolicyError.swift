@@ -30,7 +30,7 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
 }
 
 /// Why a policy, service-tags file or address list could not be loaded.
-public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedError {
+public enum PolicyError: Error, Hashable, CustomStringConvertible, LocalizedError {
     /// The file cannot be read.
     case cannotRead(path: String, reason: String)
     /// The XML is not well-formed.
@@ -39,6 +39,8 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case malformedJSON(SourceLocation, reason: String)
     /// An element carries an attribute (or a JSON object a key) the schema does not define.
     case unknownAttribute(SourceLocation, element: String, attribute: String, known: [String])
+    /// A JSON object (App Service access restrictions) has a key Gatewatch does not know.
+    case unknownKey(SourceLocation, object: String, key: String, known: [String])
     /// An element holds a child element the schema does not define (`<deny>` in `<ipSecurity>`).
     case unknownElement(SourceLocation, parent: String, element: String, known: [String])
     /// An attribute has a value outside its type (`allowUnlisted="maybe"`).
@@ -51,14 +53,17 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case notServiceTags(path: String)
     /// The policy file is empty or holds only white space.
     case emptyPolicy(path: String)
+    /// Elements nest deeper than any real configuration (a bound against hostile input).
+    case tooDeep(SourceLocation, limit: Int)
 
     /// The location of the problem, when there is one.
     public var location: SourceLocation? {
         switch self {
         case .malformedXML(let location, _), .malformedJSON(let location, _),
             .unknownAttribute(let location, _, _, _), .unknownElement(let location, _, _, _),
+            .unknownKey(let location, _, _, _),
             .invalidValue(let location, _, _, _),
-            .invalidListEntry(let location, _):
+            .invalidListEntry(let location, _), .tooDeep(let location, _):
             location
         case .cannotRead(let path, _), .unrecognisedFormat(let path), .notServiceTags(let path),
             .emptyPolicy(let path):
@@ -78,8 +83,12 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
         case .unknownAttribute(let location, let element, let attribute, let known):
             "\(location): unknown attribute '\(attribute)' on <\(element)>; IIS would fail with 500.19; "
                 + "use one of: \(known.joined(separator: ", "))"
+        case .unknownKey(let location, let object, let key, let known):
+            "\(location): unknown key '\(Self.clip(key))' in \(object); Gatewatch does not know what it means, so it "
+                + "will not guess; use one of: \(known.joined(separator: ", ")) (or pass --accept-config-errors to ignore it)"
         case .unknownElement(let location, let parent, let element, let known):
-            "\(location): unknown element <\(element)> inside <\(parent)>; IIS would fail with 500.19; "
+            "\(location): unknown element <\(element)> \(parent.isEmpty ? "as the root" : "inside <\(parent)>"); "
+                + "IIS would fail with 500.19; "
                 + "use one of: \(known.map { "<\($0)>" }.joined(separator: ", "))"
         case .invalidValue(let location, let attribute, let value, let expected):
             "\(location): '\(Self.clip(value))' is not a valid value for '\(attribute)'; use \(expected)"
@@ -93,6 +102,9 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
         case .emptyPolicy(let path):
             "'\(path)' holds no entries: it is empty or only white space; an empty list would deny everyone, "
                 + "so it is refused; put the web.config, access restrictions or addresses in it, or leave it out"
+        case .tooDeep(let location, let limit):
+            "\(location): elements nest more than \(limit) deep; no IIS configuration does, so the file is refused "
+                + "(is it generated or damaged?); flatten it"
         case .notServiceTags(let path):
             "'\(path)' is not a service tags file (no 'values' array); download ServiceTags_Public_*.json "
                 + "from the Microsoft download center"
@@ -101,6 +113,24 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible, LocalizedErr
 
     /// The same as ``description``.
     public var errorDescription: String? { description }
+
+    /// The ``lintCode`` values.
+    public static let acceptableCodes: Set<String> = [
+        "UNKNOWN_ELEMENT", "UNKNOWN_ATTRIBUTE", "INVALID_VALUE", "UNKNOWN_KEY",
+    ]
+
+    /// The `lint` code of an error that IIS answers with 500.19 and that loading can accept as a
+    /// configuration error (``PolicyLoadOptions/acceptsConfigurationErrors``); `nil` for errors
+    /// that stop loading.
+    public var lintCode: String? {
+        switch self {
+        case .unknownElement: "UNKNOWN_ELEMENT"
+        case .unknownKey: "UNKNOWN_KEY"
+        case .unknownAttribute: "UNKNOWN_ATTRIBUTE"
+        case .invalidValue: "INVALID_VALUE"
+        default: nil
+        }
+    }
 
     static func clip(_ text: String) -> String {
         text.utf8.count <= 80 ? text : String(decoding: text.utf8.prefix(80), as: UTF8.self) + "…"

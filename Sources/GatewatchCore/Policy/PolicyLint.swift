@@ -121,7 +121,8 @@ extension Policy {
             }
         }
         let location = section.declarationLocation ?? SourceLocation(file: files.first ?? "policy")
-        if section.allowUnlisted, denies == 0 {
+        // A scope IIS cannot read (500.19) restricts everyone; its own finding says why.
+        if section.allowUnlisted, denies == 0, section.configError == nil {
             add(
                 .warning,
                 "ALLOW_UNLISTED_WITHOUT_DENIES",

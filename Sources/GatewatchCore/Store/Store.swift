@@ -27,6 +27,9 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     /// The message shown to the user.
     public var description: String {
         switch self {
+        case .cannotOpen(let path, let message) where Store.isPostgres(path):
+            "cannot open database '\(path)': \(message); check that the server runs and the URL's host, port, user "
+                + "and database (a password comes from the URL, PGPASSWORD or ~/.pgpass)"
         case .cannotOpen(let path, let message):
             "cannot open database '\(path)': \(message); check the path, or remove the file if it is not a Gatewatch database"
         case .missing(let path):
@@ -81,6 +84,22 @@ public final class Store: Sendable {
         location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
     }
 
+    /// Why a `--db` / `db:` value that looks like a URL is not one Gatewatch opens, or `nil`.
+    ///
+    /// - Parameter location: The value.
+    /// - Returns: What is wrong (another scheme, `postgres:` without `//`), or `nil`.
+    public static func urlProblem(_ location: String) -> String? {
+        if isPostgres(location) || location.hasPrefix("sqlite:") { return nil }
+        let lowered = location.lowercased()
+        if lowered.hasPrefix("postgres:") || lowered.hasPrefix("postgresql:") {
+            return "a PostgreSQL store is a URL that starts with postgres:// or postgresql:// (lower case)"
+        }
+        if location.contains("://") {
+            return "only postgres:// and postgresql:// URLs are stores; anything else is a SQLite file path"
+        }
+        return nil
+    }
+
     /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else the
     /// configuration file's `database`, else `./gatewatch.db`.
     ///
@@ -115,6 +134,10 @@ public final class Store: Sendable {
     ///     SQLite file written by an older Gatewatch is first brought to the current schema).
     /// - Throws: ``StoreError``.
     public init(path location: String, readOnly: Bool = false) throws {
+        if let problem = Self.urlProblem(location) {
+            // Not a file path either: opening it as one would create 'mysql:/…' (and print its password).
+            throw StoreError.cannotOpen(path: PostgresConnection.redacted(location), message: problem)
+        }
         if Self.isPostgres(location) {
             let pool = PostgresPool(url: location, readOnly: readOnly)
             let display = PostgresConnection.redacted(location)

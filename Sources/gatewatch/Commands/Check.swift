@@ -32,11 +32,29 @@ extension Gatewatch {
         @Flag(name: .customLong("appservice"), help: "The site runs on Azure App Service (ipSecurity is never locked).")
         var isAppService = false
 
+        @Flag(
+            name: .customLong("force-gateway"),
+            help: "Take gateway blocks with host bits set (20.50.10.4/28) or /0 as written instead of refusing them."
+        )
+        var forcesGateways = false
+
+        @Flag(
+            name: .customLong("accept-config-errors"),
+            help:
+                "Load a policy with unknown elements, attributes or keys as IIS would (500.19 for every request the file governs; unknown App Service keys ignored) instead of refusing it."
+        )
+        var acceptsConfigurationErrors = false
+
         func validate() throws {
-            for gateway in gateways where CIDR(gateway) == nil {
-                throw ValidationError(
-                    "'\(gateway)' is not an IP address or CIDR block; pass e.g. --gateway 20.50.10.0/28"
-                )
+            for gateway in gateways {
+                guard let block = CIDR(gateway) else {
+                    throw ValidationError(
+                        "'\(gateway)' is not an IP address or CIDR block; pass e.g. --gateway 20.50.10.0/28"
+                    )
+                }
+                if !forcesGateways, let problem = GatewatchConfiguration.gatewayProblem(block) {
+                    throw ValidationError("--gateway '\(gateway)': use \(problem), or pass --force-gateway")
+                }
             }
             if let iisVersion, ![6, 7, 8, 10].contains(iisVersion) {
                 throw ValidationError("'\(iisVersion)' is not a supported IIS version; pass 6, 7, 8 or 10")
@@ -53,13 +71,17 @@ extension Gatewatch {
                     try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
                     ?? GatewatchConfiguration()
             }
-            return base.overriding(
+            var result = base.overriding(
                 policyFiles: policyFiles,
                 serviceTags: serviceTags,
                 gateways: gateways.compactMap { CIDR($0) },
                 iisVersion: iisVersion,
                 isAppService: isAppService ? true : nil
             )
+            result.forcesGateways = forcesGateways
+            result.acceptsConfigurationErrors = acceptsConfigurationErrors
+            try result.checkGateways()
+            return result
         }
     }
 
@@ -107,10 +129,14 @@ extension Gatewatch {
         func run() throws {
             let loaded: Policy
             do {
-                loaded = try policy.configuration().loadPolicy()
+                // IIS answers unknown configuration with 500.19: show that as the verdict, not a refusal.
+                var configuration = try policy.configuration()
+                configuration.acceptsConfigurationErrors = true
+                loaded = try configuration.loadPolicy()
             } catch {
                 throw Gatewatch.badInput(error)
             }
+            Gatewatch.warnAboutAcceptedErrors(in: loaded)
             var headerValues: [String: String] = [:]
             for header in headers {
                 let parts = header.split(separator: "=", maxSplits: 1)
@@ -137,7 +163,23 @@ extension Gatewatch {
 
     /// Prints a configuration or policy error and exits with status 2.
     static func badInput(_ error: any Error) -> ExitCode {
-        StandardError().write(error: error)
+        let errors = StandardError()
+        errors.write(error: error)
+        if let policyError = error as? PolicyError, policyError.lintCode != nil {
+            errors.write(
+                "note: Gatewatch does not guess what unknown configuration means; fix it (gatewatch lint lists "
+                    + "every case), or pass --accept-config-errors to evaluate it as IIS would (500.19)\n"
+            )
+        }
         return ExitCode(2)
+    }
+
+    /// Names, on standard error, the unknown configuration a policy was loaded with
+    /// (`--accept-config-errors`, or `check`, which shows what IIS does with it).
+    static func warnAboutAcceptedErrors(in policy: GatewatchCore.Policy) {
+        let errors = StandardError()
+        for finding in policy.loadFindings where PolicyError.acceptableCodes.contains(finding.code) {
+            errors.write("warning: \(SafeText.terminal("\(finding.location): \(finding.message)"))\n")
+        }
     }
 }

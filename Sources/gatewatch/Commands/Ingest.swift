@@ -14,7 +14,8 @@ extension Gatewatch {
                 adds nothing; a file that has grown contributes only its new lines.
 
                 Exit codes: 0 ok; 1 an input could not be read or was damaged (what was read before \
-                the damage is kept); 2 usage error or nothing to read; 3 --strict and malformed lines.
+                the damage is kept); 2 usage error, nothing to read, or a policy with unknown \
+                configuration (see --accept-config-errors); 3 --strict and malformed lines.
                 """
         )
 
@@ -64,10 +65,10 @@ extension Gatewatch {
                 if let jobs { reader.parallelism = jobs }
                 options = reader
             } catch {
-                StandardError().write(error: error)
-                throw ExitCode(2)
+                throw Gatewatch.badInput(error)
             }
             let loadedPolicy = options.policy ?? GatewatchCore.Policy.allowAll
+            Gatewatch.warnAboutAcceptedErrors(in: loadedPolicy)
 
             let discovery = InputDiscovery.expand(paths)
             let errors = StandardError()

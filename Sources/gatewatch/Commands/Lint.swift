@@ -18,8 +18,12 @@ extension Gatewatch {
 
         func run() throws {
             let loaded: Policy
+            let configuration: GatewatchConfiguration
             do {
-                let configuration = try policy.configuration()
+                var base = try policy.configuration()
+                // Unknown configuration is listed as error findings (with codes and lines), not a refusal.
+                base.acceptsConfigurationErrors = true
+                configuration = base
                 guard !configuration.policyFiles.isEmpty else {
                     throw ValidationError(
                         "no policy to lint; pass --policy FILE or list files under 'policy:' in gatewatch.yaml"
@@ -31,7 +35,7 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let findings = loaded.lint()
+            let findings = configuration.gatewayFindings() + loaded.lint()
             switch format {
             case .json: print(PolicyReport.lintJSON(findings))
             case .table: print(PolicyReport.lintTable(findings))

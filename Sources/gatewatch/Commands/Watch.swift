@@ -73,6 +73,7 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
+            if let loaded = options.policy { Gatewatch.warnAboutAcceptedErrors(in: loaded) }
 
             var watchOptions = WatchOptions(paths: paths)
             watchOptions.intervalSeconds = AlertDuration.seconds(interval) ?? 5
