@@ -15,6 +15,8 @@ public struct StatusRow: Sendable, Equatable, Codable {
     public var platform: Int
     /// Direct requests.
     public var direct: Int
+    /// Requests ingested with nothing to judge them against (no policy, no gateway).
+    public var unjudged = 0
 }
 
 /// Approximate time-taken percentiles of one endpoint.
@@ -133,6 +135,7 @@ public struct StatusesQuery: Sendable {
                 case .allowed: entry.allowed += requests
                 case .platform: entry.platform += requests
                 case .direct: entry.direct += requests
+                case .unjudged: entry.unjudged += requests
                 case nil: break
                 }
                 matrix[status, default: [:]][substatus] = entry
