@@ -1424,7 +1424,7 @@ final class PassState {
             status: failure == nil ? "complete" : "error",
             error: failure.map { "\($0)" }
         )
-        try writer.recordBasis(id: fileID, recordedBasis(differences: differences))
+        try writer.recordBasis(id: fileID, recordedBasis())
         for sample in samples {
             try writer.insertMalformed(fileID: fileID, line: sample.line, reason: sample.reason, text: sample.text)
         }
@@ -1468,7 +1468,7 @@ final class PassState {
 
     /// What the ledger row records: this run's settings, or `mixed` where a grown file's earlier
     /// lines were read under others; `nil` (unknown) where they are unknown, and for gateway logs.
-    private func recordedBasis(differences: [String]) -> RecordedBasis {
+    private func recordedBasis() -> RecordedBasis {
         guard consumer == nil else { return RecordedBasis() }
         let current = file.ingestor.basis
         let fields = parser.sawFieldsDirective ? ReadingBasis.fieldsFromDirective : current.fields

@@ -141,22 +141,24 @@ extension TimelineResult {
     public func render(_ format: OutputFormat) throws -> String {
         let largest = points.map(\.requests).max() ?? 0
         let footer = QueryRendering.truncationNote(shown: points.count, total: total, noun: "buckets (newest shown)")
+        // The unjudged column appears only when there are unjudged requests (JSON always has the key).
+        let unjudged = points.contains { $0.unjudged > 0 }
         return try QueryRendering.list(points, format: format, footer: footer) {
-            var columns = [
-                "bucket", "requests", "gateway", "allowed", "platform", "direct", "blocked", "served", "unjudged",
-            ]
+            var columns = ["bucket", "requests", "gateway", "allowed", "platform", "direct", "blocked", "served"]
+            if unjudged { columns.append("unjudged") }
             if format == .table { columns.append("") }
             return TextTable(
                 columns: columns,
                 rows: points.map {
                     var row = [
                         $0.bucket, String($0.requests), String($0.gateway), String($0.allowed), String($0.platform),
-                        String($0.direct), String($0.blocked), String($0.served), String($0.unjudged),
+                        String($0.direct), String($0.blocked), String($0.served),
                     ]
+                    if unjudged { row.append(String($0.unjudged)) }
                     if format == .table { row.append(TextCharts.bar($0.requests, largest: largest, width: 30)) }
                     return row
                 },
-                numericColumns: [1, 2, 3, 4, 5, 6, 7, 8]
+                numericColumns: unjudged ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 3, 4, 5, 6, 7]
             )
         }
     }
