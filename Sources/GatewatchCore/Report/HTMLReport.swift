@@ -240,6 +240,8 @@ public struct HTMLReport: Sendable {
     }
 
     private static func verdictChart(_ data: ReportData) -> String {
+        // The unjudged series is drawn only when there are unjudged requests.
+        let unjudged = data.buckets.contains { $0.unjudged > 0 }
         let chart = SVGChart(
             series: [
                 SVGChart.Series(name: "gateway", cssClass: "gateway"),
@@ -247,16 +249,14 @@ public struct HTMLReport: Sendable {
                 SVGChart.Series(name: "platform", cssClass: "platform"),
                 SVGChart.Series(name: "direct served", cssClass: "served"),
                 SVGChart.Series(name: "direct blocked", cssClass: "blocked"),
-                SVGChart.Series(name: "unjudged", cssClass: "unjudged"),
-            ],
+            ] + (unjudged ? [SVGChart.Series(name: "unjudged", cssClass: "unjudged")] : []),
             bars: data.buckets.map { bucket in
                 let label = bucketLabel(bucket.start, size: data.bucketSeconds)
                 return SVGChart.Bar(
                     label: label.label,
                     title: label.title,
-                    values: [
-                        bucket.gateway, bucket.allowed, bucket.platform, bucket.served, bucket.blocked, bucket.unjudged,
-                    ]
+                    values: [bucket.gateway, bucket.allowed, bucket.platform, bucket.served, bucket.blocked]
+                        + (unjudged ? [bucket.unjudged] : [])
                 )
             },
             summary: "All backend requests per \(bucketName(data.bucketSeconds)) by verdict"
