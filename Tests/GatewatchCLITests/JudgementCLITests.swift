@@ -160,6 +160,30 @@ import Testing
         #expect(try CLI.run(["ingest", "--reingest", "--db", db, "-"]).status == 2)
     }
 
+    @Test(
+        "--reingest killed (SIGKILL) in the removal's commit or a file's, then run again, equals one clean run",
+        arguments: ["commit-start:1", "commit-written:1", "commit-start:3", "commit-written:2"]
+    )
+    func reingestKilled(fault: String) throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = directory + "/a.log"
+        let second = directory + "/b.log"
+        try Self.write(CLI.log(0..<3_000), to: first)
+        try Self.write(CLI.log(3_000..<6_000), to: second)
+        let db = directory + "/gatewatch.db"
+        #expect(try CLI.run(["ingest", "--quiet", "--db", db, first, second]).status == 0)
+        // One input at a time: the removal is the first commit, then a.log's, then b.log's.
+        let command = ["ingest", "--reingest", "--quiet", "--jobs", "1", "--db", db] + Self.policy + [first, second]
+        let killed = try CLI.run(command, environment: ["GATEWATCH_FAULT": fault])
+        #expect(killed.status == 9, "the fault point was not reached: \(killed.stderr)")
+        let rerun = try CLI.run(command)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let fresh = directory + "/fresh.db"
+        #expect(try CLI.run(["ingest", "--quiet", "--db", fresh] + Self.policy + [first, second]).status == 0)
+        #expect(try CLI.dump(db) == CLI.dump(fresh))
+    }
+
     @Test("a store made by main before this schema opens, upgrades, and records what later files are read under")
     func migrationFromEarlierStore() throws {
         let directory = try CLI.scratch()
