@@ -57,6 +57,12 @@ import Testing
         #expect(readinessJSON.status == 3)
         #expect(try Self.json(readinessJSON.stdout)["ready"] as? Bool == false)
 
+        // whatif: the unjudged callers the proposal would refuse are listed as such.
+        let whatIf = try CLI.run(["whatif", "--gateway", "20.50.10.4", "--gateway", "20.50.10.5", "--db", db])
+        #expect(whatIf.status == 4, "\(whatIf.stdout)")
+        let rows = whatIf.stdout.split(separator: "\n")
+        #expect(rows.contains { $0.hasPrefix("198.51.100.") && $0.contains(" unjudged ") }, "\(whatIf.stdout)")
+
         let html = directory + "/report.html"
         #expect(try CLI.run(["report", "--out", html, "--db", db]).status == 0)
         let page = try String(contentsOfFile: html, encoding: .utf8)
