@@ -86,6 +86,8 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
 /// whole hours (an `until` inside an hour keeps that hour). When the stored data starts after
 /// the window's first hour, or a 24-hour period of the window holds no request at all (a day
 /// whose logs were not ingested), the store cannot prove N quiet days and the result is not ready.
+/// Nor can it while the window holds `unjudged` requests (ingested with no policy and no
+/// gateway): nothing says they did not bypass the gateway.
 ///
 /// **Counted traffic** is verdict `direct` (platform traffic never counts) with outcome `served`:
 /// a client that is already refused by an enforced allowlist cannot break anything more. With
