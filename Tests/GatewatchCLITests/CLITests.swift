@@ -186,7 +186,9 @@ enum CLI {
         #expect(object["requests"] as? Int == 2000)
         #expect(object["first"] as? String == "2026-11-20T00:00:00Z")
         let verdicts = try #require(object["by_verdict"] as? [String: Int])
-        #expect(Set(verdicts.keys) == ["gateway", "allowed", "platform", "direct"])
+        // Extended (never broken) by issue 20: 'unjudged' counts requests ingested with nothing to judge against.
+        #expect(Set(verdicts.keys) == ["gateway", "allowed", "platform", "direct", "unjudged"])
+        #expect(verdicts["unjudged"] == 0)
         #expect(verdicts["direct"] == (0..<2000).count { $0 % 7 == 0 })
         let direct = try #require(object["direct"] as? [String: Int])
         #expect(direct["blocked"] == (0..<2000).count { $0 % 7 == 0 && $0 % 21 == 0 })

@@ -282,6 +282,41 @@ struct FleetTests {
         }
     }
 
+    @Test("PostgreSQL records what files were read under; --reingest replaces them as on SQLite")
+    func reingestOnPostgres() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = try Self.generate(in: directory, count: 2, lines: 2_000, firstSeed: 940)
+        let url = try TestPostgres.makeDatabase()
+        let unjudged = try CLI.run(["ingest", "--db", url] + files)
+        #expect(unjudged.status == 0, "\(unjudged.stderr)")
+        #expect(unjudged.stderr.contains("nothing to judge against"))
+        let policy = ["--gateway", "20.50.10.0/28"]
+        let again = try CLI.run(["ingest", "--db", url] + policy + files)
+        #expect(again.stdout.contains("0 new, 2 already known"))
+        #expect(again.stderr.contains("--reingest"), "\(again.stderr)")
+        // One file alone shares no day with the other (genlog writes one day per file).
+        let one = try CLI.run(["ingest", "--reingest", "--quiet", "--db", url] + policy + [files[0]])
+        #expect(one.status == 0, "\(one.stderr)")
+        let both = try CLI.run(["ingest", "--reingest", "--quiet", "--db", url] + policy + files)
+        #expect(both.status == 0, "\(both.stderr)")
+        let sqlite = directory + "/fresh.db"
+        #expect(try CLI.run(["ingest", "--quiet", "--db", sqlite] + policy + files).status == 0)
+        for query in [
+            ["summary", "--format", "json"], ["top", "--verdict", "all", "--limit", "0", "--format", "json"],
+        ] {
+            let expected = try CLI.run(query + ["--db", sqlite]).stdout
+            #expect(try CLI.run(query + ["--db", url]).stdout == expected, "\(query)")
+        }
+        let store = try Store(path: url, readOnly: true)
+        try store.query { db throws in
+            let sources = try db.values(String.self, "SELECT policy_source FROM files ORDER BY path", [])
+            #expect(
+                sources == Array(repeating: "implied lock-down (gateway only); gateways 20.50.10.0/28", count: 2)
+            )
+        }
+    }
+
     @Test("a PostgreSQL URL that cannot be reached fails with a clear message and exit 1")
     func unreachableServer() throws {
         let result = try CLI.run(["summary", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"])

@@ -42,6 +42,9 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
     /// The starts of the window's 24-hour periods that hold no request at all (a day whose logs
     /// were never ingested): the store cannot prove those days quiet.
     public var daysWithoutData: [String] = []
+    /// Requests in the window that were never judged (ingested with no policy and no gateway):
+    /// nothing says they were not direct, so the window cannot be called quiet.
+    public var unjudged = 0
 
     /// Whether the stored data reaches back to the start of the window.
     public var coversWindow: Bool { dataStart < UTCTime.format((TimeDisplay.parse(windowStart) ?? 0) + 3600) }
@@ -83,6 +86,8 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
 /// whole hours (an `until` inside an hour keeps that hour). When the stored data starts after
 /// the window's first hour, or a 24-hour period of the window holds no request at all (a day
 /// whose logs were not ingested), the store cannot prove N quiet days and the result is not ready.
+/// Nor can it while the window holds `unjudged` requests (ingested with no policy and no
+/// gateway): nothing says they did not bypass the gateway.
 ///
 /// **Counted traffic** is verdict `direct` (platform traffic never counts) with outcome `served`:
 /// a client that is already refused by an enforced allowlist cannot break anything more. With
@@ -192,7 +197,14 @@ public struct ReadinessQuery: Sendable {
             }
             result.daysWithoutData = (0..<Int64(quietDays)).filter { !covered.contains($0) }
                 .map { UTCTime.format(windowStart + $0 * 86_400) }
-            result.ready = blocking.isEmpty && result.coversWindow && result.daysWithoutData.isEmpty
+            result.unjudged =
+                try db.value(
+                    Int.self,
+                    "SELECT SUM(requests) FROM hourly WHERE verdict = 'unjudged' AND hour >= ? AND hour < ?",
+                    [startText, endText]
+                ) ?? 0
+            result.ready =
+                blocking.isEmpty && result.coversWindow && result.daysWithoutData.isEmpty && result.unjudged == 0
             return result
         }
     }
@@ -225,6 +237,11 @@ extension ReadinessResult {
             if ready {
                 output =
                     "READY: no \(counted) in the last \(quietDays) day(s) of data (\(windowStart) … \(windowEnd))\n"
+            } else if blocking.isEmpty, unjudged > 0 {
+                output =
+                    "NOT READY: \(unjudged) request(s) in the \(quietDays)-day window (\(windowStart) … \(windowEnd)) "
+                    + "were never judged: they were ingested with no policy and no gateway, so nothing says whether "
+                    + "they came through the gateway; ingest those logs again with --policy or --gateway and --reingest\n"
             } else if blocking.isEmpty, !coversWindow {
                 output =
                     "NOT READY: the data starts at \(dataStart), after the start of the \(quietDays)-day window "

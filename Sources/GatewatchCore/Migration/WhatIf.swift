@@ -202,7 +202,7 @@ public struct WhatIfQuery: Sendable {
 
     /// The current classification groups the comparison needs.
     private enum Group: Hashable {
-        case gateway, allowed, directServed, directBlocked, platform
+        case gateway, allowed, directServed, directBlocked, platform, unjudged
     }
 
     /// Runs the evaluation.
@@ -237,6 +237,7 @@ public struct WhatIfQuery: Sendable {
                 switch Verdict(rawValue: verdict) {
                 case .gateway: group = .gateway
                 case .allowed: group = .allowed
+                case .unjudged: group = .unjudged
                 case .platform: group = .platform
                 case .direct, nil: group = outcome == Outcome.blocked.rawValue ? .directBlocked : .directServed
                 }
@@ -286,6 +287,8 @@ public struct WhatIfQuery: Sendable {
                 } else {
                     if let tally = groups[.gateway] { newlyBlocked.append(entry(.gateway, tally)) }
                     if let tally = groups[.allowed] { newlyBlocked.append(entry(.allowed, tally)) }
+                    // Nothing judged these; whatever their status, the proposal would refuse them.
+                    if let tally = groups[.unjudged] { newlyBlocked.append(entry(.unjudged, tally)) }
                     if let tally = groups[.directServed] { unenforced.append(entry(.direct, tally)) }
                 }
                 // Judged below with its user agents: App Service lets platform probes past its

@@ -15,6 +15,8 @@ struct Classifier {
     /// `policy.needsRequestHeaders`, computed once: it walks the policy's scopes.
     let needsHeaders: Bool
     let gateways: CIDRSet
+    /// No policy and no gateway: nothing to judge against, so requests are `unjudged`.
+    let judgesNothing: Bool
     let platform: CompiledPlatformRules
     private(set) var decisions: [PolicyDecision] = []
     private var ruleTexts: [String] = []
@@ -30,6 +32,7 @@ struct Classifier {
         self.policy = policy
         needsHeaders = policy.needsRequestHeaders
         self.gateways = gateways
+        judgesNothing = policy.judgesNothing && gateways.isEmpty
         self.platform = platform
     }
 
@@ -72,6 +75,11 @@ struct Classifier {
             return Classification(verdict: .gateway, outcome: .none, decision: -1)
         }
         let isPlatform = platform.matches(address: address, userAgent: userAgent)
+        if judgesNothing {
+            // Platform traffic is recognised by its own rules; anything else would be `allowed`
+            // only by a judgement nobody made.
+            return Classification(verdict: isPlatform ? .platform : .unjudged, outcome: .none, decision: -1)
+        }
         let index: Int32
         if let address {
             if !needsHeaders, let slot = cache.index(of: address) {

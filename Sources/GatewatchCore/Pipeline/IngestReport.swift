@@ -61,6 +61,9 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var error: String?
     /// Things the operator should know (skipped lines, spoofable choices, resumed offsets).
     public var warnings: [String]
+    /// Whether the store holds this input as read under another policy or layout than this run's
+    /// (see ``warnings``): its rows keep the earlier judgement until `--reingest` replaces them.
+    public var readUnderOtherSettings = false
 }
 
 /// The summary of an ingest run.
@@ -81,6 +84,8 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public var elapsedSeconds = 0.0
     /// Things about the whole run the operator should know (such as a spoofable client-address choice).
     public var notes: [String] = []
+    /// Ledger rows `--reingest` removed before the inputs were read again.
+    public var filesReingested = 0
 
     /// Inputs with new content.
     public var filesNew: Int { files.count { $0.status == .new } }

@@ -49,6 +49,9 @@ public struct IngestOptions: Sendable {
     public var keepGatewayRequests = false
     /// The W3C column holding the gateway's request id (`--request-id-field`).
     public var requestIDField: String?
+    /// Replace what the store holds for the inputs (`--reingest`): their rows are removed first,
+    /// then they are read as new (see ``Ingestor/removeForReingest(_:)``).
+    public var reingest = false
     /// Aggregate rows held in memory before they are written (bounds memory).
     ///
     /// PostgreSQL stores hold at least 250,000 (each flushed row is staged on the server), and a
@@ -118,6 +121,8 @@ public final class Ingestor: @unchecked Sendable {
     let gateways: CIDRSet
     let platform: CompiledPlatformRules
     let resolver: ClientResolver
+    /// What this run reads and judges under, recorded in each file's ledger row.
+    let basis: ReadingBasis
     /// The sequential run's connection, opened on first use.
     private var mainSession: IngestSession?
 
@@ -133,6 +138,7 @@ public final class Ingestor: @unchecked Sendable {
         gateways = CIDRSet(options.gateways)
         platform = options.platformRules.compiled()
         resolver = ClientResolver(source: options.clientAddress, trustedProxies: CIDRSet(options.trustedProxies))
+        basis = ReadingBasis(options: options, policy: policy, gateways: options.gateways)
         _ = Self.memorySetup
     }
 
@@ -167,6 +173,7 @@ public final class Ingestor: @unchecked Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         var report = IngestReport()
+        if options.reingest { report.filesReingested = try removeForReingest(inputs) }
         var total: Int64 = 0
         for path in inputs where path != "-" {
             if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber {
@@ -374,6 +381,8 @@ struct LedgerCandidate {
     var bytes: Int64
     var lines: Int
     var endsWithNewline: Bool
+    /// What the row's content was read and judged under.
+    var recorded: RecordedBasis
 }
 
 /// Thrown inside a pass when the input is not a format this run reads.
@@ -817,8 +826,9 @@ final class PassState {
             }
             found += try db.rows(
                 """
-                SELECT id, fingerprint, bytes, lines, ends_with_newline FROM files
-                WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
+                SELECT id, fingerprint, bytes, lines, ends_with_newline, policy_fingerprint, policy_source,
+                    read_fields, read_options
+                FROM files WHERE head_length = ? AND head_hash = ? AND status != 'ingesting'
                 """,
                 [length, hash]
             ).map {
@@ -827,7 +837,13 @@ final class PassState {
                     fingerprint: $0[1],
                     bytes: $0[2],
                     lines: $0[3],
-                    endsWithNewline: ($0[4] as Int64) != 0
+                    endsWithNewline: ($0[4] as Int64) != 0,
+                    recorded: RecordedBasis(
+                        policyFingerprint: $0.optional(String.self, at: 5),
+                        policySource: $0.optional(String.self, at: 6),
+                        fields: $0.optional(String.self, at: 7),
+                        options: $0.optional(String.self, at: 8)
+                    )
                 )
             }
         }
@@ -1318,6 +1334,7 @@ final class PassState {
                 return (knownReport(fileReportBase()), false)
             }
         }
+        let differences = resume.map { basisDifferences(from: $0.recorded) } ?? []
         PhaseTrace.mark("M \(file.path): parsed \(lines) lines")
         let lockedBefore = transaction.isOpen
         let writer = try activeWriter()
@@ -1332,6 +1349,10 @@ final class PassState {
         if let resume {
             report.status = failure == nil ? .grown : .failed
             warnings.append("resumed after line \(resume.lines) (byte \(resume.bytes)), ingested earlier")
+            if !differences.isEmpty {
+                report.readUnderOtherSettings = true
+                warnings.append(Self.basisWarning(differences, grown: true))
+            }
         } else {
             // The same content read from standard input, or under a head seen differently.
             let existing = try db.value(
@@ -1403,6 +1424,7 @@ final class PassState {
             status: failure == nil ? "complete" : "error",
             error: failure.map { "\($0)" }
         )
+        try writer.recordBasis(id: fileID, recordedBasis())
         for sample in samples {
             try writer.insertMalformed(fileID: fileID, line: sample.line, reason: sample.reason, text: sample.text)
         }
@@ -1414,6 +1436,11 @@ final class PassState {
     private func knownReport(_ base: FileReport) -> FileReport {
         var report = base
         report.status = .known
+        let differences = resume.map { basisDifferences(from: $0.recorded) } ?? []
+        if !differences.isEmpty {
+            report.readUnderOtherSettings = true
+            report.warnings = [Self.basisWarning(differences, grown: false)]
+        }
         report.lines = 0
         report.requests = 0
         report.skipped = 0
@@ -1423,6 +1450,50 @@ final class PassState {
         report.first = nil
         report.last = nil
         return report
+    }
+
+    /// How the settings a ledger row was read under differ from this run's (nothing for gateway
+    /// logs, which no allowlist or `--fields` applies to).
+    private func basisDifferences(from recorded: RecordedBasis) -> [String] {
+        guard consumer == nil else { return [] }
+        return file.ingestor.basis.differences(from: recorded)
+    }
+
+    static func basisWarning(_ differences: [String], grown: Bool) -> String {
+        (grown ? "its earlier lines were" : "it was") + " read under other settings ("
+            + differences.joined(separator: "; ") + "): what the store holds for "
+            + (grown ? "them" : "it") + " was read and judged under those, not this run's; "
+            + "run the same command with --reingest to replace its rows"
+    }
+
+    /// What the ledger row records: this run's settings, or `mixed` where a grown file's earlier
+    /// lines were read under others; `nil` (unknown) where they are unknown, and for gateway logs.
+    private func recordedBasis() -> RecordedBasis {
+        guard consumer == nil else { return RecordedBasis() }
+        let current = file.ingestor.basis
+        let fields = parser.sawFieldsDirective ? ReadingBasis.fieldsFromDirective : current.fields
+        guard let earlier = resume?.recorded else {
+            return RecordedBasis(
+                policyFingerprint: current.policyFingerprint,
+                policySource: current.policySource,
+                fields: fields,
+                options: current.options
+            )
+        }
+        func merged(_ old: String?, _ new: String) -> String? {
+            guard let old else { return nil }
+            return old == new ? new : ReadingBasis.mixed
+        }
+        var result = RecordedBasis(
+            policyFingerprint: merged(earlier.policyFingerprint, current.policyFingerprint),
+            policySource: earlier.policySource,
+            fields: earlier.fields == ReadingBasis.fieldsFromDirective ? fields : merged(earlier.fields, fields),
+            options: merged(earlier.options, current.options)
+        )
+        if result.policyFingerprint == ReadingBasis.mixed, let old = earlier.policySource {
+            result.policySource = "mixed: \(old), then \(current.policySource)"
+        }
+        return result
     }
 
     private func fileReportBase() -> FileReport {

@@ -8,6 +8,11 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     case platform
     /// The policy denies it: the request bypassed the gateway.
     case direct
+    /// Nothing to judge it against: ingested with neither a policy nor gateway addresses.
+    ///
+    /// Not `allowed`: nobody made that judgement. Re-read the file with `--policy` or
+    /// `--gateway` and `--reingest` to judge it.
+    case unjudged
 
     /// A small integer for in-memory keys (the position in `allCases`).
     var code: UInt8 {
@@ -16,6 +21,7 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         case .allowed: 1
         case .platform: 2
         case .direct: 3
+        case .unjudged: 4
         }
     }
 

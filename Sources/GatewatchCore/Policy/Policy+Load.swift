@@ -134,6 +134,47 @@ extension Policy {
         gateways: [CIDR] = [],
         options: PolicyLoadOptions = PolicyLoadOptions()
     ) throws(PolicyError) -> Policy {
+        var policy = try compileDocuments(
+            documents: documents,
+            serviceTags: serviceTags,
+            gateways: gateways,
+            options: options
+        )
+        policy.fingerprint = fingerprint(
+            documents: documents,
+            serviceTags: serviceTags,
+            gateways: gateways,
+            options: options
+        )
+        return policy
+    }
+
+    /// The fingerprint of everything a compiled policy is made of: the documents' text (not their
+    /// paths: a moved file is the same policy), the service tags, the gateways and the options.
+    static func fingerprint(
+        documents: [PolicyDocument],
+        serviceTags: ServiceTags?,
+        gateways: [CIDR],
+        options: PolicyLoadOptions
+    ) -> String {
+        var parts = ["policy-v1", "profile \(options.profile)", "site \(options.siteName ?? "")"]
+        parts.append("xff-invalid \(options.rejectsInvalidForwardedFor)")
+        parts += options.reverseDNS.map { "dns \($0.key) \($0.value)" }.sorted()
+        parts += gateways.map { "gateway \($0)" }.sorted()
+        for document in documents { parts.append("document \(document.text.utf8.count)\n\(document.text)") }
+        if let serviceTags {
+            parts.append("tags \(serviceTags.changeNumber.map(String.init) ?? "")")
+            parts += serviceTags.prefixes.map { "tag \($0.key) \($0.value.map(\.description).sorted())" }.sorted()
+        }
+        return ContentHasher.fingerprint(of: Array(parts.joined(separator: "\n").utf8))
+    }
+
+    private static func compileDocuments(
+        documents: [PolicyDocument],
+        serviceTags: ServiceTags?,
+        gateways: [CIDR],
+        options: PolicyLoadOptions
+    ) throws(PolicyError) -> Policy {
         if documents.isEmpty {
             var policy = gateways.isEmpty ? allowAll : lockDown(gateways: gateways, profile: options.profile)
             policy.profile = options.profile

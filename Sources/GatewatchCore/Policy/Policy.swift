@@ -130,6 +130,15 @@ public struct Policy: Sendable {
     public var loadFindings: [LintFinding] = []
     /// The files the policy was loaded from.
     public var files: [String] = []
+    /// A fingerprint of what the policy was compiled from (the files' text, service tags,
+    /// gateways, options), recorded with every file ingested under it; empty for a policy built
+    /// in code.
+    public var fingerprint = ""
+
+    /// Whether the policy judges nothing: no file, no App Service layer, no gateway (``allowAll``).
+    ///
+    /// Requests ingested under it are `unjudged`, not `allowed`.
+    public var judgesNothing: Bool { iisScopes.isEmpty && appService == nil && gateways.isEmpty }
 
     var appService: CompiledAppService?
     var serviceTags: ServiceTagsSummary?

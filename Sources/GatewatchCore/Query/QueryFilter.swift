@@ -41,6 +41,8 @@ public enum VerdictSelection: String, Sendable, CaseIterable, Codable {
     case platform
     /// Requests that bypassed the gateway.
     case direct
+    /// Requests ingested with nothing to judge them against (no policy, no gateway).
+    case unjudged
     /// Every verdict.
     case all
 

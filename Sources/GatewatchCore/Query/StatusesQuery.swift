@@ -15,6 +15,8 @@ public struct StatusRow: Sendable, Equatable, Codable {
     public var platform: Int
     /// Direct requests.
     public var direct: Int
+    /// Requests ingested with nothing to judge them against (no policy, no gateway).
+    public var unjudged = 0
 }
 
 /// Approximate time-taken percentiles of one endpoint.
@@ -133,6 +135,7 @@ public struct StatusesQuery: Sendable {
                 case .allowed: entry.allowed += requests
                 case .platform: entry.platform += requests
                 case .direct: entry.direct += requests
+                case .unjudged: entry.unjudged += requests
                 case nil: break
                 }
                 matrix[status, default: [:]][substatus] = entry
@@ -229,15 +232,18 @@ extension StatusesReport {
                 }
             return TextTable(columns: columns, rows: rows).renderCSV()
         case .table:
+            // The unjudged column appears only when there are unjudged requests (JSON always has the key).
+            let unjudged = statuses.contains { $0.unjudged > 0 }
             var output = TextTable(
-                columns: ["status", "total", "gateway", "allowed", "platform", "direct"],
+                columns: ["status", "total", "gateway", "allowed", "platform", "direct"]
+                    + (unjudged ? ["unjudged"] : []),
                 rows: statuses.map {
                     [
                         $0.status, String($0.total), String($0.gateway), String($0.allowed), String($0.platform),
                         String($0.direct),
-                    ]
+                    ] + (unjudged ? [String($0.unjudged)] : [])
                 },
-                numericColumns: [1, 2, 3, 4, 5]
+                numericColumns: unjudged ? [1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5]
             ).renderText()
             if hasBlockFilter {
                 output += "\n(latency per endpoint is not stored per address, so --cidr leaves it out)\n"

@@ -6,7 +6,7 @@ import GRDB
 ///
 /// ```json
 /// {"files": 3, "requests": 120000, "malformed": 2, "first": "2026-01-02T03:04:05Z", "last": "…",
-///  "by_verdict": {"gateway": 0, "allowed": 0, "platform": 0, "direct": 0},
+///  "by_verdict": {"gateway": 0, "allowed": 0, "platform": 0, "direct": 0, "unjudged": 0},
 ///  "direct": {"blocked": 0, "served": 0, "clients": 0}}
 /// ```
 public struct Summary: Sendable, Equatable, Codable {

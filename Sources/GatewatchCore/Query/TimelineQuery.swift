@@ -27,6 +27,8 @@ public struct TimelinePoint: Sendable, Equatable, Codable {
     public var blocked: Int
     /// Direct requests the backend answered.
     public var served: Int
+    /// Requests ingested with nothing to judge them against (no policy, no gateway).
+    public var unjudged = 0
 }
 
 /// The timeline: counts per bucket, with empty buckets between the first and last filled in.
@@ -94,6 +96,7 @@ public struct TimelineQuery: Sendable {
             case .allowed: point.allowed += requests
             case .platform: point.platform += requests
             case .direct: point.direct += requests
+            case .unjudged: point.unjudged += requests
             case nil: break
             }
             if outcome == Outcome.blocked.rawValue { point.blocked += requests }
@@ -138,8 +141,11 @@ extension TimelineResult {
     public func render(_ format: OutputFormat) throws -> String {
         let largest = points.map(\.requests).max() ?? 0
         let footer = QueryRendering.truncationNote(shown: points.count, total: total, noun: "buckets (newest shown)")
+        // The unjudged column appears only when there are unjudged requests (JSON always has the key).
+        let unjudged = points.contains { $0.unjudged > 0 }
         return try QueryRendering.list(points, format: format, footer: footer) {
             var columns = ["bucket", "requests", "gateway", "allowed", "platform", "direct", "blocked", "served"]
+            if unjudged { columns.append("unjudged") }
             if format == .table { columns.append("") }
             return TextTable(
                 columns: columns,
@@ -148,10 +154,11 @@ extension TimelineResult {
                         $0.bucket, String($0.requests), String($0.gateway), String($0.allowed), String($0.platform),
                         String($0.direct), String($0.blocked), String($0.served),
                     ]
+                    if unjudged { row.append(String($0.unjudged)) }
                     if format == .table { row.append(TextCharts.bar($0.requests, largest: largest, width: 30)) }
                     return row
                 },
-                numericColumns: [1, 2, 3, 4, 5, 6, 7]
+                numericColumns: unjudged ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 3, 4, 5, 6, 7]
             )
         }
     }

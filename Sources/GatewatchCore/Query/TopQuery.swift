@@ -44,6 +44,16 @@ public struct TopResult: Sendable, Equatable {
     public var entries: [TopEntry]
     /// How many addresses matched before the limit.
     public var total: Int
+    /// Requests in the window that were never judged (ingested with no policy and no gateway)
+    /// and so are not ranked under the selected verdict; 0 when the selection includes them.
+    public var unjudged = 0
+
+    /// A note saying that unjudged requests are not ranked, or `nil` when there are none.
+    public var unjudgedNote: String? {
+        guard unjudged > 0 else { return nil }
+        return "\(unjudged) requests in this window were not judged (ingested with no policy and no gateway), so "
+            + "they are not ranked here; ingest those logs again with --policy or --gateway and --reingest"
+    }
 }
 
 /// The busiest client addresses of one verdict (or all), by requests or bytes.
@@ -102,6 +112,18 @@ public struct TopQuery: Sendable {
             }
             return entries
         }
+        var unjudged = 0
+        if verdict != .unjudged, verdict != .all {
+            unjudged = try store.query { db in
+                let conditions = try filter.hourlyConditions(db, verdict: .unjudged)
+                return try db.value(
+                    Int.self,
+                    "SELECT SUM(requests) FROM hourly \(conditions.whereClause)",
+                    conditions.values
+                )
+                    ?? 0
+            }
+        }
         let byBytes = measure == .bytes
         entries.sort { lhs, rhs in
             let left = byBytes ? lhs.bytes : lhs.requests
@@ -114,7 +136,7 @@ public struct TopQuery: Sendable {
             entries[index].firstSeen = display.format(entries[index].firstSeen)
             entries[index].lastSeen = display.format(entries[index].lastSeen)
         }
-        return TopResult(entries: entries, total: total)
+        return TopResult(entries: entries, total: total, unjudged: unjudged)
     }
 }
 
@@ -125,10 +147,14 @@ extension TopResult {
     /// - Returns: The text, ending in a newline.
     /// - Throws: Encoding errors.
     public func render(_ format: OutputFormat) throws -> String {
-        try QueryRendering.list(
+        let notes = [
+            QueryRendering.truncationNote(shown: entries.count, total: total, noun: "addresses"), unjudgedNote,
+        ]
+        .compactMap { $0 }
+        return try QueryRendering.list(
             entries,
             format: format,
-            footer: QueryRendering.truncationNote(shown: entries.count, total: total, noun: "addresses")
+            footer: notes.isEmpty ? nil : notes.joined(separator: "\n")
         ) {
             TextTable(
                 columns: ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"],

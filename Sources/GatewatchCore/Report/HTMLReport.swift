@@ -160,6 +160,7 @@ public struct HTMLReport: Sendable {
         let allowed = summary.byVerdict[Verdict.allowed.rawValue] ?? 0
         let platform = summary.byVerdict[Verdict.platform.rawValue] ?? 0
         let direct = summary.byVerdict[Verdict.direct.rawValue] ?? 0
+        let unjudged = summary.byVerdict[Verdict.unjudged.rawValue] ?? 0
         var html = "<section id=\"coverage\">\n<h2>Coverage</h2>\n"
         html +=
             "<p class=\"headline\"><strong>\(percent(gateway, of: total))</strong> of backend requests came through "
@@ -172,19 +173,25 @@ public struct HTMLReport: Sendable {
             html +=
                 "<p class=\"banner \(recent ? "bad" : "warn")\">\(grouped(summary.direct.served)) direct request(s) "
             html += "were <b>served</b>: the allowlist was not enforced for them. Last one: \(h(lastServed)).</p>\n"
-        } else if direct > 0 {
+        }
+        if unjudged > 0 {
+            html += "<p class=\"banner bad\">\(grouped(unjudged)) request(s) were not judged: they were ingested with "
+            html += "no policy and no gateway address, so nothing says whether they bypassed the gateway. Ingest "
+            html += "those logs again with --policy or --gateway and --reingest.</p>\n"
+        } else if summary.direct.served == 0, direct > 0 {
             html += "<p class=\"banner good\">Every direct request in this period was blocked by the allowlist.</p>\n"
-        } else if total > 0 {
+        } else if summary.direct.served == 0, total > 0 {
             html += "<p class=\"banner good\">No request bypassed the gateway in this period.</p>\n"
         }
         html += "<div class=\"cards\">\n"
-        let cards: [(String, Int, String)] = [
-            ("gateway", gateway, "through the gateway"),
-            ("allowed", allowed, "allowed by the allowlist (office, partners, loopback)"),
-            ("platform", platform, "platform: Always On, health checks, probes, warm-up"),
-            ("served", summary.direct.served, "direct and served"),
-            ("blocked", summary.direct.blocked, "direct and blocked"),
-        ]
+        let cards: [(String, Int, String)] =
+            [
+                ("gateway", gateway, "through the gateway"),
+                ("allowed", allowed, "allowed by the allowlist (office, partners, loopback)"),
+                ("platform", platform, "platform: Always On, health checks, probes, warm-up"),
+                ("served", summary.direct.served, "direct and served"),
+                ("blocked", summary.direct.blocked, "direct and blocked"),
+            ] + (unjudged > 0 ? [("unjudged", unjudged, "not judged: no policy or gateway at ingest")] : [])
         for (name, value, caption) in cards {
             html += "<div class=\"card \(name)\"><div class=\"value\">\(grouped(value))</div>"
             html += "<div class=\"caption\">\(h(caption)) · \(percent(value, of: total))</div></div>\n"
@@ -233,6 +240,8 @@ public struct HTMLReport: Sendable {
     }
 
     private static func verdictChart(_ data: ReportData) -> String {
+        // The unjudged series is drawn only when there are unjudged requests.
+        let unjudged = data.buckets.contains { $0.unjudged > 0 }
         let chart = SVGChart(
             series: [
                 SVGChart.Series(name: "gateway", cssClass: "gateway"),
@@ -240,13 +249,14 @@ public struct HTMLReport: Sendable {
                 SVGChart.Series(name: "platform", cssClass: "platform"),
                 SVGChart.Series(name: "direct served", cssClass: "served"),
                 SVGChart.Series(name: "direct blocked", cssClass: "blocked"),
-            ],
+            ] + (unjudged ? [SVGChart.Series(name: "unjudged", cssClass: "unjudged")] : []),
             bars: data.buckets.map { bucket in
                 let label = bucketLabel(bucket.start, size: data.bucketSeconds)
                 return SVGChart.Bar(
                     label: label.label,
                     title: label.title,
                     values: [bucket.gateway, bucket.allowed, bucket.platform, bucket.served, bucket.blocked]
+                        + (unjudged ? [bucket.unjudged] : [])
                 )
             },
             summary: "All backend requests per \(bucketName(data.bucketSeconds)) by verdict"
@@ -467,7 +477,7 @@ public struct HTMLReport: Sendable {
     }
 
     static let css = """
-        :root{--gateway:#2f6fb0;--allowed:#3a9a8a;--platform:#9aa3ad;--served:#c62f2f;--blocked:#e3a33b;\
+        :root{--gateway:#2f6fb0;--allowed:#3a9a8a;--unjudged:#6b4fa0;--platform:#9aa3ad;--served:#c62f2f;--blocked:#e3a33b;\
         --ink:#1d2329;--muted:#5b6670;--line:#dde2e7}
         *{box-sizing:border-box}
         body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;\
@@ -492,6 +502,7 @@ public struct HTMLReport: Sendable {
         .card .caption{font-size:13px;color:var(--muted)}
         .card.gateway{border-left-color:var(--gateway)}
         .card.allowed{border-left-color:var(--allowed)}
+        .card.unjudged{border-left-color:var(--unjudged)}
         .card.served{border-left-color:var(--served)}
         .card.blocked{border-left-color:var(--blocked)}
         table{border-collapse:collapse;width:100%;font-size:13.5px}
@@ -515,6 +526,7 @@ public struct HTMLReport: Sendable {
         svg .axis{font-size:11px;fill:var(--muted)}
         svg .gateway{fill:var(--gateway)}
         svg .allowed{fill:var(--allowed)}
+        svg .unjudged{fill:var(--unjudged)}
         svg .platform{fill:var(--platform)}
         svg .served{fill:var(--served)}
         svg .blocked{fill:var(--blocked)}
@@ -522,6 +534,7 @@ public struct HTMLReport: Sendable {
         .key{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 4px 0 10px;vertical-align:-1px}
         .key.gateway{background:var(--gateway)}
         .key.allowed{background:var(--allowed)}
+        .key.unjudged{background:var(--unjudged)}
         .key.platform{background:var(--platform)}
         .key.served{background:var(--served)}
         .key.blocked{background:var(--blocked)}

@@ -51,6 +51,7 @@ struct ReportBucket: Equatable {
     var platform = 0
     var blocked = 0
     var served = 0
+    var unjudged = 0
 }
 
 /// One row of a "top values hit directly" table.
@@ -263,6 +264,7 @@ struct ReportData {
             switch Verdict(rawValue: row[1] as String) {
             case .gateway: buckets[index].gateway += requests
             case .allowed: buckets[index].allowed += requests
+            case .unjudged: buckets[index].unjudged += requests
             case .platform: buckets[index].platform += requests
             case .direct, nil:
                 if (row[2] as String) == Outcome.blocked.rawValue {

@@ -101,6 +101,15 @@ extension IngestWriter {
         )
     }
 
+    /// Records what a ledger row's content was read and judged under (`nil`: unknown).
+    func recordBasis(id: Int64, _ basis: RecordedBasis) throws {
+        func value(_ text: String?) -> DatabaseValue { text.map { $0.databaseValue } ?? .null }
+        try database.execute(
+            "UPDATE files SET policy_fingerprint = ?, policy_source = ?, read_fields = ?, read_options = ? WHERE id = ?",
+            [value(basis.policyFingerprint), value(basis.policySource), value(basis.fields), value(basis.options), id]
+        )
+    }
+
     /// Keeps a malformed line as a sample.
     func insertMalformed(fileID: Int64, line: Int, reason: String, text: String) throws {
         try database.execute(

@@ -143,6 +143,18 @@ enum Schema {
                     """
             )
         }
+        // What each file was read and judged under (issue 20): a later run under another policy or
+        // layout says so. NULL in rows from before this version: unknown, and never claimed.
+        migrator.registerMigration("v3-read-under") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE files ADD COLUMN policy_fingerprint TEXT;
+                    ALTER TABLE files ADD COLUMN policy_source TEXT;
+                    ALTER TABLE files ADD COLUMN read_fields TEXT;
+                    ALTER TABLE files ADD COLUMN read_options TEXT;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -11,7 +11,10 @@ extension Gatewatch {
                 PATH may be a file, a directory (walked recursively for *.log, *.gz, *.txt, *.json, *.csv; files found there that are not logs are skipped with a note), \
                 a quoted glob pattern, or - for standard input. Gzip is recognised by its \
                 content, not its name. Content already ingested is recognised by its fingerprint and \
-                adds nothing; a file that has grown contributes only its new lines.
+                adds nothing; a file that has grown contributes only its new lines. Each file's ledger \
+                row records the policy and layout it was read under: a later run under others says so, \
+                and --reingest replaces the file's rows. With no --policy and no --gateway, requests are \
+                stored as 'unjudged', not 'allowed'.
 
                 Exit codes: 0 ok; 1 an input could not be read or was damaged (what was read before \
                 the damage is kept); 2 usage error, nothing to read, or a policy with unknown \
@@ -23,6 +26,15 @@ extension Gatewatch {
         @OptionGroup var policy: PolicyOptions
 
         @OptionGroup var reading: ReadingOptions
+
+        @Flag(
+            help: ArgumentHelp(
+                "Replace what the store holds for these files: remove their rows, then read them as new under this run's policy and layout.",
+                discussion:
+                    "Rows are per hour and per day, summed over files: every other file with requests on the same days must be named too (the refusal names them)."
+            )
+        )
+        var reingest = false
 
         @Flag(help: "Exit with code 3 when any line is malformed.")
         var strict = false
@@ -63,6 +75,7 @@ extension Gatewatch {
                 configuration = try policy.configuration()
                 var reader = try reading.ingestOptions(configuration: configuration)
                 if let jobs { reader.parallelism = jobs }
+                reader.reingest = reingest
                 options = reader
             } catch {
                 throw Gatewatch.badInput(error)
@@ -79,7 +92,14 @@ extension Gatewatch {
             if verbose { errors.write("gzip inflate: \(ByteSource.Inflater.preferred.explanation)\n") }
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
-            let report = try ingestor.ingest(discovery.paths) { progress.update($0) }
+            let report: IngestReport
+            do {
+                report = try ingestor.ingest(discovery.paths) { progress.update($0) }
+            } catch let refusal as ReingestError {
+                progress.clear()
+                errors.write(error: refusal)
+                throw ExitCode(2)
+            }
             progress.clear()
 
             if json {
@@ -90,6 +110,7 @@ extension Gatewatch {
                     terminator: ""
                 )
             }
+            if !quiet { warnAboutJudgement(report, policy: loadedPolicy, gateways: configuration.gateways) }
             // A file that is not a log is an error when named, and a note when a directory walk found it.
             let named = Set(paths)
             var failed = false
@@ -111,6 +132,43 @@ extension Gatewatch {
     }
 }
 
+extension Gatewatch.Ingest {
+    /// Says, once, when nothing judged the requests, and which command replaces the rows of files
+    /// read before under other settings.
+    func warnAboutJudgement(_ report: IngestReport, policy: GatewatchCore.Policy, gateways: [CIDR]) {
+        let errors = StandardError()
+        let unjudged = report.byVerdict[Verdict.unjudged.rawValue] ?? 0
+        if unjudged > 0 {
+            errors.write(
+                "warning: nothing to judge against: give --gateway or --policy (\(unjudged) requests are stored as "
+                    + "'unjudged', not 'allowed')\n"
+            )
+        }
+        let changed = report.files.count { $0.readUnderOtherSettings }
+        guard changed > 0 else { return }
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if !arguments.contains("--reingest") {
+            let command = arguments.firstIndex(of: "ingest").map { $0 + 1 } ?? 0
+            arguments.insert("--reingest", at: command)
+        }
+        let line = (["gatewatch"] + arguments.map(ShellQuote.quote)).joined(separator: " ")
+        errors.write(
+            "warning: \(changed) input(s) were read before under another policy or layout; the store keeps "
+                + "that judgement. To replace their rows, run:\n  \(SafeText.terminal(line))\n"
+        )
+    }
+}
+
+/// Quotes command-line arguments for a POSIX shell.
+enum ShellQuote {
+    /// The argument as typed: bare when it holds only safe characters, else in single quotes.
+    static func quote(_ argument: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
+        if !argument.isEmpty, argument.allSatisfy({ safe.contains($0) }) { return argument }
+        return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
 /// The `--json` shape of an ingest run.
 struct IngestSummaryJSON: Encodable {
     var filesNew: Int
@@ -118,6 +176,7 @@ struct IngestSummaryJSON: Encodable {
     var filesGrown: Int
     var filesFailed: Int
     var filesUnsupported: Int
+    var filesReingested: Int
     var lines: Int
     var requests: Int
     var skipped: Int
@@ -141,6 +200,7 @@ struct IngestSummaryJSON: Encodable {
         filesGrown = report.filesGrown
         filesFailed = report.filesFailed
         filesUnsupported = report.filesUnsupported
+        filesReingested = report.filesReingested
         lines = report.lines
         requests = report.requests
         skipped = report.skipped
@@ -163,6 +223,7 @@ struct IngestSummaryJSON: Encodable {
         case filesGrown = "files_grown"
         case filesFailed = "files_failed"
         case filesUnsupported = "files_unsupported"
+        case filesReingested = "files_reingested"
         case lines, requests, skipped, malformed
         case otherLines = "other_lines"
         case malformedSamples = "malformed_samples"
@@ -182,6 +243,7 @@ struct IngestSummaryJSON: Encodable {
         try container.encode(filesGrown, forKey: .filesGrown)
         try container.encode(filesFailed, forKey: .filesFailed)
         try container.encode(filesUnsupported, forKey: .filesUnsupported)
+        try container.encode(filesReingested, forKey: .filesReingested)
         try container.encode(lines, forKey: .lines)
         try container.encode(requests, forKey: .requests)
         try container.encode(skipped, forKey: .skipped)
@@ -221,6 +283,10 @@ enum IngestSummaryText {
         text += "\(report.filesFailed) failed"
         if report.filesUnsupported > 0 { text += ", \(report.filesUnsupported) not a log" }
         text += " — \(seconds) s, \(speed) MB/s\n"
+        if report.filesReingested > 0 {
+            text += "  --reingest: the rows of \(report.filesReingested) earlier ledger entr"
+            text += report.filesReingested == 1 ? "y were removed first\n" : "ies were removed first\n"
+        }
         text += "  lines \(number(report.lines))   requests \(number(report.requests))"
         text += "   skipped \(number(report.skipped))   malformed \(number(report.malformed))"
         text += "   other \(number(report.otherLines))\n"

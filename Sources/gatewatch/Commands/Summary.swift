@@ -10,7 +10,7 @@ extension Gatewatch {
             discussion: """
                 The JSON form is a stable contract:
                   {"files": N, "requests": N, "malformed": N, "first": "…", "last": "…",
-                   "by_verdict": {"gateway": N, "allowed": N, "platform": N, "direct": N},
+                   "by_verdict": {"gateway": N, "allowed": N, "platform": N, "direct": N, "unjudged": N},
                    "direct": {"blocked": N, "served": N, "clients": N}}
                 """
         )
@@ -58,7 +58,15 @@ extension Gatewatch {
                     let share = String(format: "%.1f", 100 * gateway / Double(summary.requests))
                     text += "\n\(share) % of backend requests came through the gateway; "
                     text += "\(summary.direct.served) direct requests were served"
-                    text += summary.direct.served > 0 ? " (the allowlist is not enforced for them).\n" : ".\n"
+                    text += summary.direct.served > 0 ? " (the allowlist is not enforced for them)" : ""
+                    let unjudged = summary.byVerdict[Verdict.unjudged.rawValue] ?? 0
+                    if unjudged > 0 {
+                        text += " among the judged ones.\n\(unjudged) requests were not judged: they were ingested "
+                        text += "with no policy and no gateway, so nothing says whether they came through the gateway; "
+                        text += "ingest those logs again with --policy or --gateway and --reingest.\n"
+                    } else {
+                        text += ".\n"
+                    }
                 }
                 return text
             }

@@ -18,7 +18,7 @@ extension Gatewatch {
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "The verdict to rank: gateway, allowed, platform, direct or all.")
+        @Option(help: "The verdict to rank: gateway, allowed, platform, direct, unjudged or all.")
         var verdict: VerdictSelection = .direct
 
         @Option(help: "Rank by requests or bytes.")
@@ -47,6 +47,8 @@ extension Gatewatch {
             }
             let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
             emit(try result.named(try query.addressNames()).render(output.format))
+            // The table says it in its footer; a machine format keeps its shape, so the note goes to stderr.
+            if output.format != .table, let note = result.unjudgedNote { StandardError().write("warning: \(note)\n") }
         }
     }
 }

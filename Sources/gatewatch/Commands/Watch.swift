@@ -80,6 +80,13 @@ extension Gatewatch {
             watchOptions.metricsFile = metricsFile
             let errors = StandardError()
             let quiet = quiet
+            if !quiet, options.policy?.judgesNothing == true, options.gateways.isEmpty {
+                // Alerts on direct traffic cannot fire over requests nobody judged.
+                errors.write(
+                    "warning: nothing to judge against: give --gateway or --policy (requests are stored as "
+                        + "'unjudged', and no direct-traffic alert can fire)\n"
+                )
+            }
             do {
                 let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
                 let watcher = try Watcher(

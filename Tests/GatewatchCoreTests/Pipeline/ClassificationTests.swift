@@ -44,7 +44,7 @@ import Testing
             $0.policy = policy
             $0.gateways = [CIDR("20.50.10.4")].compactMap { $0 }
         }
-        #expect(report.byVerdict == ["gateway": 1, "allowed": 1, "direct": 3, "platform": 2])
+        #expect(report.byVerdict == ["gateway": 1, "allowed": 1, "direct": 3, "platform": 2, "unjudged": 0])
         #expect(report.blocked == 1)  // 404.503 is this policy's denial
         #expect(report.served == 2)  // 200, and a 403.503 that this policy would not log
         #expect(report.platformDenied == 2)

@@ -222,7 +222,17 @@ enum PostgresSchema {
                 checked_at \(text) NOT NULL
             );
             """
-        )
+        ),
+        // What each file was read and judged under (SQLite's v3-read-under); NULL: unknown.
+        (
+            "pg-v2-read-under",
+            """
+            ALTER TABLE files ADD COLUMN policy_fingerprint \(text);
+            ALTER TABLE files ADD COLUMN policy_source \(text);
+            ALTER TABLE files ADD COLUMN read_fields \(text);
+            ALTER TABLE files ADD COLUMN read_options \(text);
+            """
+        ),
     ]
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
