@@ -207,7 +207,8 @@ public final class Store: Sendable {
             if !foreign.isEmpty { throw StoreError.foreign(path: path, tables: foreign) }
         }
         let configuration = Self.configuration(readOnly: readOnly)
-        var queue = try DatabaseQueue(path: path, configuration: configuration)
+        let location = readOnly ? Self.readOnlyLocation(path) : path
+        var queue = try DatabaseQueue(path: location, configuration: configuration)
         if readOnly {
             let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
             if known { throw StoreError.newerSchema(path: path) }
@@ -221,7 +222,7 @@ public final class Store: Sendable {
                     try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)),
                     path: path
                 )
-                queue = try DatabaseQueue(path: path, configuration: configuration)
+                queue = try DatabaseQueue(path: location, configuration: configuration)
             }
             return queue
         }
@@ -231,6 +232,27 @@ public final class Store: Sendable {
             queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
         }
         return queue
+    }
+
+    /// Where a read-only connection opens `path`: the path itself, or, when the file or its
+    /// folder cannot be written (read-only media, a copy without write permission), a URI that
+    /// needs no write access.
+    ///
+    /// A WAL-mode store opened read-only still creates and locks its `-shm` file, and fails
+    /// ("attempt to write a readonly database") where it cannot. Without a WAL file holding
+    /// data, the file is complete and is opened `immutable=1` (no locks, no `-shm`); with one,
+    /// `mode=ro` reads the WAL through an existing `-shm` (SQLite 3.22+) rather than ignore it.
+    static func readOnlyLocation(_ path: String) -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(path, W_OK) != 0 || access(folder, W_OK) != 0 else { return path }
+        var status = stat()
+        let walHoldsData = stat(path + "-wal", &status) == 0 && status.st_size > 0
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        // RFC 3986 path characters; `?`, `#` and `%` in a file name must not end the path.
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "/-._~!$&'()*+,;=:@")
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
+        return "file:\(encoded)?\(walHoldsData ? "mode=ro" : "immutable=1")"
     }
 
     /// The SQLite connection settings.
@@ -322,6 +344,22 @@ public final class Store: Sendable {
             }
         }
         return try queue.read { db in try block(SQLiteDatabase(db)) }
+    }
+
+    /// Runs a block like ``query(_:)``, in a transaction that is rolled back, never committed: for
+    /// statements a user typed (`sql`), so that whatever a read-only transaction lets through
+    /// does not last.
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
+    public func queryRolledBack<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
+        guard let postgres else { return try query(block) }
+        return try postgres.withConnection { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
+            defer { try? connection.execute("ROLLBACK", []) }
+            return try block(connection)
+        }
     }
 
     /// Runs a block in one write transaction on either engine: committed when the block returns,
