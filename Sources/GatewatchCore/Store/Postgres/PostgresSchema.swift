@@ -222,7 +222,9 @@ enum PostgresSchema {
                 checked_at \(text) NOT NULL
             );
             """
-        )
+        ),
+        // What an alert is still owed to (see ``AlertSchema``): a failed delivery is retried.
+        ("pg-v2-alert-pending", "ALTER TABLE alerts ADD COLUMN pending \(text) NOT NULL DEFAULT ''"),
     ]
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
