@@ -150,21 +150,25 @@ struct DeliveryCLITests {
                 == 0
         )
         let rules = directory + "/rules.yaml"
-        // A bare program name, found on PATH.
-        try "sinks:\n  - { type: exec, command: [sleep, \"30\"], timeout: 1s }\n".write(
+        // A program that never reads its standard input: the write of the alert fills the pipe.
+        try "sinks:\n  - { type: exec, command: [/bin/sleep, \"30\"], timeout: 1s }\n".write(
             toFile: rules,
             atomically: true,
             encoding: .utf8
         )
+        // Bounded by timeout(1): a run that hangs on the pipe is killed with status 124.
         let started = ContinuousClock.now
-        let result = try CLI.run(["alert", "check", "--db", db, "--rules", rules])
+        let result = try CLI.runProgram(
+            "/usr/bin/timeout",
+            ["20", CLI.binary, "alert", "check", "--db", db, "--rules", rules]
+        )
         #expect(ContinuousClock.now - started < .seconds(15))
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("did not finish in time"), "\(result.stderr)")
         let sizes = try CLI.run(["sql", "--db", db, "--format", "csv", "SELECT MIN(length(payload)) FROM alerts"])
         #expect((Int(sizes.stdout.split(separator: "\r\n").last ?? "") ?? 0) > 65_536, "\(sizes.stdout)")
         let pending = try CLI.run(["sql", "--db", db, "--format", "csv", "SELECT pending FROM alerts ORDER BY id"])
-        #expect(pending.stdout == "pending\r\nexec:sleep\r\nexec:sleep\r\n")
+        #expect(pending.stdout == "pending\r\nexec:/bin/sleep\r\nexec:/bin/sleep\r\n")
     }
 
     @Test("an exec sink's bare program name is looked up on PATH, never in the current directory")
