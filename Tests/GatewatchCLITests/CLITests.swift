@@ -29,11 +29,22 @@ enum CLI {
         _ arguments: [String],
         environment: [String: String] = [:],
         stdin: Data? = nil,
-        in directory: String? = nil,
-        executable: String? = nil
+        in directory: String? = nil
+    ) throws -> Result {
+        try runProgram(binary, arguments, environment: environment, stdin: stdin, in: directory)
+    }
+
+    /// Runs any program (`/bin/sh` around the binary, `setpriv`) as ``run(_:environment:stdin:in:)`` does.
+    @discardableResult
+    static func runProgram(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        stdin: Data? = nil,
+        in directory: String? = nil
     ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? binary)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment

@@ -401,4 +401,54 @@ struct FleetTests {
         }
         #expect(rows == 0)
     }
+
+    /// Statements that write, or change the session or the server, through a READ ONLY
+    /// transaction or around it.
+    static let postgresEscapes = [
+        "EXPLAIN ANALYZE SELECT g INTO escaped_into FROM generate_series(1, 100000) g",
+        "EXPLAIN (ANALYZE) CREATE TABLE escaped_ctas AS SELECT 1",
+        "SELECT 1 AS x INTO escaped_select_into",
+        "WITH gone AS (DELETE FROM files RETURNING 1) SELECT COUNT(*) FROM gone",
+        "WITH added AS (INSERT INTO meta (key, value) VALUES ('a', 'b') RETURNING 1) SELECT * FROM added",
+        "WITH changed AS (UPDATE files SET path = 'x' RETURNING 1) SELECT * FROM changed",
+        "SELECT 1; DROP TABLE files", "COPY files TO STDOUT", "COPY (SELECT 1) TO PROGRAM 'touch /tmp/gw-escaped'",
+        "CALL nothing()", "DO $$ BEGIN CREATE TABLE escaped_do (x int); END $$", "SET work_mem = '1MB'",
+        "SELECT set_config('work_mem', '1MB', false)", "SELECT pg_catalog.set_config('work_mem', '1MB', false)",
+        "SELECT \"set_config\"('work_mem', '1MB', false)", "SELECT ARRAY[set_config('work_mem', '1MB', false)]",
+        "SELECT U&\"\\0073et_config\"('work_mem', '1MB', false)", "SELECT nextval('files_id_seq')",
+        "SELECT setval('files_id_seq', 1)", "SELECT lo_import('/etc/hostname')", "SELECT lo_create(0)",
+        "SELECT dblink_exec('dbname=x', 'DROP TABLE files')", "SELECT pg_advisory_lock(1)",
+        "SELECT pg_read_file('/etc/hostname')", "SELECT query_to_xml('SELECT 1', true, true, '')",
+        "SELECT * FROM files FOR UPDATE", "TABLE files; DELETE FROM files",
+    ]
+
+    @Test("sql on PostgreSQL refuses every write form (exit 2): no table, large object, sequence step or kill")
+    func sqlEscapesRefused() throws {
+        let url = try TestPostgres.makeDatabase()
+        _ = try Store(path: url)
+        let bystander = try PostgresConnection(url: url)
+        let pid = try #require(try bystander.value(Int.self, "SELECT pg_backend_pid()"))
+        let state = """
+            SELECT (SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public')
+                || '/' || (SELECT COUNT(*) FROM pg_largeobject_metadata)
+                || '/' || (SELECT last_value FROM files_id_seq) || '/' || (SELECT COUNT(*) FROM files)
+            """
+        let before = try bystander.value(String.self, state)
+        for statement in Self.postgresEscapes + ["SELECT pg_terminate_backend(\(pid))"] {
+            let result = try CLI.run(["sql", "--db", url, statement])
+            #expect(result.status == 2, "\(statement): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.hasPrefix("Error: "), "\(statement): \(result.stderr)")
+        }
+        #expect(try bystander.value(String.self, state) == before)
+        #expect(try bystander.value(Int.self, "SELECT 1") == 1, "the bystander's connection was ended")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/gw-escaped"))
+        for statement in [
+            "SELECT pg_size_pretty(pg_database_size(current_database())) AS size, 'insert into' AS text",
+            "SELECT COUNT(*) FROM pg_tables", "SELECT $$ ; DELETE $$ AS quoted", "TABLE files", "SHOW work_mem",
+            "EXPLAIN ANALYZE SELECT * FROM hourly",
+        ] {
+            let result = try CLI.run(["sql", "--db", url, statement])
+            #expect(result.status == 0, "\(statement): \(result.stderr)")
+        }
+    }
 }

@@ -36,10 +36,10 @@ struct OptionalLibraryTests {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return nil }
         let quoted = ([CLI.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let script = "mount --bind /dev/null '\(file)' || exit 97; exec \(quoted.joined(separator: " "))"
-        let result = try CLI.run(
-            ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script],
-            environment: environment,
-            executable: "/usr/bin/env"
+        let result = try CLI.runProgram(
+            "/usr/bin/unshare",
+            ["--mount", "--propagation", "private", "/bin/sh", "-c", script],
+            environment: environment
         )
         return result.status == 97 ? nil : result
     }

@@ -18,6 +18,22 @@ public enum AlertEvaluationError: Error, CustomStringConvertible, LocalizedError
     public var errorDescription: String? { description }
 }
 
+/// An alert recorded as fired and the sinks it is still owed to.
+public struct PendingDelivery: Sendable, Equatable {
+    /// The alert's row in `alerts` (0 in a dry run, which records nothing).
+    public var id: Int64
+    /// The alert.
+    public var alert: Alert
+    /// The labels (``SinkConfiguration/label``) of the sinks that have not received it.
+    public var sinks: [String]
+
+    /// The `alerts.pending` text: one label per line (labels hold no newline: a URL's host, a
+    /// path or a program name as configured).
+    static func encode(_ labels: [String]) -> String { labels.joined(separator: "\n") }
+
+    static func decode(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
+}
+
 /// Evaluates alert rules against the store and records what fired.
 ///
 /// **Windows.** Rules over requests (`served_direct`, `path_prefix`, `new_address`,
@@ -62,20 +78,39 @@ public struct AlertEvaluator {
     ///   `alert_state` unless `dryRun`.
     /// - Throws: ``AlertEvaluationError``.
     public func evaluate(now: Int64, dryRun: Bool = false) throws -> [Alert] {
+        try fire(now: now, dryRun: dryRun).map(\.alert)
+    }
+
+    /// Evaluates every rule once and returns what fired with the sinks it is owed to.
+    ///
+    /// Unless `dryRun`, each alert is recorded as owed to every sink before it is sent
+    /// (``PendingDelivery``): a delivery that fails, or a process that dies while sending,
+    /// leaves it owed, and ``pendingDeliveries()`` hands it out again on the next run.
+    ///
+    /// - Parameters:
+    ///   - now: The wall-clock time, Unix seconds.
+    ///   - dryRun: Do not record what fired (the same alerts fire again next time).
+    ///   - sinks: The sinks the alerts go to (the dispatcher's); `nil` means those of ``rules``.
+    /// - Returns: The alerts to send, in rule order (with id 0 in a dry run).
+    /// - Throws: ``AlertEvaluationError``.
+    public func fire(now: Int64, dryRun: Bool = false, sinks: [SinkConfiguration]? = nil) throws -> [PendingDelivery] {
+        // Each label once: two sinks with one label are one delivery.
+        var seen = Set<String>()
+        let labels = (sinks ?? rules.sinks).map(\.label).filter { seen.insert($0).inserted }
         do {
             if dryRun {
-                return try store.query { db in try firing(db, now: now) }.map(\.alert)
+                return try store.query { db in try firing(db, now: now) }.map {
+                    PendingDelivery(id: 0, alert: $0.alert, sinks: labels)
+                }
             }
             // One write transaction: two evaluators (watch and a cron 'alert check') never both
             // fire for the same requests. SQLite lets one writer in at a time; PostgreSQL, where
             // every host of a fleet may evaluate, is told to by an advisory lock held to the commit.
-            let fired = try store.write { db in
+            return try store.write { db in
                 if db.dialect == .postgres { try db.execute("SELECT pg_advisory_xact_lock(?)", [Self.evaluationLock]) }
                 let fired = try firing(db, now: now)
-                try record(fired, db: db, now: now)
-                return fired
+                return try record(fired, db: db, now: now, sinks: labels)
             }
-            return fired.map(\.alert)
         } catch let error as SQLError {
             throw AlertEvaluationError.database(path: store.path, message: error.message)
         } catch let error as DatabaseError {
@@ -84,7 +119,13 @@ public struct AlertEvaluator {
         }
     }
 
-    private func record(_ fired: [Fired], db: any SQLDatabase, now: Int64) throws {
+    private func record(
+        _ fired: [Fired],
+        db: any SQLDatabase,
+        now: Int64,
+        sinks: [String]
+    ) throws -> [PendingDelivery] {
+        var deliveries: [PendingDelivery] = []
         for item in fired {
             for key in item.keys {
                 // `alert_state.` is the stored row and `excluded.` the proposed one, on both engines.
@@ -100,37 +141,66 @@ public struct AlertEvaluator {
                     [item.alert.rule, key.key, UTCTime.format(now), key.maxEvidenceID, key.lastSeen]
                 )
             }
-            try db.execute(
+            let id = try db.value(
+                Int64.self,
                 """
-                INSERT INTO alerts (fired_at, rule, kind, window_start, window_end, count, keys, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO alerts (fired_at, rule, kind, window_start, window_end, count, keys, payload, pending)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                 """,
                 [
                     item.alert.firedAt, item.alert.rule, item.alert.kind, item.alert.window.start,
                     item.alert.window.end, item.alert.count, item.alert.keyCount, try item.alert.json(),
+                    PendingDelivery.encode(sinks),
                 ]
             )
+            deliveries.append(PendingDelivery(id: id ?? 0, alert: item.alert, sinks: sinks))
+        }
+        return deliveries
+    }
+
+    /// The alerts still owed to a sink: recorded, then not delivered (the sink failed, or the
+    /// process ended while sending), oldest first.
+    ///
+    /// - Returns: Each alert with the sinks it is still owed to.
+    /// - Throws: ``AlertEvaluationError``.
+    public func pendingDeliveries() throws -> [PendingDelivery] {
+        do {
+            return try store.query { db in
+                try db.rows("SELECT id, payload, pending FROM alerts WHERE pending <> '' ORDER BY id", []).compactMap {
+                    row in
+                    let payload: String = row["payload"]
+                    guard let alert = try? JSONDecoder().decode(Alert.self, from: Data(payload.utf8)) else {
+                        return nil
+                    }
+                    return PendingDelivery(id: row["id"], alert: alert, sinks: PendingDelivery.decode(row["pending"]))
+                }
+            }
+        } catch let error as SQLError {
+            throw AlertEvaluationError.database(path: store.path, message: error.message)
+        } catch let error as DatabaseError {
+            throw AlertEvaluationError.database(path: store.path, message: error.message ?? "\(error.resultCode)")
         }
     }
 
-    /// Records how many sinks failed to deliver the most recent alerts of a rule.
+    /// Records the outcome of sending an alert: the sinks that failed stay owed (and are counted
+    /// in `sinks_failed`); a sink that is no longer configured is dropped.
     ///
     /// - Parameters:
-    ///   - alert: An alert returned by ``evaluate(now:dryRun:)``.
-    ///   - failedSinks: The number of sinks that failed.
+    ///   - delivery: What ``fire(now:dryRun:sinks:)`` or ``pendingDeliveries()`` returned.
+    ///   - results: What ``AlertDispatcher/send(_:to:)`` returned for it.
     /// - Throws: ``AlertEvaluationError``.
-    public func recordDelivery(of alert: Alert, failedSinks: Int) throws {
-        guard failedSinks > 0 else { return }
+    public func recordDelivery(_ delivery: PendingDelivery, results: [DeliveryResult]) throws {
+        guard delivery.id > 0 else { return }
+        let failed = results.filter { $0.error != nil }
+        let owed = failed.filter {
+            if case .noLongerConfigured = $0.error { return false }
+            return true
+        }
         do {
             try store.write { db in
-                // The row of this alert: several of one rule fire at once without a digest, and
-                // only the payload tells them apart.
                 try db.execute(
-                    """
-                    UPDATE alerts SET sinks_failed = ? WHERE id = (
-                        SELECT MAX(id) FROM alerts WHERE rule = ? AND fired_at = ? AND payload = ?)
-                    """,
-                    [failedSinks, alert.rule, alert.firedAt, try alert.json()]
+                    "UPDATE alerts SET pending = ?, sinks_failed = sinks_failed + ? WHERE id = ?",
+                    [PendingDelivery.encode(owed.map(\.sink)), failed.count, delivery.id]
                 )
             }
         } catch let error as SQLError {

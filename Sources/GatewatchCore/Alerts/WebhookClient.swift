@@ -54,8 +54,13 @@ enum WebhookClient {
         var problem = ""
         let attempts = settings.retries + 1
         for attempt in 1...attempts {
-            let (status, failure) = post(request, timeoutSeconds: settings.timeoutSeconds)
+            let (status, failure, location) = post(request, timeoutSeconds: settings.timeoutSeconds)
             if let status, (200..<300).contains(status) { return (nil, attempt) }
+            if let status, (300..<400).contains(status) {
+                // Never followed, and retrying gets the same answer.
+                problem = redirectProblem(status: status, location: location)
+                return (.webhookFailed(target: target, attempts: attempt, lastProblem: problem), attempt)
+            }
             if let status {
                 problem = "HTTP status \(status)"
                 // Client errors other than throttling will not get better by retrying.
@@ -73,36 +78,73 @@ enum WebhookClient {
         return (.webhookFailed(target: target, attempts: attempts, lastProblem: problem), attempts)
     }
 
-    /// One POST; returns the HTTP status, or `nil` and the transport problem.
-    static func post(_ request: URLRequest, timeoutSeconds: Double) -> (Int?, String?) {
+    /// One POST; returns the HTTP status (and a redirect's `Location`), or `nil` and the transport problem.
+    ///
+    /// Redirects are never followed: the request carries the webhook's headers (an
+    /// `Authorization` token), and URLSession would send them to wherever a `Location` points,
+    /// another host included. A 3xx answer is the attempt's result, and a failed delivery.
+    static func post(_ request: URLRequest, timeoutSeconds: Double) -> (Int?, String?, String?) {
         let box = ResponseBox()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutSeconds
         configuration.timeoutIntervalForResource = timeoutSeconds
-        let session = URLSession(configuration: configuration)
+        // A task with a completion handler follows redirects without asking its delegate
+        // (swift-corelibs-foundation): this one reports to a delegate instead.
+        let session = URLSession(configuration: configuration, delegate: box, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
-        let task = session.dataTask(with: request) { _, response, error in
-            box.finish(
-                status: (response as? HTTPURLResponse)?.statusCode,
-                problem: error.map { $0.localizedDescription }
-            )
-        }
+        let task = session.dataTask(with: request)
         task.resume()
         // The session enforces the timeout; the extra second covers a session that never calls back.
         guard let result = box.wait(seconds: timeoutSeconds + 1) else {
             task.cancel()
-            return (nil, "timed out after \(timeoutSeconds) s")
+            return (nil, "timed out after \(timeoutSeconds) s", nil)
         }
-        return result
+        return (result.0, result.1, box.location)
+    }
+
+    /// The problem to report for a redirect, which is never followed.
+    static func redirectProblem(status: Int, location: String?) -> String {
+        let target = location.map { SinkConfiguration.redacted($0) } ?? "another URL"
+        return "HTTP status \(status): the receiver redirects to \(target), and redirects are not followed "
+            + "(the request carries the webhook's headers and credentials); configure the final URL"
     }
 }
 
 /// Hands a URLSession completion to the waiting thread.
 ///
 /// `@unchecked Sendable`: every access to `result` happens with `condition` locked.
-private final class ResponseBox: @unchecked Sendable {
+private final class ResponseBox: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     private let condition = NSCondition()
     private var result: (Int?, String?)?
+    private var redirectLocation: String?
+
+    /// The `Location` of the answer, if it had one.
+    var location: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return redirectLocation
+    }
+
+    func urlSession(
+        _ session: URLSession,
+        task: URLSessionTask,
+        willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest,
+        completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        let response = task.response as? HTTPURLResponse
+        condition.lock()
+        redirectLocation = response?.value(forHTTPHeaderField: "Location")
+        condition.unlock()
+        finish(
+            status: error == nil ? (task.response as? HTTPURLResponse)?.statusCode : nil,
+            problem: error.map { $0.localizedDescription }
+        )
+    }
 
     func finish(status: Int?, problem: String?) {
         condition.lock()

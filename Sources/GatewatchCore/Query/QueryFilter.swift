@@ -5,6 +5,8 @@ import GRDB
 public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// The `sql` statement would write to the database.
     case notReadOnly(statement: String)
+    /// The `sql` statement is not one the allowlist runs (see `ReadOnlySQL`).
+    case refused(statement: String, reason: String)
     /// The `sql` statement is empty.
     case emptyStatement
     /// The `sql` text holds more than one statement.
@@ -15,6 +17,9 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedErro
     /// The message shown to the user.
     public var description: String {
         switch self {
+        case .refused(let statement, let reason):
+            "refusing '\(statement.prefix(80))': \(reason); the database is read-only here and only statements "
+                + "that read (SELECT, WITH, VALUES, EXPLAIN, read-only PRAGMA) are run"
         case .notReadOnly(let statement):
             "refusing '\(statement.prefix(80))': the database is opened read-only and only statements that read "
                 + "(SELECT, WITH, read-only PRAGMA, EXPLAIN) are run"

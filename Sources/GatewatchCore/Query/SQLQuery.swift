@@ -76,16 +76,14 @@ public struct SQLResult: Sendable, Equatable {
 
 /// Runs a user's statement on the store, opened read-only.
 ///
-/// On SQLite, two guards: the connection is opened read-only (`Configuration.readonly`, SQLite
-/// `SQLITE_OPEN_READONLY`), and a statement that SQLite does not report as read-only
+/// First, on both engines, the text must be one statement of the allowlist of ``ReadOnlySQL``
+/// (a `SELECT`, `WITH … SELECT`, `VALUES` or `EXPLAIN` of those, without `INTO`, data-modifying
+/// CTEs or calls that change state). Then on SQLite the connection is opened read-only
+/// (`SQLITE_OPEN_READONLY`), and a statement that SQLite does not report as read-only
 /// (`sqlite3_stmt_readonly`) is refused before it runs. On PostgreSQL, the statement runs in a
-/// `READ ONLY` transaction (which refuses writes with SQLSTATE 25006), and only statements that
-/// start with a reading keyword (`SELECT`, `WITH`, `VALUES`, `TABLE`, `EXPLAIN`, `SHOW`) are run,
-/// which keeps out `COPY … TO PROGRAM`, `DO`, `CALL`, `SET` and `LOCK`. One statement per call.
+/// `READ ONLY` transaction (which refuses writes with SQLSTATE 25006) that is rolled back, never
+/// committed: `EXPLAIN ANALYZE SELECT … INTO` created a table through a read-only transaction.
 public enum SQLQuery {
-    /// The first keywords of the statements run on PostgreSQL.
-    static let postgresReadingKeywords: Set<String> = ["SELECT", "WITH", "VALUES", "TABLE", "EXPLAIN", "SHOW"]
-
     /// Runs a statement.
     ///
     /// - Parameters:
@@ -97,8 +95,12 @@ public enum SQLQuery {
     public static func run(_ sql: String, store: Store, limit: Int = 0) throws -> SQLResult {
         let trimmed = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw QueryError.emptyStatement }
+        guard !holdsMultipleStatements(trimmed) else { throw QueryError.multipleStatements }
+        if let reason = ReadOnlySQL.refusal(trimmed, dialect: store.dialect) {
+            throw QueryError.refused(statement: trimmed, reason: reason)
+        }
         do {
-            return try store.query { db in
+            return try store.queryRolledBack { db in
                 if db.dialect == .sqlite, let sqlite = db as? SQLiteDatabase {
                     return try runSQLite(trimmed, db: sqlite.db, limit: limit)
                 }
@@ -138,13 +140,11 @@ public enum SQLQuery {
         return SQLResult(columns: columns, rows: rows, truncated: truncated)
     }
 
-    /// PostgreSQL (or any engine without statement inspection): a text check for a second
-    /// statement and for the first keyword; the read-only transaction refuses the rest.
+    /// PostgreSQL (or any engine without statement inspection): the text was checked by
+    /// ``ReadOnlySQL``; the read-only transaction refuses the rest.
     ///
     /// Column names come with the first row, or from the connection when there is none.
     private static func runChecked(_ sql: String, db: any SQLDatabase, limit: Int) throws -> SQLResult {
-        guard !holdsMultipleStatements(sql) else { throw QueryError.multipleStatements }
-        guard postgresReadingKeywords.contains(firstKeyword(sql)) else { throw QueryError.notReadOnly(statement: sql) }
         var columns: [String] = []
         var rows: [[SQLValue]] = []
         var truncated = false
@@ -180,86 +180,6 @@ public enum SQLQuery {
         }
         return String(line)
     }
-}
-
-/// Whether SQL text holds a second statement: a `;` followed by anything but spaces, comments and
-/// more `;`, outside quotes (`'…'`, `"…"`, PostgreSQL's `$tag$…$tag$`) and comments.
-func holdsMultipleStatements(_ sql: String) -> Bool {
-    let bytes = Array(sql.utf8)
-    var index = 0
-    var ended = false  // a top-level `;` was seen
-    while index < bytes.count {
-        let byte = bytes[index]
-        let next: UInt8? = index + 1 < bytes.count ? bytes[index + 1] : nil
-        switch byte {
-        case UInt8(ascii: "-") where next == UInt8(ascii: "-"):
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
-            continue
-        case UInt8(ascii: "/") where next == UInt8(ascii: "*"):
-            // PostgreSQL nests block comments.
-            var depth = 0
-            while index < bytes.count {
-                if bytes[index] == UInt8(ascii: "/"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "*") {
-                    depth += 1
-                    index += 2
-                } else if bytes[index] == UInt8(ascii: "*"), index + 1 < bytes.count,
-                    bytes[index + 1] == UInt8(ascii: "/")
-                {
-                    depth -= 1
-                    index += 2
-                    if depth == 0 { break }
-                } else {
-                    index += 1
-                }
-            }
-            continue
-        case UInt8(ascii: ";"):
-            ended = true
-            index += 1
-            continue
-        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-            index += 1
-            continue
-        default:
-            break
-        }
-        if ended { return true }
-        switch byte {
-        case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
-            // A doubled quote inside closes and reopens: the same as skipping it.
-            index += 1
-            while index < bytes.count, bytes[index] != byte { index += 1 }
-            index += 1
-        case UInt8(ascii: "$"):
-            // `$tag$ … $tag$` (the tag may be empty); `$1` is a parameter, not a quote.
-            var end = index + 1
-            while end < bytes.count,
-                bytes[end] == UInt8(ascii: "_") || (bytes[end] >= 0x80)
-                    || (bytes[end] | 0x20 >= UInt8(ascii: "a") && bytes[end] | 0x20 <= UInt8(ascii: "z"))
-                    || (end > index + 1 && bytes[end] >= UInt8(ascii: "0") && bytes[end] <= UInt8(ascii: "9"))
-            {
-                end += 1
-            }
-            guard end < bytes.count, bytes[end] == UInt8(ascii: "$") else {
-                index += 1
-                continue
-            }
-            let tag = Array(bytes[index...end])
-            index = end + 1
-            while index < bytes.count {
-                if bytes[index] == UInt8(ascii: "$"), index + tag.count <= bytes.count,
-                    Array(bytes[index..<index + tag.count]) == tag
-                {
-                    index += tag.count
-                    break
-                }
-                index += 1
-            }
-        default:
-            index += 1
-        }
-    }
-    return false
 }
 
 /// The first keyword of a statement, upper-cased, after whitespace and comments.

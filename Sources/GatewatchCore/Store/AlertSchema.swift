@@ -5,7 +5,9 @@ import GRDB
 /// - `alert_state`: one row per rule and key (an address, a CIDR block, or `''` for rules without
 ///   keys): when it last fired and the newest data it covered, for cooldowns and so that the same
 ///   requests never fire twice.
-/// - `alerts`: every alert sent (the JSON payload as delivered), with how many sinks failed.
+/// - `alerts`: every alert sent (the JSON payload as delivered), with how many sinks failed;
+///   `pending` (migration `alerts-v2-pending`) lists, one per line, the labels of the sinks the
+///   alert is still owed to, so that a failed delivery is sent again on the next run.
 /// - `watch_files`: the follow loop's stat cache: per path, the (device, inode, size, mtime) at
 ///   which the file was last ingested, so unchanged files are skipped without being read, also
 ///   after a restart.
@@ -51,6 +53,9 @@ enum AlertSchema {
                     ) WITHOUT ROWID;
                     """
             )
+        }
+        migrator.registerMigration("alerts-v2-pending") { db in
+            try db.execute(sql: "ALTER TABLE alerts ADD COLUMN pending TEXT NOT NULL DEFAULT ''")
         }
     }
 }

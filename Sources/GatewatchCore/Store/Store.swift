@@ -230,30 +230,62 @@ public final class Store: Sendable {
             if !foreign.isEmpty { throw StoreError.foreign(path: path, tables: foreign) }
         }
         let configuration = Self.configuration(readOnly: readOnly)
-        var queue = try DatabaseQueue(path: path, configuration: configuration)
-        if readOnly {
-            let known = try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) }
-            if known { throw StoreError.newerSchema(path: path) }
-            let applied = try queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
-            if !applied {
-                let started = try queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
-                if !started { throw StoreError.missing(path: path) }
-                // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like
-                // any writer), then read it read-only.
-                try Self.migrate(
-                    try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)),
-                    path: path
-                )
-                queue = try DatabaseQueue(path: path, configuration: configuration)
+        guard readOnly else {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrate(queue, path: path)
+            let environment = ProcessInfo.processInfo.environment
+            if environment["GATEWATCH_FAULT"] != nil {
+                queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
             }
             return queue
         }
-        try Self.migrate(queue, path: path)
-        let environment = ProcessInfo.processInfo.environment
-        if environment["GATEWATCH_FAULT"] != nil {
-            queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
+        func open(_ location: String) throws -> (DatabaseQueue, Bool) {
+            let queue = try DatabaseQueue(path: location, configuration: configuration)
+            return (queue, try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) })
         }
-        return queue
+        var location = path
+        let opened: (queue: DatabaseQueue, isNewer: Bool)
+        do {
+            opened = try open(location)
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN
+        {
+            // Nothing beside the file can be written (read-only media, another user's store).
+            guard let uri = Self.readOnlyURI(path) else { throw error }
+            location = uri
+            opened = try open(location)
+        }
+        if opened.isNewer { throw StoreError.newerSchema(path: path) }
+        let applied = try opened.queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+        guard !applied else { return opened.queue }
+        let started = try opened.queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
+        if !started { throw StoreError.missing(path: path) }
+        // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like any
+        // writer), then read it read-only.
+        try Self.migrate(try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)), path: path)
+        return try DatabaseQueue(path: location, configuration: configuration)
+    }
+
+    /// A URI that opens `path` with no write access beside it, or `nil` when the file and its
+    /// folder can be written (a failed read-only open has another cause then).
+    ///
+    /// A WAL-mode store opened read-only still creates and locks its `-shm` file, and fails
+    /// ("attempt to write a readonly database") where it cannot. Only then is this used, so that
+    /// a store another process may be writing is read through the usual locks whenever they can
+    /// be taken. Without a WAL file holding data, the file is complete and is opened
+    /// `immutable=1` (no locks, no `-shm`); with one, `mode=ro` reads the WAL through an existing
+    /// `-shm` (SQLite 3.22+) rather than ignore it.
+    static func readOnlyURI(_ path: String) -> String? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(path, W_OK) != 0 || access(folder, W_OK) != 0 else { return nil }
+        var status = stat()
+        let walHoldsData = stat(path + "-wal", &status) == 0 && status.st_size > 0
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        // RFC 3986 path characters; `?`, `#` and `%` in a file name must not end the path.
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "/-._~!$&'()*+,;=:@")
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
+        return "file:\(encoded)?\(walHoldsData ? "mode=ro" : "immutable=1")"
     }
 
     /// The SQLite connection settings.
@@ -345,6 +377,22 @@ public final class Store: Sendable {
             }
         }
         return try queue.read { db in try block(SQLiteDatabase(db)) }
+    }
+
+    /// Runs a block like ``query(_:)``, in a transaction that is rolled back, never committed: for
+    /// statements a user typed (`sql`), so that whatever a read-only transaction lets through
+    /// does not last.
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
+    public func queryRolledBack<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
+        guard let postgres else { return try query(block) }
+        return try postgres.withConnection { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
+            defer { try? connection.execute("ROLLBACK", []) }
+            return try block(connection)
+        }
     }
 
     /// Runs a block in one write transaction on either engine: committed when the block returns,

@@ -109,6 +109,8 @@ public final class Watcher {
     var reportedProblems = Set<String>()
     var totals = StoreTotals()
     var lastRecount: ContinuousClock.Instant?
+    /// When alerts owed to a sink were last sent again.
+    var lastRetry: ContinuousClock.Instant?
     var needsRecount = true
     var polls = 0
     var lastPollSeconds = 0.0
@@ -310,20 +312,30 @@ public final class Watcher {
 
     private func evaluateAlerts(now: Int64, into report: inout PollReport) {
         guard let evaluator else { return }
-        let alerts: [Alert]
+        var deliveries: [PendingDelivery] = []
         do {
-            alerts = try evaluator.evaluate(now: now)
+            // Alerts a sink failed to take are sent again, at most once a minute (a receiver that
+            // is down costs each poll its timeouts and backoff).
+            if lastRetry.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                lastRetry = ContinuousClock.now
+                deliveries = try evaluator.pendingDeliveries()
+            }
+            deliveries += try evaluator.fire(now: now, sinks: dispatcher?.sinks ?? [])
         } catch {
             note(problem: "\(error)")
             return
         }
-        for alert in alerts {
-            let results = dispatcher?.send(alert) ?? []
+        for delivery in deliveries {
+            let results = dispatcher?.send(delivery.alert, to: delivery.sinks) ?? []
             let failed = results.filter { $0.error != nil }
-            report.alerts.append(alert)
+            report.alerts.append(delivery.alert)
             report.failedDeliveries += failed
-            if !failed.isEmpty { try? evaluator.recordDelivery(of: alert, failedSinks: failed.count) }
-            events(.alert(alert, results))
+            do {
+                try evaluator.recordDelivery(delivery, results: results)
+            } catch {
+                note(problem: "\(error); the alert may be sent again")
+            }
+            events(.alert(delivery.alert, results))
         }
     }
 

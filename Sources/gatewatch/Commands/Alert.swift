@@ -124,9 +124,13 @@ extension Gatewatch {
                     database (or now, with 'anchor: now' in the rules file). What fired is recorded, \
                     so running this from cron alerts once per new event, not once per run.
 
-                    Exit codes: 0 nothing fired; 4 alerts fired (and were delivered); 1 the database \
-                    could not be read or a sink failed (what fired is still recorded); 2 usage error \
-                    or bad rules file.
+                    An alert a sink failed to take (or that a run ending early never sent) is sent \
+                    to that sink again on the next run. --dry-run records nothing and exits as a \
+                    real run would.
+
+                    Exit codes: 0 nothing fired; 4 alerts fired or were sent again (and were \
+                    delivered); 1 the database could not be read or a sink failed (what fired is \
+                    recorded and sent again next time); 2 usage error or bad rules file.
                     """
             )
 
@@ -143,27 +147,41 @@ extension Gatewatch {
                 } catch {
                     throw Gatewatch.badInput(error)
                 }
-                let alerts: [GatewatchCore.Alert]
+                var deliveries: [PendingDelivery]
                 let evaluator: AlertEvaluator
                 do {
                     // Checking a database that does not exist is a mistake, not an empty store.
                     let database = try store.openExisting()
                     evaluator = AlertEvaluator(store: database, rules: rules)
-                    alerts = try evaluator.evaluate(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
+                    // First what earlier runs failed to deliver (a sink was down, the process
+                    // died while sending), then what fires now.
+                    deliveries = dryRun ? [] : try evaluator.pendingDeliveries()
+                    for delivery in deliveries {
+                        StandardError().write(
+                            "note: sending again alert '\(SafeText.terminal(delivery.alert.rule))' fired at "
+                                + "\(delivery.alert.firedAt) to \(SafeText.terminal(delivery.sinks.joined(separator: ", "))) "
+                                + "(not delivered before)\n"
+                        )
+                    }
+                    deliveries += try evaluator.fire(now: Int64(Date().timeIntervalSince1970), dryRun: dryRun)
                 } catch {
                     StandardError().write(error: error)
                     throw ExitCode.failure
                 }
                 let dispatcher = AlertDispatcher(sinks: rules.sinks)
                 var failed = false
-                for alert in alerts {
-                    let results = dispatcher.send(alert)
-                    let failures = results.filter { $0.error != nil }.count
-                    if AlertOptions.reportFailures(results, rule: alert.rule) { failed = true }
-                    if !dryRun { try? evaluator.recordDelivery(of: alert, failedSinks: failures) }
+                for delivery in deliveries {
+                    let results = dispatcher.send(delivery.alert, to: delivery.sinks)
+                    if AlertOptions.reportFailures(results, rule: delivery.alert.rule) { failed = true }
+                    do {
+                        try evaluator.recordDelivery(delivery, results: results)
+                    } catch {
+                        StandardError().write(error: error)
+                        failed = true
+                    }
                 }
                 if failed { throw ExitCode.failure }
-                if !alerts.isEmpty { throw ExitCode(alertsFiredExitCode) }
+                if !deliveries.isEmpty { throw ExitCode(alertsFiredExitCode) }
             }
         }
 

@@ -12,7 +12,9 @@ extension Gatewatch {
                 One file with inline CSS and SVG charts: no script, no font, nothing fetched from the network, \
                 so it can be mailed or attached to a ticket. Every value from the logs is HTML-escaped. Give the \
                 policy (--config / --policy) to include its lint findings and whether it allows platform \
-                traffic. Exit codes: 0 written, 1 failure, 2 usage or a policy file that cannot be read.
+                traffic. --out never replaces the store, a SQLite file or a dangling symbolic link, and an \
+                existing file keeps its permissions. Exit codes: 0 written, 1 failure, 2 usage, a policy \
+                file that cannot be read, or an --out that is refused.
                 """
         )
 
@@ -49,10 +51,8 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let database = try Store(
-                path: Store.resolvePath(option: store.db, configured: configuration.database),
-                readOnly: true
-            )
+            let location = Store.resolvePath(option: store.db, configured: configuration.database)
+            let database = try Store(path: location, readOnly: true)
             let options = ReportOptions(
                 range: range,
                 policy: loaded,
@@ -66,20 +66,16 @@ extension Gatewatch {
                 emit(html)
                 return
             }
-            do {
-                // Through a symbolic link to its target, and straight into a device or FIFO
-                // (`/dev/stdout`, a pipe): a new file renamed over them would replace them.
-                let target = URL(fileURLWithPath: out).resolvingSymlinksInPath()
-                let type = (try? FileManager.default.attributesOfItem(atPath: target.path))?[.type]
-                let special = type != nil && (type as? FileAttributeType) != .typeRegular
-                try Data(html.utf8).write(to: target, options: special ? [] : .atomic)
+            do throws(ReportFileError) {
+                try ReportFile.write(html, to: out, store: database.dialect == .sqlite ? database.path : nil)
             } catch {
-                // Not a usage error: the arguments were fine, the file system refused (exit 1).
-                StandardError().write(
-                    errorMessage:
-                        "cannot write '\(out)': \(error.localizedDescription); check the directory exists and is writable"
-                )
-                throw ExitCode.failure
+                // The file system refused: not a usage error (exit 1).
+                if case .cannotWrite = error {
+                    StandardError().write(error: error)
+                    throw ExitCode.failure
+                }
+                // --out names the store, a database or a dangling link: fix the argument (exit 2).
+                throw Gatewatch.badInput(error)
             }
             FileHandle.standardError.write(
                 Data("Wrote \(SafeText.terminal(out)) (\(html.utf8.count / 1024) KiB)\n".utf8)

@@ -25,14 +25,17 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store read-write, for commands that change a store but never start one (`prune`,
-    /// `alert check`): a SQLite file that does not exist is an error, not a new empty store.
+    /// `alert check`): a SQLite file that does not exist or is empty is an error, not a new empty
+    /// store.
     ///
     /// - Throws: ``StoreError/missing(path:)``, or what ``resolvedPath()`` and ``Store`` throw.
     func openExisting() throws -> Store {
         let location = try resolvedPath()
         if !Store.isPostgres(location) {
             let file = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
-            guard FileManager.default.fileExists(atPath: file) else { throw StoreError.missing(path: file) }
+            // An empty file is not a store either: opening it read-write would make it one.
+            var status = stat()
+            guard stat(file, &status) == 0, status.st_size > 0 else { throw StoreError.missing(path: file) }
         }
         return try Store(path: location)
     }

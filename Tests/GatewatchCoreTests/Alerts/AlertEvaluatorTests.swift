@@ -152,7 +152,8 @@ import Testing
         var rule = AlertRule(name: "served", kind: .servedDirect)
         rule.digest = false
         rule.maxMessages = 2
-        let alerts = try AlertEvaluator(store: store, rules: Self.rules(rule)).evaluate(now: Self.now)
+        let deliveries = try AlertEvaluator(store: store, rules: Self.rules(rule)).fire(now: Self.now)
+        let alerts = deliveries.map(\.alert)
         #expect(alerts.map(\.keyCount) == [1, 3])
         #expect(alerts[0].keys.first?.key == "198.51.100.7")
         let states = try store.read { db in
@@ -161,12 +162,19 @@ import Testing
         #expect(states == 4)
         // A failed delivery is recorded on its own alert's row, not on the rule's newest one.
         let evaluator = AlertEvaluator(store: store, rules: Self.rules(rule))
-        try evaluator.recordDelivery(of: alerts[0], failedSinks: 1)
-        try evaluator.recordDelivery(of: alerts[1], failedSinks: 2)
+        func failure(_ sink: String) -> DeliveryResult {
+            DeliveryResult(sink: sink, error: .standardOutput(errno: EPIPE), attempts: 1)
+        }
+        try evaluator.recordDelivery(deliveries[0], results: [failure("stdout")])
+        try evaluator.recordDelivery(deliveries[1], results: [failure("stdout"), failure("file:/x")])
         let failed = try store.read { db in
             try Int.fetchAll(db, sql: "SELECT sinks_failed FROM alerts WHERE rule = 'served' ORDER BY id")
         }
         #expect(failed == [1, 2])
+        // Both stay owed to the sinks that failed, and are handed out again.
+        #expect(try evaluator.pendingDeliveries().map(\.sinks) == [["stdout"], ["stdout", "file:/x"]])
+        try evaluator.recordDelivery(deliveries[0], results: [DeliveryResult(sink: "stdout", error: nil, attempts: 1)])
+        #expect(try evaluator.pendingDeliveries().map(\.id) == [deliveries[1].id])
     }
 
     @Test("path prefixes match case-insensitively; new addresses exclude those seen before the window")

@@ -233,6 +233,8 @@ enum PostgresSchema {
             ALTER TABLE files ADD COLUMN read_options \(text);
             """
         ),
+        // What an alert is still owed to (see ``AlertSchema``): a failed delivery is retried.
+        ("pg-v3-alert-pending", "ALTER TABLE alerts ADD COLUMN pending \(text) NOT NULL DEFAULT ''"),
     ]
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
