@@ -300,7 +300,7 @@ public final class W3CParser {
     }
 
     /// The columns read as numbers; a value other than digits or `-` makes a record malformed.
-    static let numericFields: [W3CField] = [
+    public static let numericFields: [W3CField] = [
         .status, .substatus, .win32Status, .bytesSent, .bytesReceived, .timeTaken, .serverPort, .clientPort,
     ]
 
@@ -320,11 +320,37 @@ public final class W3CParser {
         var value: Int64 = 0
         for byte in bytes {
             let digit = Int64(byte) &- 48
-            guard digit >= 0, digit <= 9 else { return false }
+            guard digit >= 0, digit <= 9 else {
+                guard field == .timeTaken, let milliseconds = Self.fixedPointSeconds(bytes) else { return false }
+                numbers[field.rawValue] = milliseconds
+                return true
+            }
             value = min(value &* 10 &+ digit, Self.numericCeiling)
         }
         numbers[field.rawValue] = value
         return true
+    }
+
+    /// Milliseconds of a `time-taken` written as the W3C draft's fixed-point seconds (`0.002`,
+    /// `12.5`, as CloudFront and other non-IIS producers log it; IIS writes whole milliseconds),
+    /// or `nil` when the value is not digits, a point and digits.
+    static func fixedPointSeconds(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard let point = bytes.firstIndex(of: UInt8(ascii: ".")), point > 0, point < bytes.count - 1 else {
+            return nil
+        }
+        var milliseconds: Int64 = 0
+        var scale: Int64 = 1000
+        for (index, byte) in bytes.enumerated() where index != point {
+            let digit = Int64(byte) &- 48
+            guard digit >= 0, digit <= 9 else { return nil }
+            if index < point {
+                milliseconds = min(milliseconds &* 10 &+ digit * 1000, numericCeiling)
+            } else if scale > 1 {
+                scale /= 10
+                milliseconds += digit * scale
+            }
+        }
+        return min(milliseconds, numericCeiling)
     }
 
     /// The value of a numeric column of the current record (one of `sc-status`, `sc-substatus`,

@@ -1127,9 +1127,9 @@ final class PassState {
         if address == nil { invalidAddresses += 1 }
         // `-` is absent, not 0: a request without a status is neither blocked nor served. It is
         // stored with status 0 (no HTTP status is 0) and no outcome; an absent sub-status reads as 0.
-        let loggedStatus = parser.number(.status).map { Int32(truncatingIfNeeded: $0) }
+        let loggedStatus = parser.number(.status).map { Int32(clamping: $0) }
         let status = loggedStatus ?? 0
-        let substatus = Int32(truncatingIfNeeded: parser.number(.substatus) ?? 0)
+        let substatus = Int32(clamping: parser.number(.substatus) ?? 0)
         let userAgent = parser.field(.userAgent)
         let decision = classifier.classify(
             address: address,

@@ -217,15 +217,27 @@ import Testing
         #expect(W3CParser.iisMajorVersion(software: software) == version)
     }
 
+    /// Values of `sc-status sc-substatus sc-bytes time-taken`, what they read as, and the field
+    /// named when the line is malformed.
+    static let numericCases: [(String, [Int64?], String?)] = [
+        ("200 0 1405 13", [200, 0, 1405, 13], nil),
+        ("- 0 - -", [nil, 0, nil, nil], nil),
+        ("\"200\" 0 1 1", [200, 0, 1, 1], nil),
+        ("200 0 1X405 13", [], "sc-bytes"),
+        ("200 0 1405 13X7", [], "time-taken"),
+        ("200 X 1 1", [], "sc-substatus"),
+        ("-1 0 1 1", [], "sc-status"),
+        ("200 0 99999999999999999999 1", [200, 0, 1 << 40, 1], nil),
+        // time-taken as the W3C draft's fixed-point seconds (CloudFront): milliseconds.
+        ("200 0 1 0.002", [200, 0, 1, 2], nil),
+        ("200 0 1 12.5", [200, 0, 1, 12_500], nil),
+        ("200 0 1 1.2.3", [], "time-taken"),
+        ("200 0 1.5 1", [], "sc-bytes"),
+    ]
+
     @Test(
         "numeric fields are all digits or absent ('-'); anything else is malformed, naming the field",
-        arguments: [
-            ("200 0 1405 13", [200, 0, 1405, 13] as [Int64?], nil as String?),
-            ("- 0 - -", [nil, 0, nil, nil], nil), ("\"200\" 0 1 1", [200, 0, 1, 1], nil),
-            ("200 0 1X405 13", [], "sc-bytes"), ("200 0 1405 13X7", [], "time-taken"),
-            ("200 X 1 1", [], "sc-substatus"),
-            ("-1 0 1 1", [], "sc-status"), ("200 0 99999999999999999999 1", [200, 0, 1 << 40, 1], nil),
-        ]
+        arguments: numericCases
     )
     func numbers(values: String, expected: [Int64?], field: String?) {
         let parser = W3CParser(
