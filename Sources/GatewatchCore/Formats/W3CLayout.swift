@@ -11,6 +11,8 @@ public enum W3CField: Int, CaseIterable, Sendable {
     /// Headers App Service access restrictions filter on, when logged as IIS custom fields:
     /// `X-Azure-FDID` (Front Door's id), `X-FD-HealthProbe` and `X-Forwarded-Host`.
     case azureFDID, frontDoorHealthProbe, forwardedHost
+    /// `c-port`, the client's TCP port (IIS FTP and SMTP logs, some HTTP layouts).
+    case clientPort
 
     /// Custom-field names taken as the gateway's request id when `--request-id-field` is not given.
     static let defaultRequestIDNames = [
@@ -44,6 +46,7 @@ public enum W3CField: Int, CaseIterable, Sendable {
         case "cs-username": .username
         case "s-ip": .serverIP
         case "s-port": .serverPort
+        case "c-port": .clientPort
         default: nil
         }
     }

@@ -14,6 +14,11 @@ public enum MalformedReason: Sendable, Equatable, CustomStringConvertible {
     case overlong(byteCount: Int)
     /// The line contains NUL bytes (a binary or zero-filled file).
     case binary
+    /// A numeric column (`sc-status`, `sc-bytes`, `time-taken`, …) holds something other than
+    /// decimal digits or `-`; `field` is its `#Fields` name.
+    case notANumber(field: String)
+    /// The date is outside the run's ``DateWindow``.
+    case implausibleDate(String)
 
     /// A short explanation for summaries.
     public var description: String {
@@ -24,6 +29,8 @@ public enum MalformedReason: Sendable, Equatable, CustomStringConvertible {
         case .unterminatedQuote: "a quoted value has no closing quote"
         case .overlong(let count): "line of \(count) bytes exceeds the line-length limit of 1 MiB"
         case .binary: "line contains NUL bytes"
+        case .notANumber(let field): "\(field) is not a number (digits, or - when absent)"
+        case .implausibleDate(let reason): reason
         }
     }
 }
@@ -50,6 +57,25 @@ public final class W3CParser {
     public private(set) var readLocalTime = false
     /// The timestamp of the last record, in seconds since the Unix epoch (UTC).
     public private(set) var timestamp: Int64 = 0
+    /// The times records may carry; a record dated outside is malformed.
+    public var dateWindow = DateWindow.unbounded
+    /// The major IIS version the current header block's `#Software` names (`7` for
+    /// `Microsoft Internet Information Services 7.5`), or `nil`.
+    public private(set) var loggedIISVersion: Int?
+    /// Every IIS major version a `#Software` directive named for a block with HTTP records.
+    public private(set) var loggedIISVersions: Set<Int> = []
+    private var versionRecorded = true
+
+    /// The non-HTTP service of the current block: from `#Software`, from `#Fields`, or from its
+    /// first record (`nil` when that is not yet read or the block is HTTP).
+    private var blockService: W3CService?
+    private var softwareService: W3CService?
+    private var serviceDecided = false
+    /// Parsed numeric columns by field (-1: absent).
+    private let numbers: UnsafeMutablePointer<Int64>
+    /// The ``numericFields`` the active layout has, unboxed for the per-record path.
+    private let numericColumns: UnsafeMutablePointer<W3CField>
+    private var numericColumnCount = 0
 
     private var activeLayout: W3CLayout {
         didSet { cachePositions() }
@@ -83,6 +109,8 @@ public final class W3CParser {
         case record
         /// A line that is not a valid record.
         case malformed(MalformedReason)
+        /// A record of a service that is not a web server (its block is an FTP or SMTP log).
+        case skipped(W3CService)
     }
 
     /// Creates a parser.
@@ -99,6 +127,9 @@ public final class W3CParser {
         starts = .allocate(capacity: capacity + Self.splitHeadroom)
         ends = .allocate(capacity: capacity + Self.splitHeadroom)
         positions = .allocate(capacity: W3CField.allCases.count)
+        numbers = .allocate(capacity: W3CField.allCases.count)
+        numbers.initialize(repeating: -1, count: W3CField.allCases.count)
+        numericColumns = .allocate(capacity: Self.numericFields.count)
         cachePositions()
     }
 
@@ -106,11 +137,18 @@ public final class W3CParser {
         starts.deallocate()
         ends.deallocate()
         positions.deallocate()
+        numbers.deallocate()
+        numericColumns.deallocate()
     }
 
     private func cachePositions() {
         for field in W3CField.allCases { positions[field.rawValue] = Int32(activeLayout.position(field)) }
         fieldCount = activeLayout.fieldCount
+        numericColumnCount = 0
+        for field in Self.numericFields where positions[field.rawValue] >= 0 {
+            numericColumns[numericColumnCount] = field
+            numericColumnCount += 1
+        }
         activeUsesLocalTime = activeLayout.usesLocalTime
         // `cs-uri` without `cs-uri-stem`: its two parts go to the token slots past the columns.
         uriColumn = -1
@@ -214,6 +252,12 @@ public final class W3CParser {
             return .malformed(.fieldCount(expected: fieldCount, found: tokenCount))
         }
         if uriColumn >= 0 { splitURI() }
+        if !serviceDecided {
+            // The first record of a block that neither #Software nor #Fields placed.
+            blockService = W3CService.from(method: field(.method), siteName: field(.siteName))
+            serviceDecided = true
+        }
+        if let blockService { return .skipped(blockService) }
         // Timestamp.
         var days: Int64
         var seconds: Int64 = 0
@@ -236,8 +280,92 @@ public final class W3CParser {
             return .malformed(.noDate)
         }
         timestamp = days * 86_400 + seconds
+        guard dateWindow.contains(timestamp) else {
+            return .malformed(.implausibleDate(dateWindow.reason(for: timestamp)))
+        }
+        var slot = 0
+        while slot < numericColumnCount {
+            let field = numericColumns[slot]
+            guard readNumber(field) else {
+                return .malformed(.notANumber(field: activeLayout.names[Int(positions[field.rawValue])]))
+            }
+            slot += 1
+        }
         if activeUsesLocalTime { readLocalTime = true }
+        if !versionRecorded, let loggedIISVersion {
+            loggedIISVersions.insert(loggedIISVersion)
+            versionRecorded = true
+        }
         return .record
+    }
+
+    /// The columns read as numbers; a value other than digits or `-` makes a record malformed.
+    public static let numericFields: [W3CField] = [
+        .status, .substatus, .win32Status, .bytesSent, .bytesReceived, .timeTaken, .serverPort, .clientPort,
+    ]
+
+    /// The largest value a numeric field counts as: 2^40.
+    ///
+    /// That is 1.1 × 10^12: 35 years in milliseconds, a TiB in bytes. Larger values are corrupt;
+    /// capped, a key's sums cannot overflow.
+    public static let numericCeiling: Int64 = 1 << 40
+
+    /// Reads `field`'s value into `numbers` (-1 when absent); `false` when it is not all digits.
+    @inline(__always)
+    private func readNumber(_ field: W3CField) -> Bool {
+        guard let bytes = self.field(field) else {
+            numbers[field.rawValue] = -1
+            return true
+        }
+        var value: Int64 = 0
+        for byte in bytes {
+            let digit = Int64(byte) &- 48
+            guard digit >= 0, digit <= 9 else {
+                guard field == .timeTaken, let milliseconds = Self.fixedPointSeconds(bytes) else { return false }
+                numbers[field.rawValue] = milliseconds
+                return true
+            }
+            value = min(value &* 10 &+ digit, Self.numericCeiling)
+        }
+        numbers[field.rawValue] = value
+        return true
+    }
+
+    /// Milliseconds of a `time-taken` written as the W3C draft's fixed-point seconds (`0.002`,
+    /// `12.5`, as CloudFront and other non-IIS producers log it; IIS writes whole milliseconds),
+    /// or `nil` when the value is not digits, a point and digits.
+    static func fixedPointSeconds(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard let point = bytes.firstIndex(of: UInt8(ascii: ".")), point > 0, point < bytes.count - 1 else {
+            return nil
+        }
+        var milliseconds: Int64 = 0
+        var scale: Int64 = 1000
+        for (index, byte) in bytes.enumerated() where index != point {
+            let digit = Int64(byte) &- 48
+            guard digit >= 0, digit <= 9 else { return nil }
+            if index < point {
+                milliseconds = min(milliseconds &* 10 &+ digit * 1000, numericCeiling)
+            } else if scale > 1 {
+                scale /= 10
+                milliseconds += digit * scale
+            }
+        }
+        return min(milliseconds, numericCeiling)
+    }
+
+    /// The value of a numeric column of the current record (one of `sc-status`, `sc-substatus`,
+    /// `sc-win32-status`, `sc-bytes`, `cs-bytes`, `time-taken`, `s-port`, `c-port`), at most
+    /// ``numericCeiling``; `nil` when the layout has no such column or the value is `-` (absent).
+    ///
+    /// O(1); no allocation. Valid after ``parse(_:)`` returned ``LineKind/record``.
+    ///
+    /// - Parameter field: The field.
+    /// - Returns: The value, or `nil` when absent.
+    @inline(__always)
+    public func number(_ field: W3CField) -> Int64? {
+        guard positions[field.rawValue] >= 0 else { return nil }
+        let value = numbers[field.rawValue]
+        return value >= 0 ? value : nil
     }
 
     /// Room past `capacity` in the token buffers: a word of eight bytes starts at most four
@@ -391,6 +519,15 @@ public final class W3CParser {
             let parsed = W3CLayout(names: names, requestIDField: requestIDField)
             layout = parsed
             activeLayout = parsed
+            blockService = W3CService.from(fields: names.map { $0.lowercased() }) ?? softwareService
+            serviceDecided = blockService != nil
+        case "software":
+            // A new header block: its server, and so its service and version, may differ.
+            softwareService = W3CService.from(software: value)
+            blockService = softwareService
+            serviceDecided = blockService != nil
+            loggedIISVersion = Self.iisMajorVersion(software: value)
+            versionRecorded = loggedIISVersion == nil
         case "date", "start-date":
             let trimmed = value.trimmingWhitespace
             let datePart = trimmed.split(separator: " ").first.map(String.init) ?? ""
@@ -408,6 +545,18 @@ public final class W3CParser {
         default:
             break
         }
+    }
+
+    /// The major version in `Microsoft Internet Information Services 7.5` (or IIS 4's `… Server
+    /// 4.0`), or `nil` for other software.
+    static func iisMajorVersion(software: String) -> Int? {
+        // "Services" from IIS 5 on, "Server" before.
+        let lowered = software.lowercased()
+        guard let found = lowered.range(of: "internet information serv") else { return nil }
+        let rest = lowered[found.upperBound...].drop { $0.isLetter }.drop { $0 == " " || $0 == "\t" }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 3 else { return nil }
+        return Int(digits)
     }
 
     // MARK: Dates and times

@@ -11,6 +11,8 @@ final class APIMCSVConsumer: RecordConsumer {
     /// Normalised column names (lower-cased, suffixes removed).
     let header: [String]
     private let sink = GatewaySink()
+
+    func limitDates(to window: DateWindow) { sink.dateWindow = window }
     private var reader = CSVRecordReader()
     private var recordStartLine = 0
 

@@ -12,6 +12,8 @@ final class APIMJSONConsumer: RecordConsumer {
     private var framer = JSONRecordFramer()
     private let sink = GatewaySink()
 
+    func limitDates(to window: DateWindow) { sink.dateWindow = window }
+
     var pendingRowCount: Int { sink.pendingRowCount }
 
     func consume(_ line: UnsafeRawBufferPointer, lineNumber: Int) -> ConsumedLine {
@@ -122,6 +124,9 @@ enum GatewayOutcome {
     static func accept(_ parse: GatewayParse, line: Int, sink: GatewaySink) -> ConsumedLine {
         switch parse {
         case .record(let record):
+            guard sink.dateWindow.contains(record.timeSeconds) else {
+                return .malformed(reason: sink.dateWindow.reason(for: record.timeSeconds))
+            }
             sink.add(record, line: line)
             return .record(time: record.timeSeconds)
         case .skipped(let reason):

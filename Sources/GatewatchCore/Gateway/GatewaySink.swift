@@ -53,6 +53,9 @@ final class GatewaySink {
     private(set) var requests: [RequestRow] = []
     private var templates: [String: String] = [:]
 
+    /// The request times accepted; records dated outside are malformed.
+    var dateWindow = DateWindow.unbounded
+
     /// Rows held in memory.
     var pendingRowCount: Int { minutes.count + callers.count + requests.count }
 

@@ -126,6 +126,8 @@ final class NginxConsumer: RecordConsumer {
     let formatName = "nginx"
     private let sink = GatewaySink()
 
+    func limitDates(to window: DateWindow) { sink.dateWindow = window }
+
     var pendingRowCount: Int { sink.pendingRowCount }
 
     func consume(_ line: UnsafeRawBufferPointer, lineNumber: Int) -> ConsumedLine {

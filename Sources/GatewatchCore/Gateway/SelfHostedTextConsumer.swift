@@ -12,6 +12,8 @@ final class SelfHostedTextConsumer: RecordConsumer {
     let formatName = "apim-shgw-text"
     private let sink = GatewaySink()
 
+    func limitDates(to window: DateWindow) { sink.dateWindow = window }
+
     var pendingRowCount: Int { sink.pendingRowCount }
 
     /// Whether a line starts as the self-hosted gateway's text logs do: `[Level] YYYY-MM-DDT`.

@@ -18,6 +18,9 @@ struct Classifier {
     /// No policy and no gateway: nothing to judge against, so requests are `unjudged`.
     let judgesNothing: Bool
     let platform: CompiledPlatformRules
+    /// The static denial codes of IIS versions on the other side of `denyAction` (IIS 8) from the
+    /// policy's profile: for logs whose `#Software` names such a version (D3).
+    let otherVersionDenialCodes: [Int]
     private(set) var decisions: [PolicyDecision] = []
     private var ruleTexts: [String] = []
     private var decisionIndex: [PolicyDecision: Int32] = [:]
@@ -34,6 +37,34 @@ struct Classifier {
         self.gateways = gateways
         judgesNothing = policy.judgesNothing && gateways.isEmpty
         self.platform = platform
+        otherVersionDenialCodes = policy.staticDenialCodes(hasDenyAction: !policy.profile.hasDenyAction)
+    }
+
+    /// Whether the logged status shows the server refused the request, read with the statuses of
+    /// the IIS version that wrote the log (`#Software`), or the profile's when it names none.
+    ///
+    /// `status` `nil` (the log says `-`): the outcome cannot be known, so it is neither.
+    private func outcome(
+        _ status: Int32?,
+        _ substatus: Int32,
+        _ decision: PolicyDecision,
+        _ loggedIISVersion: Int?
+    )
+        -> Outcome
+    {
+        guard let status else { return .none }
+        let blocked: Bool
+        if let version = loggedIISVersion, (version >= 8) != policy.profile.hasDenyAction {
+            blocked = policy.isLoggedDenial(
+                status: Int(status),
+                substatus: Int(substatus),
+                for: decision,
+                loggedBy: otherVersionDenialCodes
+            )
+        } else {
+            blocked = policy.isLoggedDenial(status: Int(status), substatus: Int(substatus), for: decision)
+        }
+        return blocked ? .blocked : .served
     }
 
     /// The App Service filter headers the layout logs (`X-Azure-FDID`, `X-FD-HealthProbe`,
@@ -66,8 +97,9 @@ struct Classifier {
 
     mutating func classify(
         address: IPAddress?,
-        status: Int32,
+        status: Int32?,
         substatus: Int32,
+        loggedIISVersion: Int?,
         userAgent: UnsafeRawBufferPointer?,
         parser: W3CParser
     ) -> Classification {
@@ -111,15 +143,15 @@ struct Classifier {
             guard decision.verdict != .allow, address != nil, !policy.files.isEmpty else {
                 return Classification(verdict: .platform, outcome: .none, decision: index)
             }
-            let blocked = policy.isLoggedDenial(status: Int(status), substatus: Int(substatus), for: decision)
-            return Classification(verdict: .platform, outcome: blocked ? .blocked : .served, decision: index)
+            let outcome = outcome(status, substatus, decision, loggedIISVersion)
+            return Classification(verdict: .platform, outcome: outcome, decision: index)
         }
         switch decision.verdict {
         case .allow:
             return Classification(verdict: .allowed, outcome: .none, decision: index)
         case .deny, .abort, .configError, .indeterminate:
-            let blocked = policy.isLoggedDenial(status: Int(status), substatus: Int(substatus), for: decision)
-            return Classification(verdict: .direct, outcome: blocked ? .blocked : .served, decision: index)
+            let outcome = outcome(status, substatus, decision, loggedIISVersion)
+            return Classification(verdict: .direct, outcome: outcome, decision: index)
         }
     }
 

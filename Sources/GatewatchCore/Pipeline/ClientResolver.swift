@@ -64,6 +64,19 @@ public struct ClientResolver: Sendable {
     ///   - forwardedFor: The raw `X-Forwarded-For` value, if logged.
     /// - Returns: The client address (falls back to `peer` when the header gives none).
     public func resolve(peer: IPAddress?, forwardedFor: UnsafeRawBufferPointer?) -> IPAddress? {
+        var fellBack = false
+        return resolve(peer: peer, forwardedFor: forwardedFor, fellBack: &fellBack)
+    }
+
+    /// The client address of a request, saying whether a logged `X-Forwarded-For` that holds no
+    /// address made it fall back to `peer`.
+    ///
+    /// - Parameters:
+    ///   - peer: The `c-ip` address, if valid.
+    ///   - forwardedFor: The raw `X-Forwarded-For` value, if logged.
+    ///   - fellBack: Set to `true` when the header was logged but no hop in it is an address.
+    /// - Returns: The client address.
+    func resolve(peer: IPAddress?, forwardedFor: UnsafeRawBufferPointer?, fellBack: inout Bool) -> IPAddress? {
         guard source != .clientIP, let forwardedFor, forwardedFor.count > 0 else { return peer }
         switch source {
         case .clientIP:
@@ -77,6 +90,7 @@ public struct ClientResolver: Sendable {
                 }
                 start = index + 1
             }
+            fellBack = true
             return peer
         case .forwardedForRightmostUntrusted:
             if let peer, !trustedProxies.contains(peer) { return peer }
@@ -93,6 +107,7 @@ public struct ClientResolver: Sendable {
                 }
                 index -= 1
             }
+            if leftmost == nil { fellBack = true }
             return leftmost ?? peer
         }
     }

@@ -37,6 +37,11 @@ public struct IngestOptions: Sendable {
     public var format: InputFormat = .auto
     /// Malformed lines kept per file in the database and per run in the report.
     public var malformedSampleLimit = 5
+    /// The earliest plausible request time (`--not-before`), in seconds since the epoch: 1995-01-01.
+    public var notBefore: Int64 = DateWindow.defaultEarliest
+    /// The latest plausible request time (`--not-after`); `nil` is a day after the newest input's
+    /// modification time (the time of the run for standard input).
+    public var notAfter: Int64?
     /// Leave an unterminated last line of a plain file for a later run (follow mode: the writer may
     /// be in the middle of it).
     ///
@@ -181,6 +186,7 @@ public final class Ingestor: @unchecked Sendable {
             }
         }
         let run = RunProgress(total: total, callback: progress)
+        let window = dateWindow(for: inputs)
         let workers = min(options.parallelism, inputs.count)
         var results: [FileIngest?]
         if workers <= 1 || inputs.contains("-") {
@@ -194,16 +200,19 @@ public final class Ingestor: @unchecked Sendable {
                     ingestor: self,
                     path: path,
                     tracker: ProgressTracker(path: path, slot: index, run: run),
-                    session: session
+                    session: session,
+                    dateWindow: window
                 )
                 try file.run(reportingTo: run, slot: index)
                 results.append(file)
             }
         } else {
-            results = try ingestInParallel(inputs, workers: workers, run: run)
+            results = try ingestInParallel(inputs, workers: workers, run: run, dateWindow: window)
         }
+        var loggedIISVersions: Set<Int> = []
         for file in results {
             guard let file, let fileReport = file.report else { continue }
+            loggedIISVersions.formUnion(file.loggedIISVersions)
             report.files.append(fileReport)
             for sample in file.samples where report.malformedSamples.count < options.malformedSampleLimit {
                 report.malformedSamples.append(sample)
@@ -223,6 +232,7 @@ public final class Ingestor: @unchecked Sendable {
         } else if options.clientAddress == .forwardedForRightmostUntrusted, options.trustedProxies.isEmpty {
             report.notes.append("xff-rightmost-untrusted without --trusted-proxy always picks c-ip")
         }
+        if let note = versionNote(loggedIISVersions) { report.notes.append(note) }
         if let warning = options.policy?.serviceTagsAgeWarning(first: report.first, last: report.last) {
             report.notes.append(warning)
         }
@@ -234,8 +244,43 @@ public final class Ingestor: @unchecked Sendable {
 }
 
 extension Ingestor {
+    /// The run's ``DateWindow``: ``IngestOptions/notBefore`` to ``IngestOptions/notAfter``, or to
+    /// a day after the newest input's modification time (now, for standard input).
+    func dateWindow(for inputs: [String]) -> DateWindow {
+        if let latest = options.notAfter { return DateWindow(earliest: options.notBefore, latest: latest) }
+        var newest = Int64.min
+        for path in inputs {
+            if path == "-" {
+                newest = max(newest, Int64(Date().timeIntervalSince1970))
+            } else if let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+            {
+                newest = max(newest, Int64(modified.timeIntervalSince1970))
+            }
+        }
+        if newest == .min { newest = Int64(Date().timeIntervalSince1970) }
+        return DateWindow(earliest: options.notBefore, latest: newest + DateWindow.defaultSlackSeconds)
+    }
+
+    /// A run note when a log's `#Software` names an IIS version that logs denials differently
+    /// from the profile blocked/served is otherwise read with (D3: `403.6` before IIS 8, `x.503` from 8).
+    func versionNote(_ versions: Set<Int>) -> String? {
+        let profile = policy.profile
+        let other = versions.filter { ($0 >= 8) != profile.hasDenyAction }.sorted()
+        guard !other.isEmpty else { return nil }
+        let named = other.map { "IIS \($0)" }.joined(separator: ", ")
+        let statuses = profile.hasDenyAction ? "403.6/403.8" : "x.503/x.504"
+        return "the logs' #Software says \(named) but the profile is IIS \(profile.version): blocked/served in those "
+            + "blocks is read with the statuses that version logs (\(statuses)); the allowlist is still judged as "
+            + "configured (set iis_version / --iis-version if the server is that version)"
+    }
+
     /// Runs `workers` threads, each with its own connection, taking the next input in turn.
-    private func ingestInParallel(_ inputs: [String], workers: Int, run: RunProgress) throws -> [FileIngest?] {
+    private func ingestInParallel(
+        _ inputs: [String],
+        workers: Int,
+        run: RunProgress,
+        dateWindow: DateWindow
+    ) throws -> [FileIngest?] {
         final class Shared: @unchecked Sendable {
             let lock = NSLock()
             var next = 0
@@ -274,6 +319,7 @@ extension Ingestor {
                     path: path,
                     tracker: ProgressTracker(path: path, slot: index, run: run),
                     session: session,
+                    dateWindow: dateWindow,
                     inFlight: (heads, index)
                 )
                 do {
@@ -419,6 +465,10 @@ final class FileIngest {
     var blockedCount = 0
     var servedCount = 0
     var platformDeniedCount = 0
+    /// The IIS major versions the input's `#Software` directives named.
+    var loggedIISVersions: Set<Int> = []
+    /// The request times this run accepts.
+    let dateWindow: DateWindow
     /// The outcome, once the input is done.
     var report: FileReport?
 
@@ -439,8 +489,10 @@ final class FileIngest {
         path: String,
         tracker: ProgressTracker,
         session: IngestSession,
+        dateWindow: DateWindow,
         inFlight: (heads: InFlightHeads, index: Int)? = nil
     ) {
+        self.dateWindow = dateWindow
         self.ingestor = ingestor
         self.path = path
         sourcePath = path
@@ -576,6 +628,7 @@ final class FileIngest {
                     blockedCount = pass.blockedCount
                     servedCount = pass.servedCount
                     samples = pass.samples
+                    loggedIISVersions = pass.parser.loggedIISVersions
                 }
                 PhaseTrace.mark("M \(self.path): ends its transaction")
                 return commit
@@ -656,6 +709,10 @@ final class PassState {
     /// Directive, comment and blank lines, and gateway lines that only continue a record.
     var otherLines = 0
     var invalidAddresses = 0
+    /// Requests read with c-ip because their X-Forwarded-For holds no address.
+    var forwardedForFallbacks = 0
+    /// Non-gateway requests logged without a status (`sc-status -`): neither blocked nor served.
+    var noStatus = 0
     var noClientColumn = 0
     /// The first directive line holding a carriage return with more text after it, or 0: a file
     /// that ends its lines with CR alone only past its head (where the terminator was chosen)
@@ -699,6 +756,7 @@ final class PassState {
         self.source = source
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
+        parser.dateWindow = file.dateWindow
         classifier = Classifier(
             policy: file.ingestor.policy,
             gateways: file.ingestor.gateways,
@@ -766,6 +824,7 @@ final class PassState {
             // Gateway formats claim only heads they recognise (a quoted CSV header row would
             // otherwise pass for a quoted W3C record).
             if let gateway = GatewayFormats.consumer(forHead: head, path: file.path) {
+                gateway.limitDates(to: file.dateWindow)
                 consumer = gateway
             } else if let reason = FormatSniffer.rejectW3C(head) {
                 throw UnsupportedInput(reason: reason)
@@ -1006,6 +1065,9 @@ final class PassState {
                 otherLines += 1
             case .malformed(let reason):
                 recordMalformed(reason, text: bytes)
+            case .skipped(let service):
+                skipped += 1
+                addSkipReason(service.skipReason)
             case .record:
                 try record()
             }
@@ -1023,7 +1085,7 @@ final class PassState {
             if time > last { last = time }
         case .skipped(let reason):
             skipped += 1
-            if skipReasons.count < 5, !skipReasons.contains(reason) { skipReasons.append(reason) }
+            addSkipReason(reason)
         case .malformed(let reason):
             malformedWithText(reason, text: text)
         case .malformedRecord(let reason, let startLine, let startText):
@@ -1031,6 +1093,10 @@ final class PassState {
         case .several(let outcomes):
             for outcome in outcomes { count(outcome, text: text) }
         }
+    }
+
+    private func addSkipReason(_ reason: String) {
+        if skipReasons.count < 5, !skipReasons.contains(reason) { skipReasons.append(reason) }
     }
 
     private func malformedWithText(_ reason: String, text: UnsafeRawBufferPointer?) {
@@ -1050,28 +1116,6 @@ final class PassState {
         malformedWithText(reason.description, text: text)
     }
 
-    /// The largest value a numeric field counts as: 2^40.
-    ///
-    /// That is 1.1 × 10^12: 35 years in milliseconds, a TiB in bytes. Larger values are corrupt;
-    /// capped, a key's sums cannot overflow.
-    static let numericCeiling: Int64 = 1 << 40
-
-    /// The leading decimal digits of a numeric field (`-`, an unused field, is 0), at most
-    /// ``numericCeiling``: a corrupt 25-digit value neither wraps into a plausible one nor
-    /// overflows a sum.
-    @inline(__always)
-    private static func integer(_ bytes: UnsafeRawBufferPointer?) -> Int64 {
-        guard let bytes else { return 0 }
-        var value: Int64 = 0
-        for byte in bytes {
-            let digit = Int64(byte) &- 48
-            guard digit >= 0, digit <= 9 else { return value }
-            value = value &* 10 &+ digit
-            if value > numericCeiling { return numericCeiling }
-        }
-        return value
-    }
-
     private func record() throws {
         guard parser.hasColumn(.clientIP) else {
             skipped += 1
@@ -1088,19 +1132,30 @@ final class PassState {
             address = peer
         } else {
             if !parser.hasColumn(.forwardedFor) { noForwardedColumn += 1 }
-            address = file.ingestor.resolver.resolve(peer: peer, forwardedFor: parser.field(.forwardedFor))
+            var fellBack = false
+            address = file.ingestor.resolver.resolve(
+                peer: peer,
+                forwardedFor: parser.field(.forwardedFor),
+                fellBack: &fellBack
+            )
+            if fellBack { forwardedForFallbacks += 1 }
         }
         if address == nil { invalidAddresses += 1 }
-        let status = Int32(clamping: Self.integer(parser.field(.status)))
-        let substatus = Int32(clamping: Self.integer(parser.field(.substatus)))
+        // `-` is absent, not 0: a request without a status is neither blocked nor served. It is
+        // stored with status 0 (no HTTP status is 0) and no outcome; an absent sub-status reads as 0.
+        let loggedStatus = parser.number(.status).map { Int32(clamping: $0) }
+        let status = loggedStatus ?? 0
+        let substatus = Int32(clamping: parser.number(.substatus) ?? 0)
         let userAgent = parser.field(.userAgent)
         let decision = classifier.classify(
             address: address,
-            status: status,
+            status: loggedStatus,
             substatus: substatus,
+            loggedIISVersion: parser.loggedIISVersion,
             userAgent: userAgent,
             parser: parser
         )
+        if loggedStatus == nil, decision.verdict == .direct { noStatus += 1 }
         requests += 1
         if timestamp < first { first = timestamp }
         if timestamp > last { last = timestamp }
@@ -1123,11 +1178,12 @@ final class PassState {
             status: status,
             substatus: substatus
         )
-        let timeTaken = Self.integer(parser.field(.timeTaken))
-        aggregator.add(key, bytes: Self.integer(parser.field(.bytesSent)), timeTaken: timeTaken, time: timestamp)
+        // Absent sizes and times add nothing to the sums, and no latency sample.
+        let timeTaken = parser.number(.timeTaken)
+        aggregator.add(key, bytes: parser.number(.bytesSent) ?? 0, timeTaken: timeTaken ?? 0, time: timestamp)
         let day = Int32(truncatingIfNeeded: timestamp >= 0 ? timestamp / 86_400 : (timestamp - 86_399) / 86_400)
         let stem = parser.field(.uriStem)
-        if parser.hasColumn(.timeTaken) {
+        if let timeTaken {
             inventories.addLatency(
                 day: day,
                 site: siteID,
@@ -1378,6 +1434,21 @@ final class PassState {
         }
         if invalidAddresses > 0 {
             warnings.append("\(invalidAddresses) requests have a client address that is not an IP address")
+        }
+        if forwardedForFallbacks > 0 {
+            warnings.append(
+                "\(forwardedForFallbacks) requests read with c-ip: their X-Forwarded-For holds no IP address"
+                    + " (--client-ip \(options.clientAddress.rawValue))"
+            )
+        }
+        if noStatus > 0 {
+            warnings.append(
+                "\(noStatus) direct requests have no sc-status (-): whether they were blocked or served cannot be"
+                    + " told, so they are counted as direct with neither outcome"
+            )
+        }
+        if lines == 0, resume == nil {
+            warnings.append("empty input: it holds no lines")
         }
         if bareCarriageReturnLine > 0 {
             warnings.append(

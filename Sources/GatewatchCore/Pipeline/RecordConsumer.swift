@@ -56,6 +56,11 @@ public protocol RecordConsumer: AnyObject {
     /// - Parameter line: The unterminated last line.
     /// - Returns: `true` to leave it for the next run.
     func leavesUnterminatedLine(_ line: UnsafeRawBufferPointer) -> Bool
+
+    /// Makes records dated outside `window` malformed (with the window's reason) instead of stored.
+    ///
+    /// - Parameter window: The run's plausible request times.
+    func limitDates(to window: DateWindow)
 }
 
 extension RecordConsumer {

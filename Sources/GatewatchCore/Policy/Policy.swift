@@ -329,6 +329,41 @@ public struct Policy: Sendable {
     ///   - decision: The decision made for the request.
     /// - Returns: `true` when the log line shows the server refused the request.
     public func isLoggedDenial(status: Int, substatus: Int, for decision: PolicyDecision) -> Bool {
+        isLoggedDenial(status: status, substatus: substatus, for: decision, staticCodes: staticDenialCodes)
+    }
+
+    /// Whether a logged `status.substatus` is a denial, read with the denial statuses of the IIS
+    /// version that wrote the log rather than those of the configured profile.
+    ///
+    /// IIS 7.x logs an `ipSecurity` denial as `403.6`/`403.8`, IIS 8 and later as `x.503`/`x.504`
+    /// (D3). When the log's `#Software` names a version on the other side of that line than
+    /// ``profile``, the decision (made under the configured profile) is checked against the
+    /// log's statuses: `denialCodes` from ``staticDenialCodes(hasDenyAction:)``.
+    ///
+    /// - Parameters:
+    ///   - status: The logged HTTP status.
+    ///   - substatus: The logged IIS sub-status.
+    ///   - decision: The decision made for the request.
+    ///   - denialCodes: The static denial codes of the logging server's version.
+    /// - Returns: `true` when the log line shows the server refused the request.
+    func isLoggedDenial(
+        status: Int,
+        substatus: Int,
+        for decision: PolicyDecision,
+        loggedBy denialCodes: [Int]
+    ) -> Bool {
+        var expected = decision
+        // The configured profile's status for an IIS denial is not the one this server logs.
+        if decision.layer == .iisStatic { expected.status = nil }
+        return isLoggedDenial(status: status, substatus: substatus, for: expected, staticCodes: denialCodes)
+    }
+
+    private func isLoggedDenial(
+        status: Int,
+        substatus: Int,
+        for decision: PolicyDecision,
+        staticCodes: [Int]
+    ) -> Bool {
         if decision.layer != .appserviceFrontend, decision.verdict != .allow, let expected = decision.status,
             status == expected, substatus == (decision.substatus ?? 0)
         {
@@ -342,13 +377,17 @@ public struct Policy: Sendable {
             }
         }
         let code = status * 1000 + substatus
-        return staticDenialCodes.contains(code)
+        return staticCodes.contains(code)
     }
 
-    func computeStaticDenialCodes() -> [Int] {
+    func computeStaticDenialCodes() -> [Int] { staticDenialCodes(hasDenyAction: profile.hasDenyAction) }
+
+    /// `status * 1000 + substatus` of every static denial the policy's IIS sections log on an
+    /// IIS version with (8 and later) or without (7.x and earlier) `denyAction`.
+    func staticDenialCodes(hasDenyAction: Bool) -> [Int] {
         var codes: Set<Int> = []
         for section in iisScopes where section.isConfigured {
-            if profile.hasDenyAction {
+            if hasDenyAction {
                 if section.denyAction != .abortRequest {
                     codes.insert(section.denyAction.rawValue * 1000 + 503)
                     codes.insert(section.denyAction.rawValue * 1000 + 504)

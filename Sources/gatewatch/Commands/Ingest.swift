@@ -306,13 +306,13 @@ enum IngestSummaryText {
             text +=
                 "(Always On, health checks, probes): allow loopback and the probe addresses, or the site will be taken out of rotation\n"
         }
-        for note in report.notes { text += "  note: \(note)\n" }
+        for note in report.notes { text += "  note: \(SafeText.terminal(note))\n" }
         if !report.malformedSamples.isEmpty {
             text += "Malformed lines (first \(report.malformedSamples.count) of \(number(report.malformed))):\n"
             for sample in report.malformedSamples {
                 let preview = sample.text.count > 80 ? String(sample.text.prefix(80)) + "…" : sample.text
                 text +=
-                    "  \(SafeText.terminal(sample.path)):\(sample.line): \(sample.reason): '\(SafeText.terminal(preview))'\n"
+                    "  \(SafeText.terminal(sample.path)):\(sample.line): \(SafeText.terminal(sample.reason)): '\(SafeText.terminal(preview))'\n"
             }
         }
         for file in report.files where !file.warnings.isEmpty {

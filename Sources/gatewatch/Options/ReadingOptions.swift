@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatewatchCore
 
 /// How logs are read and classified: shared by `ingest` and `watch`.
@@ -58,6 +59,24 @@ struct ReadingOptions: ParsableArguments {
     )
     var source: String?
 
+    @Option(
+        name: .customLong("not-before"),
+        help: ArgumentHelp(
+            "Lines dated before this are malformed (default: 1995-01-01).",
+            valueName: "date"
+        )
+    )
+    var notBefore: String?
+
+    @Option(
+        name: .customLong("not-after"),
+        help: ArgumentHelp(
+            "Lines dated after this are malformed (default: a day after the newest input's modification time).",
+            valueName: "date"
+        )
+    )
+    var notAfter: String?
+
     func validate() throws {
         if let source, source.isEmpty || source.utf8.count > 200 {
             throw ValidationError("--source must be 1 to 200 characters")
@@ -90,6 +109,12 @@ struct ReadingOptions: ParsableArguments {
         options.keepGatewayRequests = keepGatewayRequests
         if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
         if let source { options.source = source }
+        if notBefore != nil || notAfter != nil {
+            let now = Int64(Date().timeIntervalSince1970)
+            let window = try TimeRange.parse(since: notBefore, until: notAfter, last: nil, now: now)
+            if let since = window.since { options.notBefore = since }
+            options.notAfter = window.until
+        }
         return options
     }
 }

@@ -20,6 +20,8 @@ import Testing
         var distinct_c_ip: Int?
         var fields_hint: [String]?
         var with_fields_hint: Hinted?
+        /// `ftp` or `smtp`: a log of a service that is not a web server; its records are skipped.
+        var non_http: String?
 
         struct Hinted: Decodable {
             var requests: Int
@@ -65,6 +67,13 @@ import Testing
         #expect(file.malformed == expected.malformed)
         // Every line is accounted for.
         #expect(file.lines == file.requests + file.skipped + file.malformed + file.otherLines)
+        if let service = expected.non_http {
+            // An FTP or SMTP log: its records are not HTTP requests (issue 20).
+            #expect(file.requests == 0)
+            #expect(file.skipped == expected.requests)
+            #expect(file.warnings.contains { $0.contains("\(service.uppercased()) log") })
+            return
+        }
         if expected.first_c_ip == nil, !expected.headerless {
             // A layout without c-ip (Windows Firewall): records are skipped with a reason.
             #expect(file.requests == 0)

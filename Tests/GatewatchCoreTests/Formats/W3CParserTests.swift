@@ -168,4 +168,92 @@ import Testing
         #expect(results[1].0 == .record)
         #expect(results[1].1 == "198.51.100.7")
     }
+
+    @Test(
+        "an FTP or SMTP block is recognised by its #Software, its #Fields or its first record",
+        arguments: [
+            (
+                "#Software: Microsoft FTP Service", "#Fields: date time c-ip cs-method cs-uri-stem", "GET /",
+                W3CService.ftp
+            ),
+            ("#Software: Microsoft SMTP Service", "#Fields: date time c-ip cs-method cs-uri-stem", "GET /", .smtp),
+            (
+                "#Software: Microsoft Internet Information Services 10.0",
+                "#Fields: date time c-ip cs-method cs-uri-stem x-session", "GET / s1", .ftp
+            ),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "DataChannelOpened -", .ftp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "[14]created a.txt", .ftp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "retr a.txt", .ftp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "RCPT -", .smtp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem s-sitename", "QUIT - SMTPSVC2", .smtp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem s-sitename", "- - MSFTPSVC1", .ftp),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "OPTIONS *", nil),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "PROPFIND /dav", nil),
+        ]
+    )
+    func nonHTTPBlocks(software: String, fields: String, record: String, service: W3CService?) {
+        let line = "2026-11-20 10:00:00 198.51.100.7 " + record
+        let results = parse([software, fields, line, line])
+        let expected: W3CParser.LineKind = service.map { .skipped($0) } ?? .record
+        #expect(results[2].0 == expected)
+        #expect(results[3].0 == expected)
+        // The next block is read on its own.
+        let next = parse([
+            software, fields, line, "#Software: Microsoft Internet Information Services 10.0",
+            "#Fields: date time c-ip cs-method", "2026-11-20 10:00:01 198.51.100.7 GET",
+        ])
+        #expect(next[5].0 == .record)
+    }
+
+    @Test(
+        "the IIS version is read from #Software",
+        arguments: [
+            ("Microsoft Internet Information Services 7.5", 7), ("Microsoft Internet Information Services 10.0", 10),
+            ("Microsoft Internet Information Server 4.0", 4), ("Microsoft Internet Information Services 8.0", 8),
+            ("Microsoft HTTP Server API 2.0", nil), ("IIS Advanced Logging Module", nil),
+        ]
+    )
+    func iisVersion(software: String, version: Int?) {
+        #expect(W3CParser.iisMajorVersion(software: software) == version)
+    }
+
+    /// Values of `sc-status sc-substatus sc-bytes time-taken`, what they read as, and the field
+    /// named when the line is malformed.
+    static let numericCases: [(String, [Int64?], String?)] = [
+        ("200 0 1405 13", [200, 0, 1405, 13], nil),
+        ("- 0 - -", [nil, 0, nil, nil], nil),
+        ("\"200\" 0 1 1", [200, 0, 1, 1], nil),
+        ("200 0 1X405 13", [], "sc-bytes"),
+        ("200 0 1405 13X7", [], "time-taken"),
+        ("200 X 1 1", [], "sc-substatus"),
+        ("-1 0 1 1", [], "sc-status"),
+        ("200 0 99999999999999999999 1", [200, 0, 1 << 40, 1], nil),
+        // time-taken as the W3C draft's fixed-point seconds (CloudFront): milliseconds.
+        ("200 0 1 0.002", [200, 0, 1, 2], nil),
+        ("200 0 1 12.5", [200, 0, 1, 12_500], nil),
+        ("200 0 1 1.2.3", [], "time-taken"),
+        ("200 0 1.5 1", [], "sc-bytes"),
+    ]
+
+    @Test(
+        "numeric fields are all digits or absent ('-'); anything else is malformed, naming the field",
+        arguments: numericCases
+    )
+    func numbers(values: String, expected: [Int64?], field: String?) {
+        let parser = W3CParser(
+            fallbackLayout: W3CLayout(names: [
+                "date", "time", "c-ip", "sc-status", "sc-substatus", "sc-bytes", "time-taken",
+            ])
+        )
+        var bytes = Array("2026-11-20 10:00:00 198.51.100.7 \(values)".utf8)
+        let kind = bytes.withUnsafeMutableBytes { parser.parse(UnsafeRawBufferPointer($0)) }
+        if let field {
+            #expect(kind == .malformed(.notANumber(field: field)))
+            #expect(MalformedReason.notANumber(field: field).description.hasPrefix(field + " is not a number"))
+            return
+        }
+        #expect(kind == .record)
+        let read = [W3CField.status, .substatus, .bytesSent, .timeTaken].map { parser.number($0) }
+        #expect(read == expected)
+    }
 }

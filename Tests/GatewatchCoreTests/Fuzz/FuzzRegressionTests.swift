@@ -46,7 +46,7 @@ import Testing
                 }
             case .malformed(let reason):
                 #expect(!reason.description.isEmpty)
-            case .directive, .blank:
+            case .directive, .blank, .skipped:
                 break
             }
         }

@@ -112,6 +112,8 @@ import Testing
         #expect(rows == ["10.168.102.141 /api/orders/1 200 200", "10.168.102.142 /api/orders 500 502"])
     }
 
+    private func directory(of path: String) -> String { (path as NSString).deletingLastPathComponent }
+
     @Test("one record dated in the future does not push the real request rows out of retention")
     func futureRecord() throws {
         let (_, db) = try Self.ingestFixture("PT1H.json")
@@ -121,7 +123,12 @@ import Testing
         let record =
             #"{"time":"2099-01-01T00:00:00Z","category":"GatewayLogs","callerIpAddress":"203.0.113.9","properties":{"method":"GET","backendUrl":"https://b.example/x","backendResponseCode":200,"responseCode":200}}"#
         try TestSupport.write(Data((record + "\n").utf8), to: future)
-        _ = try TestSupport.ingest([future], db: db)
+        // By default a record dated past the run's date window is malformed (issue 20) ...
+        let refused = try TestSupport.ingest([future], db: directory(of: db) + "/default.db")
+        #expect(refused.malformed == 1)
+        #expect(refused.malformedSamples.first?.reason.contains("2099-01-01") == true)
+        // ... and a window opened wide still keeps the real rows.
+        _ = try TestSupport.ingest([future], db: db) { $0.notAfter = .max }
         #expect(try Self.totals(db).backendCalls == before + 1)
     }
 
