@@ -33,6 +33,7 @@ extension Gatewatch {
         var quiet = false
 
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Inputs read at once, one core each (default: the number of cores, at most 4); 1 reads them one after the other.",
                 valueName: "n"
@@ -74,8 +75,10 @@ extension Gatewatch {
             let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
-            let report = try ingestor.ingest(discovery.paths) { progress.update($0) }
+            var report = try ingestor.ingest(discovery.paths) { progress.update($0) }
             progress.clear()
+            // Inputs that were never read failed too: the summary counts them, with the reason.
+            report.files += discovery.problems.map(FileReport.init(unread:))
 
             if json {
                 print(try JSONOutput.encode(IngestSummaryJSON(report: report), pretty: true))
@@ -88,7 +91,8 @@ extension Gatewatch {
             // A file that is not a log is an error when named, and a note when a directory walk found it.
             let named = Set(paths)
             var failed = false
-            for file in report.files {
+            let unread = Set(discovery.problems.map(\.path))
+            for file in report.files where !unread.contains(file.path) {
                 guard let error = file.error else { continue }
                 if file.status == .unsupported, !named.contains(file.path) {
                     if !quiet { errors.write("note: skipped \(SafeText.terminal(error))\n") }
@@ -243,6 +247,9 @@ enum IngestSummaryText {
                 text +=
                     "  \(SafeText.terminal(sample.path)):\(sample.line): \(sample.reason): '\(SafeText.terminal(preview))'\n"
             }
+        }
+        for file in report.files where file.status == .failed {
+            text += "  failed: \(SafeText.terminal(file.error ?? file.path))\n"
         }
         for file in report.files where !file.warnings.isEmpty {
             for warning in file.warnings {

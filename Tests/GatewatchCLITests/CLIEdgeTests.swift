@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Issue 20, no silent wrong answers: the filesystem and command-line edges.
+///
+/// Every mistake is a clear refusal with a non-zero exit, never a wrong answer with exit 0.
+///
+/// Real processes on real files and stores.
+@Suite struct CLIEdgeTests {
+    /// A store holding 50 requests of 2026-11-20 (see ``CLI/log(_:day:)``); those of
+    /// 198.51.100.x are direct.
+    static func store(_ directory: String) throws -> String {
+        let log = directory + "/u_ex261120.log"
+        try Data(CLI.log(0..<50).utf8).write(to: URL(fileURLWithPath: log))
+        let db = directory + "/g.db"
+        let result = try Self.run(["ingest", "-q", "--gateway", "20.50.10.0/24", "--db", db, log])
+        #expect(result.status == 0, "\(result.stderr)")
+        return db
+    }
+
+    /// Runs the binary with at most 4 GB of address space and 60 seconds: a defect that loops or
+    /// allocates without bound fails the test instead of hanging it or the machine.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> CLI.Result {
+        try CLI.run(
+            ["-c", "ulimit -v 4000000; exec timeout -k 5 60 \"$0\" \"$@\"", CLI.binary] + arguments,
+            shell: true
+        )
+    }
+
+    /// Adds one hourly row for `address` at `hour` (`YYYY-MM-DDTHH:00:00Z`), written straight into
+    /// the store: the state a store reaches when ingest let an absurd date through.
+    static func addRow(_ db: String, address: String, hour: String) throws {
+        try DatabaseQueue(path: db).write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+                        time_taken_sum, time_taken_max, first_seen, last_seen)
+                    SELECT ?, site, ?, verdict, outcome, status, substatus, requests, bytes,
+                        time_taken_sum, time_taken_max, ?, ?
+                    FROM hourly WHERE verdict = 'direct' LIMIT 1
+                    """,
+                arguments: [hour, address, hour, hour]
+            )
+        }
+    }
+
+    @Test("a symbolic link cycle and a second way into a directory are walked once; each file is read once")
+    func symlinkCycles() throws {
+        let directory = try CLI.scratch()
+        let logs = directory + "/L"
+        try FileManager.default.createDirectory(atPath: logs + "/a", withIntermediateDirectories: true)
+        try Data(CLI.log(0..<30).utf8).write(to: URL(fileURLWithPath: logs + "/a/u_ex261120.log"))
+        try FileManager.default.createSymbolicLink(atPath: logs + "/a/up", withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: logs + "/current", withDestinationPath: ".")
+        try FileManager.default.linkItem(atPath: logs + "/a/u_ex261120.log", toPath: logs + "/same.log")
+        let started = Date()
+        // Before the fix this walked L/a/up/a/up/… until memory ran out.
+        let result = try Self.run([
+            "ingest", "--json", "--db", directory + "/g.db", logs, logs + "/a/*", logs + "/current",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        )
+        let files = try #require(summary["files"] as? [[String: Any]])
+        #expect(files.count == 1, "\(files.map { $0["path"] ?? "" })")
+        #expect(summary["requests"] as? Int == 30)
+        #expect(!result.stderr.contains("matches no file"))
+    }
+
+    @Test("a missing path beside a good file is counted as failed, with the reason, in text and JSON")
+    func missingPathCountsFailed() throws {
+        let directory = try CLI.scratch()
+        let good = directory + "/u_ex261120.log"
+        try Data(CLI.log(0..<20).utf8).write(to: URL(fileURLWithPath: good))
+        let text = try Self.run(["ingest", "--db", directory + "/t.db", good, directory + "/missing.log"])
+        #expect(text.status == 1)
+        #expect(text.stdout.contains("1 new, 0 already known, 0 grown, 1 failed"), "\(text.stdout)")
+        #expect(text.stdout.contains("failed: cannot open '\(directory)/missing.log': No such file"))
+        let json = try Self.run([
+            "ingest", "--json", "--db", directory + "/j.db", good, directory + "/missing.log",
+            directory + "/none-*.log",
+        ])
+        #expect(json.status == 1)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(summary["files_failed"] as? Int == 2)
+        let failed = (summary["files"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }
+        #expect(failed.map { $0["path"] as? String } == [directory + "/missing.log", directory + "/none-*.log"])
+        #expect(failed.allSatisfy { ($0["error"] as? String)?.isEmpty == false })
+        // Each problem is reported once on standard error.
+        #expect(json.stderr.components(separatedBy: "missing.log").count == 2, "\(json.stderr)")
+    }
+}
