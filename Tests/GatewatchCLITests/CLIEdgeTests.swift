@@ -93,4 +93,43 @@ import Testing
         // Each problem is reported once on standard error.
         #expect(json.stderr.components(separatedBy: "missing.log").count == 2, "\(json.stderr)")
     }
+
+    @Test("a bucketed query on a store spanning 0001 to 9999 is bounded in memory, or refused with a way out")
+    func bucketsBounded() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        try Self.addRow(db, address: "198.51.100.200", hour: "0001-01-01T00:00:00Z")
+        try Self.addRow(db, address: "198.51.100.200", hour: "9999-12-31T23:00:00Z")
+        // 87 million hour buckets needed 24 GB before the fix: the 4 GB limit of `run` makes that a crash.
+        for bucket in ["hour", "day"] {
+            let all = try Self.run(["timeline", "--db", db, "--bucket", bucket, "--format", "json"])
+            #expect(all.status == 2, "\(bucket): \(all.stderr)")
+            #expect(all.stderr.contains("0001-01-01"))
+            #expect(all.stderr.contains("--since/--until"))
+            #expect(all.stderr.contains("--bucket day") == (bucket == "hour"))
+            #expect(all.stdout.isEmpty)
+        }
+        let newest = try Self.run(["timeline", "--db", db, "--limit", "3"])
+        #expect(newest.status == 0, "\(newest.stderr)")
+        #expect(newest.stdout.contains("9999-12-31T23:00:00Z"))
+        #expect(newest.stdout.contains("3 of 87649416 buckets"), "\(newest.stdout)")
+        let window = try Self.run([
+            "timeline", "--db", db, "--since", "2026-11-20", "--until", "2026-11-20", "--format", "csv",
+        ])
+        #expect(window.status == 0)
+        #expect(window.stdout.split(whereSeparator: \.isNewline).count == 2)  // the header and hour 00
+        // The address's daily series lists the days with requests, not 3.6 million days.
+        let address = try Self.run(["ip", "--db", db, "198.51.100.200", "--format", "json"])
+        #expect(address.status == 0, "\(address.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(address.stdout.utf8)) as? [String: Any])
+        let daily = try #require(report["daily"] as? [[String: Any]])
+        #expect(daily.compactMap { $0["day"] as? String } == ["0001-01-01", "9999-12-31"])
+        let readiness = try Self.run(["readiness", "--db", db, "--quiet-days", "36500"])
+        #expect(readiness.status == 3)
+        #expect(readiness.stdout.contains("more)"), "\(readiness.stdout.prefix(400))")
+        for command in [["summary"], ["top"], ["clients"], ["statuses"], ["report", "--out", directory + "/r.html"]] {
+            let result = try Self.run(command + ["--db", db])
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+        }
+    }
 }

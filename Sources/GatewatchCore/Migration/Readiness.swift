@@ -199,6 +199,11 @@ public struct ReadinessQuery: Sendable {
 }
 
 extension ReadinessResult {
+    /// The first ten days of a list, and how many more: a long window can miss thousands.
+    static func firstDays(_ days: [String]) -> String {
+        days.prefix(10).joined(separator: ", ") + (days.count > 10 ? " and \(days.count - 10) more" : "")
+    }
+
     /// The result in an output format.
     ///
     /// `json` is the contract document; `ndjson` and `csv` list the blocking clients (`address`,
@@ -228,11 +233,13 @@ extension ReadinessResult {
             } else if blocking.isEmpty, !coversWindow {
                 output =
                     "NOT READY: the data starts at \(dataStart), after the start of the \(quietDays)-day window "
-                    + "(\(windowStart) … \(windowEnd)); ingest older logs or lower --quiet-days\n"
+                    + "(\(windowStart) … \(windowEnd)); ingest older logs"
+                    // A window of one day cannot be shortened: do not suggest what cannot help.
+                    + (quietDays > 1 ? " or lower --quiet-days" : "") + "\n"
             } else if blocking.isEmpty {
                 output =
                     "NOT READY: \(daysWithoutData.count) day(s) of the \(quietDays)-day window (\(windowStart) … "
-                    + "\(windowEnd)) hold no request at all (from \(daysWithoutData.joined(separator: ", "))): their "
+                    + "\(windowEnd)) hold no request at all (from \(Self.firstDays(daysWithoutData))): their "
                     + "logs are missing, so they prove nothing; ingest them\n"
             } else {
                 output =
