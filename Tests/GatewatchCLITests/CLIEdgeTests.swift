@@ -132,4 +132,148 @@ import Testing
             #expect(result.status == 0, "\(command): \(result.stderr)")
         }
     }
+
+    @Test("ip refuses text that is no IP address and was never logged, with exit 2")
+    func ipNotAnAddress() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        for text in ["1.2.3.999", "1.2.3", "2001:db8::g", "300.1.1.1", "203.0.113.0/24"] {
+            let result = try Self.run(["ip", "--db", db, text])
+            #expect(result.status == 2, "\(text): \(result.stdout)")
+            #expect(result.stderr.contains("'\(text)' is not an IP address"), "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+        #expect(try Self.run(["ip", "--db", db, "203.0.113.0/24"]).stderr.contains("clients --cidr 203.0.113.0/24"))
+        // A real address without requests is an answer, not an error.
+        let quiet = try Self.run(["ip", "--db", db, "203.0.113.9"])
+        #expect(quiet.status == 0)
+        #expect(quiet.stdout.contains("no requests"))
+        // Raw client text that was logged as such is still shown.
+        try Self.addRow(db, address: "unknown", hour: "2026-11-20T05:00:00Z")
+        #expect(try Self.run(["ip", "--db", db, "unknown"]).status == 0)
+    }
+
+    @Test("numeric options out of range are refused at once, naming the option and the range")
+    func numericRanges() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        let cases: [([String], String)] = [
+            (["readiness", "--db", db, "--quiet-days", "99999999999"], "--quiet-days must be from 1 to 36500"),
+            (["readiness", "--db", db, "--quiet-days", "0"], "--quiet-days must be from 1 to 36500"),
+            (["clients", "--db", db, "--quiet-days", "99999999999999"], "--quiet-days must be from 0 to 36500"),
+            (
+                ["report", "--db", db, "--out", directory + "/r.html", "--quiet-days", "-3"],
+                "--quiet-days must be from 0"
+            ),
+            (
+                ["report", "--db", db, "--out", directory + "/r.html", "--rows", "-1"],
+                "--rows must be from 1 to 1000000"
+            ),
+            (["whatif", "--db", db, "--values", "-1"], "--values must be 0 (no limit) or a positive number, not -1"),
+            (["correlate", "--db", db, "--limit", "-1"], "--limit must be 0 (list none) or a positive number, not -1"),
+            (["ingest", "--db", db, "--jobs", "-1", directory + "/u_ex261120.log"], "--jobs must be between 1 and 64"),
+            (["check", "--iis-version", "-1", "203.0.113.9"], "'-1' is not a supported IIS version"),
+            (
+                ["watch", "--db", db, "--interval", "99999999999w", directory],
+                "--interval '99999999999w' is not a duration"
+            ),
+            (["alert", "test", "--webhook-timeout", "1e300s"], "--webhook-timeout '1e300s' is not a duration from"),
+            (["alert", "test", "--webhook-retries", "-1"], "--webhook-retries must be from 0 to 10"),
+        ]
+        for (arguments, message) in cases {
+            let started = Date()
+            let result = try Self.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+        for command in [
+            ["top"], ["clients"], ["statuses"], ["events"], ["timeline"], ["ip", "1.2.3.4"], ["sql", "SELECT 1"],
+            ["whatif"],
+        ] {
+            let result = try Self.run(command + ["--db", db, "--limit", "-1"])
+            #expect(result.status == 2, "\(command)")
+            #expect(
+                result.stderr.contains("--limit must be 0 (no limit) or a positive number, not -1"),
+                "\(command): \(result.stderr)"
+            )
+            #expect(!result.stderr.contains("Missing value"))
+        }
+    }
+
+    @Test("--last and a duration as --since end now: rows dated in the future are not in the last 7 days")
+    func lastExcludesFuture() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        let hour = { (offset: TimeInterval) in
+            let seconds = Int(Date().timeIntervalSince1970 + offset)
+            return ISO8601DateFormatter().string(
+                from: Date(timeIntervalSince1970: TimeInterval(seconds - seconds % 3600))
+            )
+        }
+        try Self.addRow(db, address: "198.51.100.201", hour: hour(-3600))
+        try Self.addRow(db, address: "198.51.100.202", hour: hour(2 * 86_400))
+        for window in [["--last", "7d"], ["--since", "7d"]] {
+            let summary = try Self.run(["summary", "--db", db, "--format", "json"] + window)
+            #expect(summary.status == 0)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])
+            let requests = try #require(json["requests"] as? Int)
+            let top = try Self.run(["top", "--db", db, "--format", "csv"] + window)
+            #expect(top.stdout.contains("198.51.100.201"))
+            #expect(!top.stdout.contains("198.51.100.202"), "\(window): \(top.stdout)")
+            let clients = try Self.run(["clients", "--db", db, "--format", "csv"] + window)
+            #expect(!clients.stdout.contains("198.51.100.202"))
+            #expect(requests >= 1 && requests < 50, "\(window): \(requests)")
+        }
+        // With --until the window ends there, as before.
+        let until = try Self.run(["top", "--db", db, "--format", "csv", "--last", "30d", "--until", hour(3 * 86_400)])
+        #expect(until.stdout.contains("198.51.100.202"))
+    }
+
+    @Test("a time option that cannot be read names the option and the accepted forms, with the command's usage")
+    func timeOptionErrors() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        let commands: [[String]] = [
+            ["summary"], ["top"], ["ip", "1.2.3.4"], ["clients"], ["timeline"], ["statuses"], ["events"], ["whatif"],
+            ["report", "--out", directory + "/r.html"], ["correlate"],
+        ]
+        for command in commands {
+            for option in ["--since", "--until", "--last"] {
+                let result = try Self.run(command + ["--db", db, option, "yesterday"])
+                #expect(result.status == 2, "\(command) \(option)")
+                #expect(result.stderr.contains("cannot read \(option) 'yesterday'"), "\(command): \(result.stderr)")
+                #expect(result.stderr.contains(option == "--last" ? "7d" : "2026-11-20T13:00"))
+                #expect(result.stderr.contains("Usage: gatewatch \(command[0])"), "\(command): \(result.stderr)")
+            }
+        }
+        let others: [([String], String)] = [
+            (["readiness", "--quiet-days", "1", "--until", "yesterday"], "--until"),
+            (["prune", "--before", "yesterday"], "--before"),
+            (["prune", "--older-than", "yesterday"], "--older-than"),
+            (["prune", "--keep-evidence", "yesterday"], "--keep-evidence"),
+            (["prune", "--keep-hourly", "99999999999w"], "--keep-hourly"),
+            (["summary", "--last", "99999999999w"], "--last"),
+        ]
+        for (arguments, option) in others {
+            let result = try Self.run(arguments + ["--db", db])
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr.contains("cannot read \(option) '"), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("Usage: gatewatch \(arguments[0])"), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test("readiness does not suggest lowering --quiet-days when it is 1")
+    func readinessSuggestion() throws {
+        let directory = try CLI.scratch()
+        let db = try Self.store(directory)
+        // Ignoring the direct callers leaves the window's start before the data as the reason.
+        let ignore = ["--ignore", "198.51.100.0/24"]
+        let one = try Self.run(["readiness", "--db", db, "--quiet-days", "1"] + ignore)
+        #expect(one.status == 3)
+        #expect(one.stdout.contains("ingest older logs"), "\(one.stdout)")
+        #expect(!one.stdout.contains("--quiet-days"))
+        let two = try Self.run(["readiness", "--db", db, "--quiet-days", "2"] + ignore)
+        #expect(two.stdout.contains("ingest older logs or lower --quiet-days"))
+    }
 }
