@@ -99,6 +99,9 @@ public struct ReadinessQuery: Sendable {
     /// Whether blocked direct requests count as well as served ones.
     public var includesBlocked: Bool
 
+    /// The longest quiet period: 100 years (36,500 days), so that the window's day list stays small.
+    public static let maximumQuietDays = 36_500
+
     /// Creates the query.
     ///
     /// - Parameters:
@@ -120,7 +123,7 @@ public struct ReadinessQuery: Sendable {
     /// - Throws: ``MigrationError/invalidQuietDays(_:)``, ``MigrationError/noData(path:window:)``
     ///   when there is no request to judge, database errors otherwise.
     public func run(store: Store) throws -> ReadinessResult {
-        guard quietDays >= 1 else { throw MigrationError.invalidQuietDays(quietDays) }
+        guard (1...Self.maximumQuietDays).contains(quietDays) else { throw MigrationError.invalidQuietDays(quietDays) }
         // Windows apply to whole hours: an `until` inside an hour keeps that hour.
         let untilHour = until.map { $0 + (3600 - (($0 % 3600) + 3600) % 3600) % 3600 }
         let untilText = untilHour.map(UTCTime.format)

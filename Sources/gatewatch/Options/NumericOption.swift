@@ -8,7 +8,7 @@ import GatewatchCore
 /// these checks instead of being taken for a short flag ("Missing value").
 enum NumericOption {
     /// The longest span in days a day-count option accepts: 100 years.
-    static let maximumDays = 36_500
+    static let maximumDays = ReadinessQuery.maximumQuietDays
 
     /// Refuses `value` outside `range`.
     ///
