@@ -81,7 +81,7 @@ import Testing
     @Test(
         "usage errors name the option and the fix",
         arguments: [
-            (["--quiet-days", "0"], "--quiet-days must be 1 or more"),
+            (["--quiet-days", "0"], "--quiet-days must be from 1 to 36500, not 0"),
             (["--quiet-days", "2", "--ignore", "not-an-address"], "cannot read --ignore 'not-an-address'"),
         ]
     )
@@ -107,7 +107,7 @@ import Testing
         #expect {
             _ = try Gatewatch.Report.parse(["--db", Self.sampleDatabase, "--out", out, "--rows", "0"])
         } throws: { error in
-            Gatewatch.Report.message(for: error).contains("--rows must be 1 or more")
+            Gatewatch.Report.message(for: error).contains("--rows must be from 1 to 1000000, not 0")
         }
     }
 

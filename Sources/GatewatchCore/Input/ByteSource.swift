@@ -28,6 +28,17 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     /// The input inflated past the safety limit (a gzip bomb).
     case inflationLimit(path: String, ratio: Int)
 
+    /// The input the error is about: a path, or the pattern that matched nothing.
+    public var path: String {
+        switch self {
+        case .cannotOpen(let path, _), .readFailed(let path, _), .writeFailed(let path, _),
+            .corruptGzip(let path, _, _, _), .truncatedGzip(let path, _, _), .notAFile(let path),
+            .inflationLimit(let path, _):
+            path
+        case .noMatch(let pattern): pattern
+        }
+    }
+
     /// The message shown to the user.
     public var description: String {
         switch self {

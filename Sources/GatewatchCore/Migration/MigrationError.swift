@@ -17,7 +17,7 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible, Localized
                 "no backend requests in '\(path)'; run 'gatewatch ingest' first, or point --db at the right database"
             }
         case .invalidQuietDays(let days):
-            "--quiet-days must be 1 or more, not \(days); pass the number of days without served direct traffic you require"
+            "--quiet-days must be from 1 to \(ReadinessQuery.maximumQuietDays), not \(days); pass the number of days without served direct traffic you require"
         }
     }
 

@@ -104,6 +104,9 @@ public struct ReadinessQuery: Sendable {
     /// Whether blocked direct requests count as well as served ones.
     public var includesBlocked: Bool
 
+    /// The longest quiet period: 100 years (36,500 days), so that the window's day list stays small.
+    public static let maximumQuietDays = 36_500
+
     /// Creates the query.
     ///
     /// - Parameters:
@@ -125,7 +128,7 @@ public struct ReadinessQuery: Sendable {
     /// - Throws: ``MigrationError/invalidQuietDays(_:)``, ``MigrationError/noData(path:window:)``
     ///   when there is no request to judge, database errors otherwise.
     public func run(store: Store) throws -> ReadinessResult {
-        guard quietDays >= 1 else { throw MigrationError.invalidQuietDays(quietDays) }
+        guard (1...Self.maximumQuietDays).contains(quietDays) else { throw MigrationError.invalidQuietDays(quietDays) }
         // Windows apply to whole hours: an `until` inside an hour keeps that hour.
         let untilHour = until.map { $0 + (3600 - (($0 % 3600) + 3600) % 3600) % 3600 }
         let untilText = untilHour.map(UTCTime.format)
@@ -211,6 +214,11 @@ public struct ReadinessQuery: Sendable {
 }
 
 extension ReadinessResult {
+    /// The first ten days of a list, and how many more: a long window can miss thousands.
+    static func firstDays(_ days: [String]) -> String {
+        days.prefix(10).joined(separator: ", ") + (days.count > 10 ? " and \(days.count - 10) more" : "")
+    }
+
     /// The result in an output format.
     ///
     /// `json` is the contract document; `ndjson` and `csv` list the blocking clients (`address`,
@@ -245,11 +253,13 @@ extension ReadinessResult {
             } else if blocking.isEmpty, !coversWindow {
                 output =
                     "NOT READY: the data starts at \(dataStart), after the start of the \(quietDays)-day window "
-                    + "(\(windowStart) … \(windowEnd)); ingest older logs or lower --quiet-days\n"
+                    + "(\(windowStart) … \(windowEnd)); ingest older logs"
+                    // A window of one day cannot be shortened: do not suggest what cannot help.
+                    + (quietDays > 1 ? " or lower --quiet-days" : "") + "\n"
             } else if blocking.isEmpty {
                 output =
                     "NOT READY: \(daysWithoutData.count) day(s) of the \(quietDays)-day window (\(windowStart) … "
-                    + "\(windowEnd)) hold no request at all (from \(daysWithoutData.joined(separator: ", "))): their "
+                    + "\(windowEnd)) hold no request at all (from \(Self.firstDays(daysWithoutData))): their "
                     + "logs are missing, so they prove nothing; ingest them\n"
             } else {
                 output =

@@ -66,6 +66,38 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var readUnderOtherSettings = false
 }
 
+extension FileReport {
+    /// The report of an input that was never read.
+    ///
+    /// A path that does not exist, a directory or pattern that matched no log: it counts as failed, with the reason, like a file that
+    /// failed part-way.
+    ///
+    /// - Parameter problem: Why the input was not read.
+    public init(unread problem: InputError) {
+        self.init(path: problem.path, status: .failed, error: problem.description)
+    }
+
+    /// The report of an input of which nothing was read (yet).
+    init(path: String, status: FileStatus, error: String? = nil) {
+        self.init(
+            path: path,
+            status: status,
+            format: "w3c",
+            compressed: false,
+            lines: 0,
+            requests: 0,
+            skipped: 0,
+            malformed: 0,
+            bytes: 0,
+            rawBytes: 0,
+            first: nil,
+            last: nil,
+            error: error,
+            warnings: []
+        )
+    }
+}
+
 /// The summary of an ingest run.
 public struct IngestReport: Sendable, Codable, Equatable {
     /// Every input, in the order processed.

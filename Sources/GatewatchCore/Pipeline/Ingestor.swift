@@ -551,22 +551,7 @@ final class FileIngest {
     }
 
     private func blankReport(status: FileStatus) -> FileReport {
-        FileReport(
-            path: path,
-            status: status,
-            format: "w3c",
-            compressed: false,
-            lines: 0,
-            requests: 0,
-            skipped: 0,
-            malformed: 0,
-            bytes: 0,
-            rawBytes: 0,
-            first: nil,
-            last: nil,
-            error: nil,
-            warnings: []
-        )
+        FileReport(path: path, status: status)
     }
 
     /// Copies standard input, as it comes (compressed or not), to a new temporary file.

@@ -190,6 +190,15 @@ public struct AddressReport: Sendable, Equatable, Codable {
             }
             var daily: [DayCount] = []
             if let first = perDay.keys.min().flatMap(TimeDisplay.dayNumber),
+                let last = perDay.keys.max().flatMap(TimeDisplay.dayNumber),
+                last - first >= Int64(TimelineQuery.maximumBuckets)
+            {
+                // A span of centuries (a line dated 0001-01-01): the days with requests only, not
+                // hundreds of thousands of empty ones.
+                daily = perDay.sorted { $0.key < $1.key }.map {
+                    DayCount(day: $0.key, requests: $0.value.0, direct: $0.value.1)
+                }
+            } else if let first = perDay.keys.min().flatMap(TimeDisplay.dayNumber),
                 let last = perDay.keys.max().flatMap(TimeDisplay.dayNumber), first <= last
             {
                 for number in first...last {

@@ -13,6 +13,11 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case multipleStatements
     /// The engine rejected the `sql` statement.
     case sqlFailed(message: String)
+    /// A bucketed query would list more buckets than fit in memory: the data spans
+    /// `first` … `last` (a line dated 0001-01-01 or 9999-12-31 does that).
+    case tooManyBuckets(count: Int64, bucket: String, first: String, last: String)
+    /// The text given as a client address is no IP address, and no request came from it.
+    case notAnAddress(String)
 
     /// The message shown to the user.
     public var description: String {
@@ -29,6 +34,15 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedErro
             "give one statement at a time; the text holds more than one"
         case .sqlFailed(let message):
             "the statement failed: \(message); the schema is in README.md (tables hourly, evidence, files, inventory, latency)"
+        case .tooManyBuckets(let count, let bucket, let first, let last):
+            "the data runs from \(first) to \(last): \(count) \(bucket) buckets, more than the "
+                + "\(TimelineQuery.maximumBuckets) listed at once; narrow the window with --since/--until or --last"
+                + (bucket == TimelineBucket.hour.rawValue ? ", use --bucket day" : "")
+                + ", or keep the newest with --limit"
+        case .notAnAddress(let text):
+            "'\(text.prefix(80))' is not an IP address, and no request in the selected window came from that text; "
+                + "pass an IPv4 or IPv6 address such as 203.0.113.7"
+                + (CIDR(text) != nil ? ", or list a block with 'gatewatch clients --cidr \(text)'" : "")
         }
     }
 

@@ -8,6 +8,15 @@ public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equa
     case badDuration(String)
     /// `--since` is not before `--until`: the window is empty.
     case emptyRange(since: String, until: String)
+    /// A time option (`--since`, `--until`, `--before`) holds no time; `option` names it.
+    case badTimeOption(option: String, text: String)
+    /// A duration option (`--last`, `--older-than`) holds no duration; `option` names it.
+    case badDurationOption(option: String, text: String)
+
+    /// The time forms every time option accepts.
+    static let timeForms =
+        "a date (2026-11-20), a UTC time (2026-11-20T13:00, 2026-11-20T13:00:00Z), a time with an offset "
+        + "(2026-11-20T13:00+01:00) or a duration back from now (90s, 15m, 12h, 7d, 2w; at most 100 years)"
 
     /// The message shown to the user.
     public var description: String {
@@ -15,10 +24,14 @@ public enum TimeRangeError: Error, CustomStringConvertible, LocalizedError, Equa
         case .badTime(let text):
             "cannot read time '\(text)'; use 2026-11-20, 2026-11-20T13:00, 2026-11-20T13:00:00Z, 2026-11-20T13:00+01:00 or a duration such as 7d"
         case .badDuration(let text):
-            "cannot read duration '\(text)'; use a number and a unit: 90s, 15m, 12h, 7d, 2w"
+            "cannot read duration '\(text)'; use a number and a unit, at most 100 years: 90s, 15m, 12h, 7d, 2w"
         case .emptyRange(let since, let until):
             "the window from --since \(since) to --until \(until) is empty; --since must come before --until"
                 + " (a date alone as --until means the end of that day)"
+        case .badTimeOption(let option, let text):
+            "cannot read \(option) '\(text)'; use \(Self.timeForms)"
+        case .badDurationOption(let option, let text):
+            "cannot read \(option) '\(text)'; use a number and a unit, at most 100 years: 90s, 15m, 12h, 7d, 2w"
         }
     }
 
@@ -49,7 +62,9 @@ public struct TimeRange: Sendable, Equatable {
     /// Builds a window from command-line options.
     ///
     /// `--last D` means the D before `now` (or before `--until` when given); a date without a
-    /// time in `--until` means the end of that day.
+    /// time in `--until` means the end of that day. A window counted back from now (`--last`, or
+    /// a duration as `--since`) ends now unless `--until` is given: rows dated in the future are
+    /// not "the last 7 days".
     ///
     /// - Parameters:
     ///   - since: The `--since` text.
@@ -61,14 +76,16 @@ public struct TimeRange: Sendable, Equatable {
     public static func parse(since: String?, until: String?, last: String?, now: Int64) throws -> TimeRange {
         var range = TimeRange.all
         if let until {
-            range.until = try parseTime(until, now: now, endOfDay: true)
+            range.until = try timeOption("--until", until, now: now, endOfDay: true)
         }
         if let since {
-            range.since = try parseTime(since, now: now, endOfDay: false)
+            range.since = try timeOption("--since", since, now: now, endOfDay: false)
+            if isDuration(since), range.until == nil { range.until = now }
         }
         if let last {
-            let seconds = try parseDuration(last)
+            let seconds = try durationOption("--last", last)
             range.since = (range.until ?? now) - seconds
+            if range.until == nil { range.until = now }
         }
         if let start = range.since, let end = range.until, start >= end {
             throw TimeRangeError.emptyRange(since: UTCTime.format(start), until: UTCTime.format(end))
@@ -76,7 +93,48 @@ public struct TimeRange: Sendable, Equatable {
         return range
     }
 
-    /// Parses `90s`, `15m`, `12h`, `7d`, `2w`.
+    /// Parses a time option, naming `name` in its error: `--since 'yesterday'`, not just `'yesterday'`.
+    ///
+    /// - Parameters:
+    ///   - name: The option, such as `--since`.
+    ///   - text: Its value: a date, a time, or a duration back from `now`.
+    ///   - now: The current time in Unix seconds.
+    ///   - endOfDay: Whether a date alone means the end of that day (`--until`).
+    /// - Returns: Unix seconds.
+    /// - Throws: ``TimeRangeError/badTimeOption(option:text:)``.
+    public static func timeOption(_ name: String, _ text: String, now: Int64, endOfDay: Bool) throws -> Int64 {
+        do {
+            return try parseTime(text, now: now, endOfDay: endOfDay)
+        } catch {
+            throw TimeRangeError.badTimeOption(option: name, text: text)
+        }
+    }
+
+    /// Parses a duration option, naming `name` in its error.
+    ///
+    /// - Parameters:
+    ///   - name: The option, such as `--last`.
+    ///   - text: Its value.
+    /// - Returns: Seconds.
+    /// - Throws: ``TimeRangeError/badDurationOption(option:text:)``.
+    public static func durationOption(_ name: String, _ text: String) throws -> Int64 {
+        do {
+            return try parseDuration(text)
+        } catch {
+            throw TimeRangeError.badDurationOption(option: name, text: text)
+        }
+    }
+
+    /// Whether a time option's text is a duration back from now (`7d`) rather than a time.
+    static func isDuration(_ text: String) -> Bool {
+        guard let last = text.trimmingCharacters(in: .whitespaces).last else { return false }
+        return last.isLetter && last != "Z" && last != "z"
+    }
+
+    /// The longest duration accepted: 100 years, so that counting back from any time stays in range.
+    static let longestDuration: Int64 = 100 * 366 * 86_400
+
+    /// Parses `90s`, `15m`, `12h`, `7d`, `2w`, at most 100 years.
     ///
     /// - Parameter text: The duration.
     /// - Returns: Seconds.
@@ -96,16 +154,14 @@ public struct TimeRange: Sendable, Equatable {
         default: throw TimeRangeError.badDuration(text)
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw TimeRangeError.badDuration(text) }
+        guard !overflow, product <= longestDuration else { throw TimeRangeError.badDuration(text) }
         return product
     }
 
     /// Parses an absolute UTC time or a duration before `now`.
     static func parseTime(_ text: String, now: Int64, endOfDay: Bool) throws -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let first = trimmed.last, first.isLetter, first != "Z", first != "z" {
-            return now - (try parseDuration(trimmed))
-        }
+        if isDuration(trimmed) { return now - (try parseDuration(trimmed)) }
         var body = trimmed
         var offsetSeconds: Int64 = 0
         if body.hasSuffix("Z") || body.hasSuffix("z") {

@@ -40,7 +40,15 @@ public struct TimelineResult: Sendable, Equatable {
 }
 
 /// Requests per hour or day, by verdict.
+///
+/// Empty buckets between the first and the last are listed, so the memory a timeline needs
+/// follows the span of the data, not the rows: only the newest `limit` buckets are built, and
+/// without a limit a span of more than ``maximumBuckets`` is refused
+/// (``QueryError/tooManyBuckets(count:bucket:first:last:)``).
 public struct TimelineQuery: Sendable {
+    /// The most buckets listed without a limit: 100,000 (11 years of hours, 273 years of days).
+    public static let maximumBuckets = 100_000
+
     /// The common filter; its limit keeps the newest buckets.
     public var filter: QueryFilter
     /// The bucket width.
@@ -64,7 +72,7 @@ public struct TimelineQuery: Sendable {
     ///
     /// - Parameter store: The store.
     /// - Returns: The timeline.
-    /// - Throws: Database errors.
+    /// - Throws: ``QueryError/tooManyBuckets(count:bucket:first:last:)``, database errors.
     public func run(store: Store) throws -> TimelineResult {
         let display = filter.display
         let rows: [(Int64, String, String, Int)] = try store.query { db in
@@ -107,15 +115,28 @@ public struct TimelineQuery: Sendable {
             return TimelineResult(points: [], total: 0)
         }
         let step: Int64 = bucket == .hour ? 3600 : 1
+        let label = { (key: Int64) in bucket == .hour ? display.format(seconds: key) : TimeDisplay.dayKey(key) }
+        let total = (last - first) / step + 1
+        // Build only the buckets shown: the newest `limit`, or all when they are few enough.
+        var shown = total
+        if filter.limit > 0 {
+            shown = min(total, Int64(filter.limit))
+        } else if total > Int64(Self.maximumBuckets) {
+            throw QueryError.tooManyBuckets(
+                count: total,
+                bucket: bucket.rawValue,
+                first: label(first),
+                last: label(last)
+            )
+        }
         var points: [TimelinePoint] = []
-        for key in stride(from: first, through: last, by: Int(step)) {
+        points.reserveCapacity(Int(shown))
+        for key in stride(from: last - (shown - 1) * step, through: last, by: Int(step)) {
             var point = counts[key] ?? Self.empty("")
-            point.bucket = bucket == .hour ? display.format(seconds: key) : TimeDisplay.dayKey(key)
+            point.bucket = label(key)
             points.append(point)
         }
-        let total = points.count
-        if filter.limit > 0, total > filter.limit { points.removeFirst(total - filter.limit) }
-        return TimelineResult(points: points, total: total)
+        return TimelineResult(points: points, total: Int(total))
     }
 
     private static func empty(_ bucket: String) -> TimelinePoint {

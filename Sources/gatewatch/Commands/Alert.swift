@@ -36,6 +36,7 @@ struct AlertOptions: ParsableArguments {
 
     @Option(
         name: .customLong("webhook-retries"),
+        parsing: .unconditional,
         help: "Webhook retries after a failed attempt (backoff 0.5 s, doubling)."
     )
     var webhookRetries = 2
@@ -59,9 +60,7 @@ struct AlertOptions: ParsableArguments {
         for url in webhook where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw ValidationError("--webhook '\(url)' is not an http:// or https:// URL")
         }
-        guard let seconds = AlertDuration.seconds(webhookTimeout), seconds > 0 else {
-            throw ValidationError("--webhook-timeout '\(webhookTimeout)' is not a duration; pass e.g. 5s")
-        }
+        try NumericOption.checkDuration(webhookTimeout, in: 0.1...3600, option: "--webhook-timeout", example: "5s")
         guard (0...10).contains(webhookRetries) else {
             throw ValidationError("--webhook-retries must be from 0 to 10")
         }

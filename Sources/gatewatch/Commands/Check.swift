@@ -24,6 +24,7 @@ extension Gatewatch {
 
         @Option(
             name: .customLong("iis-version"),
+            parsing: .unconditional,
             help:
                 "The IIS major version whose status codes to predict (6 and 7 log 403.6; 8 and 10 log 403.503; default 10)."
         )

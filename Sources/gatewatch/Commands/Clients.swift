@@ -19,14 +19,14 @@ extension Gatewatch {
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "Days without a request after which a caller is quiet.")
+        @Option(parsing: .unconditional, help: "Days without a request after which a caller is quiet.")
         var quietDays: Int = 7
 
         @Option(help: "Only callers in this state: active, quiet or blocked-only.")
         var state: ClientState?
 
         func validate() throws {
-            if quietDays < 0 { throw ValidationError("--quiet-days must be 0 or more, not \(quietDays)") }
+            try NumericOption.check(quietDays, in: 0...NumericOption.maximumDays, option: "--quiet-days")
         }
 
         func run() throws {

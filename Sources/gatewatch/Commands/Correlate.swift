@@ -32,11 +32,14 @@ extension Gatewatch {
         @Option(help: "Join exactly on this backend field (the IIS custom field with the gateway's request id).")
         var requestIDField: String?
 
-        @Option(help: "The most unmatched requests listed per side (counts are always complete).")
+        @Option(
+            parsing: .unconditional,
+            help: "The most unmatched requests listed per side (counts are always complete)."
+        )
         var limit = 1000
 
         func validate() throws {
-            guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
+            try NumericOption.checkLimit(limit, zeroMeans: "list none")
             do {
                 _ = try CorrelationOptions.parseWindow(window)
             } catch let error as CorrelationError {

@@ -27,6 +27,11 @@ extension Gatewatch {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
             let database = try Store(path: store.resolvedPath(), readOnly: true)
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
+            // Text that is no address and was never logged as one is a typo (1.2.3.999), not a
+            // client without requests.
+            if IPAddress(report.address) == nil, report.requests == 0 {
+                throw Gatewatch.badInput(QueryError.notAnAddress(report.address))
+            }
             report.name = try query.addressNames().name(for: report.address)
             // The gateway side, when gateway logs were ingested and the gateway saw this caller.
             if let gateway = try? GatewayQueries.addressStats(

@@ -49,6 +49,7 @@ extension Gatewatch {
         var verbose = false
 
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Inputs read at once, one core each (default: the number of cores, at most 4); 1 reads them one after the other.",
                 valueName: "n"
@@ -92,7 +93,7 @@ extension Gatewatch {
             if verbose { errors.write("gzip inflate: \(ByteSource.Inflater.preferred.explanation)\n") }
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
-            let report: IngestReport
+            var report: IngestReport
             do {
                 report = try ingestor.ingest(discovery.paths) { progress.update($0) }
             } catch let refusal as ReingestError {
@@ -101,6 +102,8 @@ extension Gatewatch {
                 throw ExitCode(2)
             }
             progress.clear()
+            // Inputs that were never read failed too: the summary counts them, with the reason.
+            report.files += discovery.problems.map(FileReport.init(unread:))
 
             if json {
                 print(try JSONOutput.encode(IngestSummaryJSON(report: report), pretty: true))
@@ -114,7 +117,8 @@ extension Gatewatch {
             // A file that is not a log is an error when named, and a note when a directory walk found it.
             let named = Set(paths)
             var failed = false
-            for file in report.files {
+            let unread = Set(discovery.problems.map(\.path))
+            for file in report.files where !unread.contains(file.path) {
                 guard let error = file.error else { continue }
                 if file.status == .unsupported, !named.contains(file.path) {
                     if !quiet { errors.write("note: skipped \(SafeText.terminal(error))\n") }
@@ -314,6 +318,9 @@ enum IngestSummaryText {
                 text +=
                     "  \(SafeText.terminal(sample.path)):\(sample.line): \(SafeText.terminal(sample.reason)): '\(SafeText.terminal(preview))'\n"
             }
+        }
+        for file in report.files where file.status == .failed {
+            text += "  failed: \(SafeText.terminal(file.error ?? file.path))\n"
         }
         for file in report.files where !file.warnings.isEmpty {
             for warning in file.warnings {

@@ -64,13 +64,29 @@ extension Gatewatch {
             } else if (olderThan == nil) == (before == nil) {
                 throw ValidationError("give exactly one of --older-than or --before, or --keep-evidence/--keep-hourly")
             }
+            // Values that cannot be read are usage errors, named, before anything is opened.
+            let now = Int64(Date.now.timeIntervalSince1970)
+            _ = try Self.cutoff(keepEvidence, option: "--keep-evidence", now: now)
+            _ = try Self.cutoff(keepHourly, option: "--keep-hourly", now: now)
+            _ = try Self.cutoff(olderThan, option: "--older-than", now: now)
+            _ = try Self.cutoff(before: before, now: now)
         }
 
         /// Unix seconds `duration` before `now`.
-        private static func cutoff(_ duration: String?, now: Int64) throws -> Int64? {
+        private static func cutoff(_ duration: String?, option: String, now: Int64) throws -> Int64? {
             guard let duration else { return nil }
             do {
-                return now - (try TimeRange.parseDuration(duration))
+                return now - (try TimeRange.durationOption(option, duration))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+
+        /// The `--before` time.
+        private static func cutoff(before: String?, now: Int64) throws -> Int64? {
+            guard let before else { return nil }
+            do {
+                return try TimeRange.timeOption("--before", before, now: now, endOfDay: false)
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -79,8 +95,8 @@ extension Gatewatch {
         func run() throws {
             let now = Int64(Date.now.timeIntervalSince1970)
             if keepEvidence != nil || keepHourly != nil {
-                let evidenceBefore = try Self.cutoff(keepEvidence, now: now)
-                let hourlyBefore = try Self.cutoff(keepHourly, now: now)
+                let evidenceBefore = try Self.cutoff(keepEvidence, option: "--keep-evidence", now: now)
+                let hourlyBefore = try Self.cutoff(keepHourly, option: "--keep-hourly", now: now)
                 let database = try store.openExisting()
                 let report = try Pruner.applyRetention(
                     store: database,
@@ -105,16 +121,9 @@ extension Gatewatch {
                 }
                 return
             }
-            let cutoff: Int64
-            do {
-                if let olderThan {
-                    cutoff = now - (try TimeRange.parseDuration(olderThan))
-                } else {
-                    cutoff = try TimeRange.parse(since: before, until: nil, last: nil, now: now).since ?? now
-                }
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let cutoff =
+                try Self.cutoff(olderThan, option: "--older-than", now: now) ?? Self.cutoff(before: before, now: now)
+                ?? now
             let database = try store.openExisting()
             let report = try Pruner.prune(store: database, before: cutoff, evidenceOnly: evidenceOnly)
             if json {

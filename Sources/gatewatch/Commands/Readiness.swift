@@ -23,7 +23,7 @@ extension Gatewatch {
 
         @OptionGroup var store: StoreOptions
 
-        @Option(help: "Days of data that must hold no served direct request.")
+        @Option(parsing: .unconditional, help: "Days of data that must hold no served direct request (1 to 36500).")
         var quietDays: Int
 
         @Option(help: "An address or CIDR block whose direct traffic never counts (scanners, a monitor). Repeatable.")
@@ -38,8 +38,20 @@ extension Gatewatch {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if quietDays < 1 { throw ValidationError("--quiet-days must be 1 or more, not \(quietDays)") }
+            try NumericOption.check(quietDays, in: 1...NumericOption.maximumDays, option: "--quiet-days")
             _ = try blocks()
+            _ = try end()
+        }
+
+        /// The `--until` time, if given.
+        func end() throws -> Int64? {
+            guard let until else { return nil }
+            do {
+                let now = Int64(Date.now.timeIntervalSince1970)
+                return try TimeRange.timeOption("--until", until, now: now, endOfDay: true)
+            } catch let error as TimeRangeError {
+                throw ValidationError(error.description)
+            }
         }
 
         func blocks() throws -> [CIDR] {
@@ -54,19 +66,7 @@ extension Gatewatch {
         }
 
         func run() throws {
-            var end: Int64?
-            if let until {
-                do {
-                    end = try TimeRange.parse(
-                        since: nil,
-                        until: until,
-                        last: nil,
-                        now: Int64(Date.now.timeIntervalSince1970)
-                    ).until
-                } catch let error as TimeRangeError {
-                    throw ValidationError(error.description)
-                }
-            }
+            let end = try end()
             let database = try Store(path: store.resolvedPath(), readOnly: true)
             let query = ReadinessQuery(
                 quietDays: quietDays,

@@ -28,15 +28,18 @@ extension Gatewatch {
         @Option(help: "The page title.")
         var title: String = "Gatewatch report"
 
-        @Option(help: "Rows per table (clients, endpoints, user agents, platform addresses).")
+        @Option(parsing: .unconditional, help: "Rows per table (clients, endpoints, user agents, platform addresses).")
         var rows: Int = 25
 
-        @Option(help: "Days without a request after which a direct client counts as quiet.")
+        @Option(
+            parsing: .unconditional,
+            help: "Days without a request after which a direct client counts as quiet."
+        )
         var quietDays: Int = 7
 
         func validate() throws {
-            if rows < 1 { throw ValidationError("--rows must be 1 or more, not \(rows)") }
-            if quietDays < 0 { throw ValidationError("--quiet-days must be 0 or more, not \(quietDays)") }
+            try NumericOption.check(rows, in: 1...1_000_000, option: "--rows")
+            try NumericOption.check(quietDays, in: 0...NumericOption.maximumDays, option: "--quiet-days")
         }
 
         func run() throws {

@@ -22,11 +22,14 @@ extension Gatewatch {
         @OptionGroup var store: StoreOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "At most N rows; 0 shows all (default: 20 in table output, all otherwise).")
+        @Option(
+            parsing: .unconditional,
+            help: "At most N rows; 0 shows all (default: 20 in table output, all otherwise)."
+        )
         var limit: Int?
 
         func validate() throws {
-            if let limit, limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+            try NumericOption.checkLimit(limit)
         }
 
         func run() throws {

@@ -26,7 +26,13 @@ extension Gatewatch {
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 0)
             let database = try Store(path: store.resolvedPath(), readOnly: true)
-            let result = try TimelineQuery(filter: filter, bucket: bucket, verdict: verdict).run(store: database)
+            let result: TimelineResult
+            do {
+                result = try TimelineQuery(filter: filter, bucket: bucket, verdict: verdict).run(store: database)
+            } catch let error as QueryError {
+                // Too many buckets: the options must change (exit 2), not the store.
+                throw Gatewatch.badInput(error)
+            }
             emit(try result.render(output.format))
         }
     }

@@ -57,9 +57,7 @@ extension Gatewatch {
             if paths.contains("-") {
                 throw ValidationError("watch follows files; pipe standard input to 'gatewatch ingest -' instead")
             }
-            guard let seconds = AlertDuration.seconds(interval), seconds >= 0.05 else {
-                throw ValidationError("--interval '\(interval)' is not a duration of at least 50ms; pass e.g. 5s")
-            }
+            try NumericOption.checkDuration(interval, in: 0.05...86_400, option: "--interval", example: "5s")
         }
 
         func run() throws {

@@ -29,17 +29,22 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "At most N addresses per group in table output; 0 shows all (default 20).")
+        @Option(
+            parsing: .unconditional,
+            help: "At most N addresses per group in table output; 0 shows all (default 20)."
+        )
         var limit: Int = 20
 
-        @Option(name: .customLong("values"), help: "Endpoints and user agents listed per address (default 3; 0 = all).")
+        @Option(
+            name: .customLong("values"),
+            parsing: .unconditional,
+            help: "Endpoints and user agents listed per address (default 3; 0 = all)."
+        )
         var valuesPerAddress: Int = 3
 
         func validate() throws {
-            if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
-            if valuesPerAddress < 0 {
-                throw ValidationError("--values must be 0 (all) or more, not \(valuesPerAddress)")
-            }
+            try NumericOption.checkLimit(limit)
+            try NumericOption.checkLimit(valuesPerAddress, option: "--values")
         }
 
         func run() throws {

@@ -16,7 +16,10 @@ struct QueryOptions: ParsableArguments {
     )
     var source: String?
 
-    @Option(help: "At most N rows; 0 shows all (default: 20 in table output, all in json, ndjson and csv).")
+    @Option(
+        parsing: .unconditional,
+        help: "At most N rows; 0 shows all (default: 20 in table output, all in json, ndjson and csv)."
+    )
     var limit: Int?
 
     @Option(help: "IANA time zone for displayed times and day buckets, e.g. Europe/Paris (default: UTC).")
@@ -46,7 +49,7 @@ struct QueryOptions: ParsableArguments {
     func validate() throws {
         _ = try blocks()
         _ = try timeZone()
-        if let limit, limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+        try NumericOption.checkLimit(limit)
     }
 
     func blocks() throws -> [CIDR] {

@@ -43,14 +43,23 @@ struct StoreOptions: ParsableArguments {
 
 /// `--since`, `--until`, `--last`, shared by query commands.
 struct TimeRangeOptions: ParsableArguments {
-    @Option(help: "Only data from this UTC time on (2026-11-20, 2026-11-20T13:00Z, or a duration back from now: 7d).")
+    @Option(
+        help:
+            "Only data from this UTC time on (2026-11-20, 2026-11-20T13:00Z, or a duration back from now: 7d, which ends the window now)."
+    )
     var since: String?
 
     @Option(help: "Only data before this UTC time (a date alone means the end of that day).")
     var until: String?
 
-    @Option(help: "Only the last duration of data, e.g. 24h or 7d (before --until, or now).")
+    @Option(help: "Only the last duration of data, e.g. 24h or 7d (before --until, or now; never later).")
     var last: String?
+
+    /// Refuses a time option that cannot be read while parsing, so that the message names the
+    /// command's usage, not the top-level one.
+    func validate() throws {
+        _ = try resolve()
+    }
 
     func resolve() throws -> TimeRange {
         do {

@@ -124,10 +124,10 @@ import Testing
         )
     }
 
-    @Test("bad input explains itself", arguments: [0, -3])
+    @Test("bad input explains itself", arguments: [0, -3, 36_501, 99_999_999_999])
     func badQuietDays(days: Int) throws {
         let error = #expect(throws: MigrationError.self) { try ReadinessQuery(quietDays: days).run(store: store) }
-        #expect(error?.description.contains("--quiet-days must be 1 or more") == true)
+        #expect(error?.description.contains("--quiet-days must be from 1 to 36500, not \(days)") == true)
     }
 
     @Test("an empty store is an error, not a pass")
