@@ -48,7 +48,7 @@ generate() {  # name lines seed fields
 gateway="--gateway 20.50.10.0/28"
 inputs=()
 inputs+=("iis-1m|$(generate iis-1m 1000000 42 iis)|$gateway")
-inputs+=("iis-1m, all gateway|$work/iis-1m.log.gz|--gateway 0.0.0.0/0 --gateway ::/0")
+inputs+=("iis-1m, all gateway|$work/iis-1m.log.gz|--force-gateway --gateway 0.0.0.0/0 --gateway ::/0")
 inputs+=("appservice-1m|$(generate appservice-1m 1000000 43 appservice)|$gateway")
 if [ "$quick" = 0 ]; then
     inputs+=("iis-5m|$(generate iis-5m 5000000 44 iis)|$gateway")
