@@ -22,12 +22,17 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var owners: OwnerOptions
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
             let database = try Store(path: store.resolvedPath(), readOnly: true)
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
             report.name = try query.addressNames().name(for: report.address)
+            let attribution = try owners.attribution(query: query, storePath: try store.resolvedPath()) {
+                [report.address]
+            }
+            report = try report.attributed(attribution, store: database)
             // The gateway side, when gateway logs were ingested and the gateway saw this caller.
             if let gateway = try? GatewayQueries.addressStats(
                 store: database,

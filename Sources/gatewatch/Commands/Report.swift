@@ -41,8 +41,13 @@ extension Gatewatch {
             let range = try time.resolve()
             let configuration: GatewatchConfiguration
             var loaded: Policy?
+            let owners: OwnerAttribution
             do {
                 configuration = try policy.configuration()
+                owners = try OwnerAttribution.load(
+                    serviceTags: configuration.serviceTags,
+                    names: configuration.addressNames
+                )
                 if !configuration.policyFiles.isEmpty || !configuration.gateways.isEmpty {
                     loaded = try configuration.loadPolicy()
                 }
@@ -53,7 +58,7 @@ extension Gatewatch {
                 path: Store.resolvePath(option: store.db, configured: configuration.database),
                 readOnly: true
             )
-            let options = ReportOptions(
+            var options = ReportOptions(
                 range: range,
                 policy: loaded,
                 title: title,
@@ -61,6 +66,7 @@ extension Gatewatch {
                 rowsPerTable: rows,
                 quietDays: quietDays
             )
+            options.owners = owners
             let html = try HTMLReport(options: options).render(store: database)
             if out == "-" {
                 emit(html)
