@@ -337,8 +337,8 @@ import Testing
         "readiness-ignore-until": (1108, "34f58323c5599980"),
         "whatif": (59312, "4177d19781cfc65a"),
         "whatif-range": (784, "b0f0a6675f91fc20"),
-        "report": (98276, "151b154f4550e0b6"),
-        "report-range": (56176, "e7c585176726b4df"),
+        "report": (99690, "7ab98bca7cb36db1"),  // with the Owner column (issue 24)
+        "report-range": (56470, "878e98856b8c57f2"),
         "metrics": (1711, "e3da5ae6f4f1c01d"),
         "alerts": (15082, "657332064d4df887"),
         "sql-group": (314, "c2fe0ec929667433"),
