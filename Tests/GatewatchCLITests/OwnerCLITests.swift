@@ -240,6 +240,27 @@ import Glibc
     }
 }
 
+/// The reverse DNS cache on PostgreSQL (the `rdns-cache-v1` migration of both engines).
+@Suite(.enabled(if: TestPostgres.available)) struct OwnerPostgresTests {
+    @Test("rdns_cache stores answers on PostgreSQL and serves them within the TTL")
+    func cacheOnPostgres() throws {
+        let server = try TinyDNSServer(answers: ["1.1.33.45.in-addr.arpa": [Array("pg".utf8), Array("example".utf8)]])
+        defer { server.stop() }
+        let store = try Store(path: try TestPostgres.makeDatabase())
+        let resolver = try ReverseDNSResolver(resolver: "127.0.0.1:\(server.port)", timeoutMilliseconds: 300)
+        let cache = ReverseDNSCache(resolver: resolver, ttlSeconds: 3600)
+        let address = try #require(IPAddress("45.33.1.1"))
+        let first = try cache.owners(for: ["45.33.1.1", "45.33.1.9"], store: store, now: 1_800_000_000)
+        #expect(first[address]?.name == "pg.example")
+        #expect(first[address]?.detail == "PTR, resolved 2027-01-15T08:00:00Z")
+        let again = try cache.owners(for: ["45.33.1.1", "45.33.1.9"], store: store, now: 1_800_000_600)
+        #expect(again == first)
+        #expect(server.queried.withLock { $0 } == ["1.1.33.45.in-addr.arpa": 1, "9.1.33.45.in-addr.arpa": 1])
+        _ = try cache.owners(for: ["45.33.1.1"], store: store, now: 1_800_003_601)
+        #expect(server.queried.withLock { $0["1.1.33.45.in-addr.arpa"] } == 2)
+    }
+}
+
 /// A tiny DNS responder on 127.0.0.1 (UDP) that answers PTR queries from a table, with the
 /// answer's owner name compressed (a pointer to the question); unknown names get NXDOMAIN and
 /// `silent` names no answer at all.
