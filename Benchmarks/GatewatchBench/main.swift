@@ -10,6 +10,12 @@ case "policy":
     } catch {
         print("error: \(error)")
     }
+case "owners":
+    do {
+        try OwnerBenchmark.run()
+    } catch {
+        print("error: \(error)")
+    }
 default:
-    print("usage: gatewatch-bench policy")
+    print("usage: gatewatch-bench policy | owners")
 }

@@ -28,7 +28,17 @@ import Testing
         for index in Self.directIndices { expected["198.51.100.\(index % 250)", default: 0] += 1 }
         #expect(rows.count == expected.count)
         for row in rows {
-            #expect(Set(row.keys) == ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"])
+            // The contract's keys, extended by "owner" (issue 24: these are documentation addresses).
+            #expect(
+                Set(row.keys) == [
+                    "address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen", "owner",
+                ]
+            )
+            #expect(
+                row["owner"] as? [String: String] == [
+                    "name": "documentation (RFC 5737)", "source": "private", "detail": "198.51.100.0/24",
+                ]
+            )
         }
         let pairs = rows.map { ($0["address"] as? String ?? "", $0["requests"] as? Int ?? -1) }
         let sorted = expected.sorted {

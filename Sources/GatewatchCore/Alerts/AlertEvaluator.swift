@@ -58,15 +58,19 @@ public struct AlertEvaluator {
     public let store: Store
     /// The rules.
     public let rules: AlertRuleSet
+    /// Owner attribution for `gateway_drift` (the service tags that name API Management ranges).
+    public var attribution: OwnerAttribution = .none
 
     /// Creates an evaluator.
     ///
     /// - Parameters:
     ///   - store: The store; it must be writable unless every evaluation is a dry run.
     ///   - rules: The rules.
-    public init(store: Store, rules: AlertRuleSet) {
+    ///   - attribution: Owner attribution for `gateway_drift` (its service tags).
+    public init(store: Store, rules: AlertRuleSet, attribution: OwnerAttribution = .none) {
         self.store = store
         self.rules = rules
+        self.attribution = attribution
     }
 
     /// Evaluates every rule once.
@@ -221,6 +225,8 @@ public struct AlertEvaluator {
         var addresses: [String]
         var maxEvidenceID: Int64 = 0
         var lastSeen = ""
+        /// `gateway_drift`: the drift's message.
+        var note = ""
     }
 
     /// An alert with the keys it covers (to record their state).
@@ -260,6 +266,18 @@ public struct AlertEvaluator {
                 if let since { windowOverride = AlertWindow(end: now, seconds: now - since) }
             case .malformedRatio:
                 candidates = try malformedCandidate(db, rule: rule, window: window)
+            case .gatewayDrift:
+                candidates = try GatewayDrift.detect(db, attribution: attribution).map { drift in
+                    Candidate(
+                        key: "\(drift.old)->\(drift.new)",
+                        count: drift.blocked,
+                        first: drift.oldLastSeen,
+                        last: drift.newFirstSeen,
+                        addresses: [drift.old, drift.new],
+                        lastSeen: drift.newFirstSeen,
+                        note: drift.message
+                    )
+                }
             }
             candidates = try candidates.filter { try eligible($0, rule: rule, db: db, now: now) }
             guard !candidates.isEmpty else { continue }
@@ -299,7 +317,7 @@ public struct AlertEvaluator {
             lastSeen: row["last_seen"]
         )
         switch rule.kind {
-        case .newAddress:
+        case .newAddress, .gatewayDrift:
             return false
         case .stalled:
             return now - state.lastFired >= rule.cooldownSeconds
@@ -493,6 +511,8 @@ public struct AlertEvaluator {
             let what = rule.measure == .ingest ? "no ingest activity" : "no new log data"
             summary =
                 "\(what) for \(AlertDuration.format(Int64(total))) (since \(keys.first?.first ?? "?"); threshold \(AlertDuration.format(rule.afterSeconds)))"
+        case .gatewayDrift:
+            summary = keys.map(\.note).joined(separator: "; ")
         case .malformedRatio:
             let lines =
                 try db.value(
@@ -605,7 +625,7 @@ public struct AlertEvaluator {
                 }
                 return sample
             }
-        case .stalled:
+        case .stalled, .gatewayDrift:
             return []
         }
     }

@@ -12,6 +12,10 @@ public enum AlertKind: String, Sendable, Codable, CaseIterable {
     case stalled
     /// Malformed lines over `threshold` (a fraction) of the lines ingested in the window.
     case malformedRatio = "malformed_ratio"
+    /// Gateway traffic fell away while a new blocked direct caller that is API Management (its
+    /// service tag, or its requests match the gateway's logs) appeared: the gateway's outbound
+    /// address changed. Fires once per old/new pair.
+    case gatewayDrift = "gateway_drift"
 }
 
 /// How a rule groups the requests it counts: one count overall, per address, or per CIDR block.
@@ -125,6 +129,10 @@ public struct AlertRule: Sendable, Equatable {
             threshold = 0.05
             windowSeconds = 3600
             cooldownSeconds = 3600
+        case .gatewayDrift:
+            severity = "critical"
+            groupBy = .none
+            cooldownSeconds = 0
         }
     }
 }
@@ -147,7 +155,7 @@ public struct AlertRuleSet: Sendable, Equatable {
     ///
     /// Served direct hits per address (any served hit fires, 5-minute window, 15-minute cooldown),
     /// a new direct address, platform traffic the allowlist denies, and more than 5 % malformed
-    /// lines. `stalled` has no default (it depends on how often logs arrive).
+    /// lines, and gateway drift. `stalled` has no default (it depends on how often logs arrive).
     public static var defaults: AlertRuleSet {
         var set = AlertRuleSet()
         set.rules = [
@@ -155,6 +163,7 @@ public struct AlertRuleSet: Sendable, Equatable {
             AlertRule(name: "new-direct-address", kind: .newAddress),
             AlertRule(name: "platform-denied", kind: .platformDenied),
             AlertRule(name: "malformed-lines", kind: .malformedRatio),
+            AlertRule(name: "gateway-drift", kind: .gatewayDrift),
         ]
         return set
     }

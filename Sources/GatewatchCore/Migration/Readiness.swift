@@ -9,9 +9,11 @@ public struct ReadinessBlocker: Sendable, Equatable, Codable {
     public var requests: Int
     /// Its last counted direct request in the quiet window.
     public var lastSeen: String
+    /// Who the address belongs to (issue 24); omitted from JSON when unknown.
+    public var owner: Owner?
 
     enum CodingKeys: String, CodingKey {
-        case address, requests
+        case address, requests, owner
         case lastSeen = "last_seen"
     }
 }
@@ -46,6 +48,9 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
     /// nothing says they were not direct, so the window cannot be called quiet.
     public var unjudged = 0
 
+    /// Lint-style notes about the blockers' owners and gateway drift (issue 24).
+    public var findings: [LintFinding] = []
+
     /// Whether the stored data reaches back to the start of the window.
     public var coversWindow: Bool { dataStart < UTCTime.format((TimeDisplay.parse(windowStart) ?? 0) + 3600) }
 
@@ -59,10 +64,11 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
         case ready
         case quietDays = "quiet_days"
         case lastDirect = "last_direct"
-        case blocking
+        case blocking, findings
     }
 
-    /// Encodes exactly the contract's four keys; `last_direct` is `null` when absent.
+    /// Encodes the contract's four keys (`last_direct` is `null` when absent), and `findings`
+    /// (owner notes, issue 24) only when there are some.
     ///
     /// - Parameter encoder: The encoder.
     /// - Throws: Encoding errors.
@@ -72,6 +78,7 @@ public struct ReadinessResult: Sendable, Equatable, Encodable {
         try container.encode(quietDays, forKey: .quietDays)
         try container.encode(lastDirect, forKey: .lastDirect)
         try container.encode(blocking, forKey: .blocking)
+        if !findings.isEmpty { try container.encode(findings, forKey: .findings) }
     }
 }
 
@@ -269,11 +276,17 @@ extension ReadinessResult {
             output += "Last \(counted): \(lastDirect ?? "never")\n"
             if !blocking.isEmpty {
                 output += "\n"
+                let owned = blocking.contains { $0.owner != nil }
                 output += TextTable(
-                    columns: ["ADDRESS", "REQUESTS", "LAST SEEN"],
-                    rows: blocking.map { [$0.address, String($0.requests), $0.lastSeen] },
+                    columns: ["ADDRESS", "REQUESTS", "LAST SEEN"] + (owned ? ["OWNER"] : []),
+                    rows: blocking.map {
+                        [$0.address, String($0.requests), $0.lastSeen] + (owned ? [$0.owner?.label ?? ""] : [])
+                    },
                     numericColumns: [1]
                 ).renderText()
+            }
+            for finding in findings {
+                output += "\(finding.severity.rawValue): \(finding.code): \(SafeText.terminal(finding.message))\n"
             }
             return output
         }

@@ -26,9 +26,11 @@ public struct WhatIfEntry: Sendable, Equatable, Codable {
     public var endpoints: [ValueCount]
     /// The busiest user agents of the address in the window.
     public var userAgents: [ValueCount]
+    /// Who the address belongs to (issue 24); omitted from JSON when unknown.
+    public var owner: Owner?
 
     enum CodingKeys: String, CodingKey {
-        case address, current, requests, blocked
+        case address, current, requests, blocked, owner
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case proposed, rule, status, endpoints

@@ -14,6 +14,9 @@ public struct ServiceTags: Sendable {
     public var invalidPrefixes: [(tag: String, prefix: String)]
     /// Lint findings for the file: one `INVALID_SERVICE_TAG_PREFIX` per skipped prefix (D22.3).
     var findings: [LintFinding] = []
+    /// Every tag as the file spells it, with its `properties.region` (empty for global tags), in
+    /// file order: the input of owner attribution (issue 24).
+    public internal(set) var tags: [(name: String, region: String, blocks: [CIDR])] = []
 
     /// Reads a service tags file.
     ///
@@ -43,6 +46,7 @@ public struct ServiceTags: Sendable {
         var findings: [LintFinding] = []
         var text: String?  // decoded only to locate a bad prefix
         var occurrences: [String: Int] = [:]
+        var tagList: [(name: String, region: String, blocks: [CIDR])] = []
         for value in values {
             guard let name = (value["name"] as? String) ?? (value["id"] as? String) else { continue }
             let properties = value["properties"] as? [String: Any] ?? [:]
@@ -72,10 +76,12 @@ public struct ServiceTags: Sendable {
                 )
             }
             prefixes[name.lowercased(), default: []] += blocks
+            tagList.append((name, properties["region"] as? String ?? "", blocks))
         }
         self.prefixes = prefixes
         invalidPrefixes = invalid
         self.findings = findings
+        tags = tagList
     }
 
     /// The prefixes of a tag, by exact case-insensitive name; `nil` for an unknown tag (no synthesis).

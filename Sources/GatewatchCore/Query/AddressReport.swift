@@ -57,6 +57,10 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public var address: String
     /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
     public var name: String?
+    /// Who the address belongs to (issue 24), if any source knows; omitted from JSON when absent.
+    public var owner: Owner?
+    /// What the owner means for the migration; omitted from JSON when absent.
+    public var findings: [String]?
     /// The address as the gateway's own logs saw it, when gateway logs were ingested and name it.
     public var gateway: GatewayAddressStats?
     /// Requests in the window.
@@ -86,7 +90,7 @@ public struct AddressReport: Sendable, Equatable, Codable {
     public var daily: [DayCount]
 
     enum CodingKeys: String, CodingKey {
-        case address, name, gateway, requests, bytes
+        case address, name, owner, findings, gateway, requests, bytes
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case verdicts, rules, statuses, endpoints, methods
@@ -99,6 +103,8 @@ public struct AddressReport: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(address, forKey: .address)
         try container.encodeIfPresent(name, forKey: .name)
+        try container.encodeIfPresent(owner, forKey: .owner)
+        try container.encodeIfPresent(findings, forKey: .findings)
         try container.encodeIfPresent(gateway, forKey: .gateway)
         try container.encode(requests, forKey: .requests)
         try container.encode(bytes, forKey: .bytes)
@@ -273,6 +279,10 @@ public struct AddressReport: Sendable, Equatable, Codable {
             return "no requests from \(SafeText.terminal(address)) in the selected window\n"
         }
         var output = SafeText.terminal(address) + (name.map { " (" + SafeText.terminal($0) + ")" } ?? "") + "\n"
+        if let owner {
+            output += "  owner " + SafeText.terminal(owner.label + (owner.detail.map { ", " + $0 } ?? "")) + "\n"
+        }
+        for finding in findings ?? [] { output += "  finding: " + SafeText.terminal(finding) + "\n" }
         output += "  requests \(requests), bytes \(bytes)\n"
         output += "  first seen \(firstSeen ?? "-"), last seen \(lastSeen ?? "-")\n\n"
         output += TextTable(

@@ -40,9 +40,13 @@ public struct ClientEntry: Sendable, Equatable, Codable {
 
     /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
     public var name: String?
+    /// Who the address belongs to (issue 24), if any source knows; omitted from JSON when absent.
+    public var owner: Owner?
+    /// What the owner means for the migration, and gateway drift; omitted from JSON when absent.
+    public var findings: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case address, state, name
+        case address, state, name, owner, findings
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case requests, blocked, served
@@ -63,6 +67,8 @@ public struct ClientsResult: Sendable, Equatable {
     /// The newest data in the window (UTC), which the 1/7/30-day and quiet windows count back
     /// from; `nil` when the window is empty.
     public var newest: String?
+    /// Notes for the table footer: where owners came from, the service-tags file's age, drift.
+    public var notes: [String] = []
 }
 
 /// Every direct caller with first/last seen, recent activity, endpoints, user agents and state.
@@ -182,12 +188,15 @@ extension ClientsResult {
         if format == .table, let newest {
             footer = (footer.map { $0 + "\n" } ?? "") + "(last_1d/7d/30d count back from the newest data, \(newest))"
         }
+        if format == .table, !notes.isEmpty {
+            footer = ([footer].compactMap { $0 } + notes.map(SafeText.terminal)).joined(separator: "\n")
+        }
         return try QueryRendering.list(clients, format: format, footer: footer) {
             func joined(_ list: [ValueCount]) -> String { list.map(\.value).joined(separator: " | ") }
             return TextTable(
                 columns: [
                     "address", "state", "requests", "blocked", "served", "last_1d", "last_7d", "last_30d",
-                    "first_seen", "last_seen", "endpoints", "user_agents",
+                    "first_seen", "last_seen", "endpoints", "user_agents", "owner", "findings",
                 ],
                 rows: clients.map { client -> [String] in
                     let label = client.name.map { client.address + " (" + $0 + ")" } ?? client.address
@@ -195,6 +204,8 @@ extension ClientsResult {
                         label, client.state.rawValue, String(client.requests), String(client.blocked),
                         String(client.served), String(client.last1d), String(client.last7d), String(client.last30d),
                         client.firstSeen, client.lastSeen, joined(client.endpoints), joined(client.userAgents),
+                        client.owner?.label ?? "",
+                        (client.findings ?? []).joined(separator: " | "),
                     ]
                 },
                 numericColumns: [2, 3, 4, 5, 6, 7]

@@ -38,13 +38,30 @@ struct JSONObjectWriter {
     }
 
     mutating func member(_ name: StaticString, _ values: [some FastJSONObject]) {
+        array(name, values) { value, output in Self.object(value, into: &output) }
+    }
+
+    mutating func member(_ name: StaticString, _ values: [String]) {
+        array(name, values) { value, output in Self.string(value, into: &output) }
+    }
+
+    private mutating func array<Element>(
+        _ name: StaticString,
+        _ values: [Element],
+        _ write: (Element, inout String) -> Void
+    ) {
         key(name)
         output += "["
         for (index, value) in values.enumerated() {
             if index > 0 { output += "," }
-            Self.object(value, into: &output)
+            write(value, &output)
         }
         output += "]"
+    }
+
+    mutating func member(_ name: StaticString, _ value: some FastJSONObject) {
+        key(name)
+        Self.object(value, into: &output)
     }
 
     /// Appends `value` as an object.
@@ -145,6 +162,7 @@ extension TopEntry: FastJSONObject {
         writer.member("first_seen", firstSeen)
         writer.member("last_seen", lastSeen)
         if let name { writer.member("name", name) }
+        if let owner { writer.member("owner", owner) }
         writer.member("requests", requests)
         writer.member("served", served)
     }
@@ -155,16 +173,26 @@ extension ClientEntry: FastJSONObject {
         writer.member("address", address)
         writer.member("blocked", blocked)
         writer.member("endpoints", endpoints)
+        if let findings { writer.member("findings", findings) }
         writer.member("first_seen", firstSeen)
         writer.member("last_1d", last1d)
         writer.member("last_30d", last30d)
         writer.member("last_7d", last7d)
         writer.member("last_seen", lastSeen)
         if let name { writer.member("name", name) }
+        if let owner { writer.member("owner", owner) }
         writer.member("requests", requests)
         writer.member("served", served)
         writer.member("state", state.rawValue)
         writer.member("user_agents", userAgents)
+    }
+}
+
+extension Owner: FastJSONObject {
+    func writeMembers(to writer: inout JSONObjectWriter) {
+        if let detail { writer.member("detail", detail) }
+        writer.member("name", name)
+        writer.member("source", source.rawValue)
     }
 }
 

@@ -30,9 +30,11 @@ public struct TopEntry: Sendable, Equatable, Codable {
     public var lastSeen: String
     /// The configured name of the address (`names:`), if any; omitted from JSON when absent.
     public var name: String?
+    /// Who the address belongs to (issue 24), if any source knows; omitted from JSON when absent.
+    public var owner: Owner?
 
     enum CodingKeys: String, CodingKey {
-        case address, requests, blocked, served, bytes, name
+        case address, requests, blocked, served, bytes, name, owner
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
     }
@@ -156,14 +158,16 @@ extension TopResult {
             format: format,
             footer: notes.isEmpty ? nil : notes.joined(separator: "\n")
         ) {
-            TextTable(
-                columns: ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"],
+            let owned = entries.contains { $0.owner != nil }
+            return TextTable(
+                columns: ["address", "requests", "blocked", "served", "bytes", "first_seen", "last_seen"]
+                    + (owned ? ["owner"] : []),
                 rows: entries.map { entry -> [String] in
                     let label = entry.name.map { entry.address + " (" + $0 + ")" } ?? entry.address
                     return [
                         label, String(entry.requests), String(entry.blocked), String(entry.served), String(entry.bytes),
                         entry.firstSeen, entry.lastSeen,
-                    ]
+                    ] + (owned ? [entry.owner?.label ?? ""] : [])
                 },
                 numericColumns: [1, 2, 3, 4]
             )

@@ -297,6 +297,14 @@ public struct HTMLReport: Sendable {
         return "<span class=\"ua\" title=\"\(h(text))\">\(h(shown))</span>"
     }
 
+    /// The owner cell: the name, its source, and what it means.
+    private static func owner(_ client: ReportClient) -> String {
+        guard let owner = client.owner else { return "" }
+        var html = "\(cell(owner.name, limit: 48)) <small>\(h(owner.source.rawValue))</small>"
+        for finding in client.findings { html += "<br><small>\(cell(finding, limit: 200))</small>" }
+        return html
+    }
+
     private static func clients(_ data: ReportData) -> String {
         let quiet = data.options.quietDays
         var html = "<section id=\"clients\">\n<h2>Direct clients</h2>\n"
@@ -313,10 +321,11 @@ public struct HTMLReport: Sendable {
             html += "<p>\(counts[.served] ?? 0) served · \(counts[.blocked] ?? 0) blocked, still calling · "
             html += "\(counts[.quiet] ?? 0) quiet.</p>\n"
         }
+        for drift in data.drifts { html += "<p class=\"finding\"><b>Gateway drift.</b> \(h(drift.message))</p>\n" }
         html += table(
             [
                 "Address", "State", "Requests", "Served", "Blocked", "First seen", "Last seen", "Last served",
-                "Endpoints", "User agents",
+                "Endpoints", "User agents", "Owner",
             ],
             numeric: [2, 3, 4],
             wide: [9],
@@ -326,9 +335,14 @@ public struct HTMLReport: Sendable {
                     grouped(client.blocked), time(client.firstSeen), time(client.lastSeen), time(client.lastServed),
                     client.endpoints.map { "<code>\(cell($0.value, limit: 48))</code>" }.joined(separator: "<br>"),
                     client.userAgents.map { userAgent($0.value, limit: 70) }.joined(separator: "<br>"),
+                    owner(client),
                 ]
             }
         )
+        if let note = data.options.owners.sourceNote { html += "<p class=\"more\">\(h(note))</p>\n" }
+        if let warning = data.options.owners.serviceTagsAgeWarning(newest: data.summary.last) {
+            html += "<p class=\"finding\">\(h(warning))</p>\n"
+        }
         if data.clientTotal > data.clients.count {
             html += "<p class=\"more\">… and \(grouped(data.clientTotal - data.clients.count)) more: run "
             html += "<code>gatewatch clients --limit 0</code> for all of them.</p>\n"

@@ -16,6 +16,8 @@ public struct ReportOptions: Sendable {
     public var rowsPerTable: Int
     /// Days without a request after which a direct client is `quiet`.
     public var quietDays: Int
+    /// Who the direct clients are (issue 24): `names:`, service tags, special ranges.
+    public var owners: OwnerAttribution = .none
 
     /// Creates options.
     ///
@@ -99,6 +101,8 @@ struct ReportClient: Equatable {
     var lastServed: String?
     var endpoints: [ValueCount]
     var userAgents: [ValueCount]
+    var owner: Owner?
+    var findings: [String] = []
 }
 
 /// The gateway-side section: absent tables, no data, a failure, or a reconciliation.
@@ -119,6 +123,8 @@ struct ReportData {
     var lastServedDirect: String?
     var clients: [ReportClient]
     var clientTotal: Int
+    /// Gateway addresses that changed (issue 24).
+    var drifts: [GatewayDrift] = []
     var endpoints: [ReportTopValue]
     var userAgents: [ReportTopValue]
     var platform: [ReportPlatformRow]
@@ -172,6 +178,17 @@ struct ReportData {
                 quietDays: options.quietDays,
                 limit: options.rowsPerTable
             )
+        }
+        try store.query { db in
+            data.drifts = try GatewayDrift.detect(db, attribution: options.owners)
+            for index in data.clients.indices {
+                let owner = options.owners.owner(of: data.clients[index].address)
+                data.clients[index].owner = owner
+                let drifted = data.drifts.filter { $0.new == data.clients[index].address }.map(\.message)
+                data.clients[index].findings =
+                    drifted.isEmpty
+                    ? try owner?.finding(for: data.clients[index].address, db: db).map { [$0] } ?? [] : drifted
+            }
         }
         data.correlation = try Self.correlation(store: store, range: range)
         return data

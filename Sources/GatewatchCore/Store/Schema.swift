@@ -155,6 +155,8 @@ enum Schema {
                     """
             )
         }
+        // Owner attribution's reverse DNS cache (issue 24); kept in OwnerSchema.swift.
+        OwnerSchema.register(in: &migrator)
         return migrator
     }
 }

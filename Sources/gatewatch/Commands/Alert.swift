@@ -139,19 +139,35 @@ extension Gatewatch {
             @Flag(name: .customLong("dry-run"), help: "Do not record what fired: the same alerts fire again next time.")
             var dryRun = false
 
+            @Option(
+                name: .customLong("service-tags"),
+                help:
+                    "A ServiceTags_*.json file whose ApiManagement.* tags gateway_drift recognises (default: service_tags: of ./gatewatch.yaml)."
+            )
+            var serviceTags: String?
+
             func run() throws {
                 let rules: AlertRuleSet
+                let attribution: OwnerAttribution
                 do {
                     rules = try alerting.ruleSet()
+                    let configuration = try GatewatchConfiguration.discover(
+                        in: FileManager.default.currentDirectoryPath
+                    )
+                    attribution = try OwnerAttribution.load(
+                        serviceTags: serviceTags ?? configuration?.serviceTags,
+                        names: configuration?.addressNames ?? [:]
+                    )
                 } catch {
                     throw Gatewatch.badInput(error)
                 }
                 var deliveries: [PendingDelivery]
-                let evaluator: AlertEvaluator
+                var evaluator: AlertEvaluator
                 do {
                     // Checking a database that does not exist is a mistake, not an empty store.
                     let database = try store.openExisting()
                     evaluator = AlertEvaluator(store: database, rules: rules)
+                    evaluator.attribution = attribution
                     // First what earlier runs failed to deliver (a sink was down, the process
                     // died while sending), then what fires now.
                     deliveries = dryRun ? [] : try evaluator.pendingDeliveries()

@@ -18,6 +18,7 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var owners: OwnerOptions
 
         @Option(parsing: .unconditional, help: "Days without a request after which a caller is quiet.")
         var quietDays: Int = 7
@@ -25,15 +26,33 @@ extension Gatewatch {
         @Option(help: "Only callers in this state: active, quiet or blocked-only.")
         var state: ClientState?
 
+        @Option(help: "Group direct traffic: 'owner' gives one row per owner (names:, service tag, range, PTR).")
+        var by: ClientGrouping?
+
         func validate() throws {
             try NumericOption.check(quietDays, in: 0...NumericOption.maximumDays, option: "--quiet-days")
         }
 
         func run() throws {
-            let filter = try query.filter(time: time, format: output.format)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            var filter = try query.filter(time: time, format: output.format)
+            let limit = filter.limit
+            if by != nil { filter.limit = 0 }  // group every caller, then cap the groups
+            let path = try store.resolvedPath()
+            let database = try Store(path: path, readOnly: true)
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
-            emit(try result.named(try query.addressNames()).render(output.format))
+            let attribution = try owners.attribution(query: query, storePath: path) { result.clients.map(\.address) }
+            let attributed = try result.named(try query.addressNames()).attributed(attribution, store: database)
+            guard by == .owner else {
+                emit(try attributed.render(output.format))
+                return
+            }
+            var groups = attributed.byOwner()
+            var notes = attributed.notes
+            if limit > 0, groups.count > limit {
+                notes.insert("(\(limit) of \(groups.count) owners; --limit 0 shows all)", at: 0)
+                groups.removeSubrange(limit...)
+            }
+            emit(try OwnerGroup.render(groups, format: output.format, notes: notes))
         }
     }
 }

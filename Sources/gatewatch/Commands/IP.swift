@@ -22,6 +22,7 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var owners: OwnerOptions
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
@@ -33,6 +34,10 @@ extension Gatewatch {
                 throw Gatewatch.badInput(QueryError.notAnAddress(report.address))
             }
             report.name = try query.addressNames().name(for: report.address)
+            let attribution = try owners.attribution(query: query, storePath: try store.resolvedPath()) {
+                [report.address]
+            }
+            report = try report.attributed(attribution, store: database)
             // The gateway side, when gateway logs were ingested and the gateway saw this caller.
             if let gateway = try? GatewayQueries.addressStats(
                 store: database,

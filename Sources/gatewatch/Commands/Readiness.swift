@@ -36,6 +36,7 @@ extension Gatewatch {
         var includeBlocked = false
 
         @OptionGroup var output: OutputOptions
+        @OptionGroup var owners: OwnerOptions
 
         func validate() throws {
             try NumericOption.check(quietDays, in: 1...NumericOption.maximumDays, option: "--quiet-days")
@@ -74,7 +75,18 @@ extension Gatewatch {
                 until: end,
                 includesBlocked: includeBlocked
             )
-            let result = try query.run(store: database)
+            let path = try store.resolvedPath()
+            var result = try query.run(store: database)
+            let configuration: GatewatchConfiguration?
+            do {
+                configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            let attribution = try owners.attribution(configuration: configuration, storePath: path) {
+                result.blocking.map(\.address)
+            }
+            result = try result.attributed(attribution, store: database)
             emit(try result.render(output.format))
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }

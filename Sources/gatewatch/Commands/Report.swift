@@ -46,8 +46,13 @@ extension Gatewatch {
             let range = try time.resolve()
             let configuration: GatewatchConfiguration
             var loaded: Policy?
+            let owners: OwnerAttribution
             do {
                 configuration = try policy.configuration()
+                owners = try OwnerAttribution.load(
+                    serviceTags: configuration.serviceTags,
+                    names: configuration.addressNames
+                )
                 if !configuration.policyFiles.isEmpty || !configuration.gateways.isEmpty {
                     loaded = try configuration.loadPolicy()
                 }
@@ -56,7 +61,7 @@ extension Gatewatch {
             }
             let location = Store.resolvePath(option: store.db, configured: configuration.database)
             let database = try Store(path: location, readOnly: true)
-            let options = ReportOptions(
+            var options = ReportOptions(
                 range: range,
                 policy: loaded,
                 title: title,
@@ -64,6 +69,7 @@ extension Gatewatch {
                 rowsPerTable: rows,
                 quietDays: quietDays
             )
+            options.owners = owners
             let html = try HTMLReport(options: options).render(store: database)
             if out == "-" {
                 emit(html)

@@ -17,6 +17,7 @@ extension Gatewatch {
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var owners: OwnerOptions
 
         @Option(help: "The verdict to rank: gateway, allowed, platform, direct, unjudged or all.")
         var verdict: VerdictSelection = .direct
@@ -46,7 +47,9 @@ extension Gatewatch {
                 return
             }
             let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
-            emit(try result.named(try query.addressNames()).render(output.format))
+            let path = try store.resolvedPath()
+            let attribution = try owners.attribution(query: query, storePath: path) { result.entries.map(\.address) }
+            emit(try result.named(try query.addressNames()).attributed(attribution).render(output.format))
             // The table says it in its footer; a machine format keeps its shape, so the note goes to stderr.
             if output.format != .table, let note = result.unjudgedNote { StandardError().write("warning: \(note)\n") }
         }

@@ -64,10 +64,15 @@ extension Gatewatch {
             let configuration: GatewatchConfiguration
             let options: IngestOptions
             let rules: AlertRuleSet
+            let attribution: OwnerAttribution
             do {
                 configuration = try policy.configuration()
                 options = try reading.ingestOptions(configuration: configuration)
                 rules = try alerting.ruleSet()
+                attribution = try OwnerAttribution.load(
+                    serviceTags: configuration.serviceTags,
+                    names: configuration.addressNames
+                )
             } catch {
                 throw Gatewatch.badInput(error)
             }
@@ -91,7 +96,7 @@ extension Gatewatch {
                     store: database,
                     ingestOptions: options,
                     options: watchOptions,
-                    evaluator: noAlerts ? nil : AlertEvaluator(store: database, rules: rules),
+                    evaluator: noAlerts ? nil : AlertEvaluator(store: database, rules: rules, attribution: attribution),
                     dispatcher: noAlerts ? nil : AlertDispatcher(sinks: rules.sinks)
                 ) { event in
                     switch event {

@@ -68,9 +68,18 @@ extension Gatewatch {
                 path: Store.resolvePath(option: store.db, configured: configuration.database),
                 readOnly: true
             )
+            let owners: OwnerAttribution
+            do {
+                owners = try OwnerAttribution.load(
+                    serviceTags: configuration.serviceTags,
+                    names: configuration.addressNames
+                )
+            } catch {
+                throw Gatewatch.badInput(error)
+            }
             let result = try WhatIfQuery(proposed: proposed, range: range, valuesPerAddress: valuesPerAddress).run(
                 store: database
-            )
+            ).attributed(owners, store: database)
             emit(try result.render(output.format, limit: limit))
             let code = result.outcome.exitCode
             if code != 0 { throw ExitCode(code) }

@@ -33,14 +33,14 @@ struct QueryOptions: ParsableArguments {
 
     /// The address names of the configuration file, if any.
     func addressNames() throws -> AddressNames {
+        AddressNames(try configuration()?.addressNames ?? [:])
+    }
+
+    /// The configuration file (`--config`, else ./gatewatch.yaml), if any.
+    func configuration() throws -> GatewatchConfiguration? {
         do {
-            let configuration: GatewatchConfiguration?
-            if let configPath {
-                configuration = try GatewatchConfiguration.load(path: configPath)
-            } else {
-                configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
-            }
-            return AddressNames(configuration?.addressNames ?? [:])
+            if let configPath { return try GatewatchConfiguration.load(path: configPath) }
+            return try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
         } catch {
             throw ValidationError("\(error)")
         }

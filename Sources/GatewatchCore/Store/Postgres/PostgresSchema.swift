@@ -237,12 +237,16 @@ enum PostgresSchema {
         ("pg-v3-alert-pending", "ALTER TABLE alerts ADD COLUMN pending \(text) NOT NULL DEFAULT ''"),
     ]
 
+    /// Every migration: ``migrations``, then owner attribution's reverse DNS cache (issue 24),
+    /// kept apart in ``OwnerSchema``.
+    static var allMigrations: [(id: String, sql: String)] { migrations + [OwnerSchema.postgres] }
+
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
     static let tables: [(name: String, identity: String?)] = [
         ("files", "id"), ("malformed_lines", nil), ("hourly", nil), ("evidence", "id"), ("inventory", nil),
         ("latency", nil), ("meta", nil), ("gateway_minutes", nil), ("gateway_callers", nil),
         ("gateway_requests", "id"), ("backend_gateway_requests", "id"), ("alert_state", nil), ("alerts", "id"),
-        ("watch_files", nil),
+        ("watch_files", nil), ("rdns_cache", nil),
     ]
 
     /// Creates or upgrades the schema.
@@ -258,9 +262,9 @@ enum PostgresSchema {
             []
         )
         let applied = Set(try connection.values(String.self, "SELECT id FROM gatewatch_migrations"))
-        let known = Set(migrations.map(\.id))
+        let known = Set(allMigrations.map(\.id))
         if !applied.subtracting(known).isEmpty { throw StoreError.newerSchema(path: connection.displayURL) }
-        for migration in migrations where !applied.contains(migration.id) {
+        for migration in allMigrations where !applied.contains(migration.id) {
             try connection.execute("BEGIN", [])
             do {
                 try connection.execute(migration.sql, [])
@@ -281,10 +285,10 @@ enum PostgresSchema {
         guard try connection.value(String.self, "SELECT CAST(to_regclass('gatewatch_migrations') AS TEXT)") != nil
         else { return false }
         let applied = Set(try connection.values(String.self, "SELECT id FROM gatewatch_migrations"))
-        if !applied.subtracting(migrations.map(\.id)).isEmpty {
+        if !applied.subtracting(allMigrations.map(\.id)).isEmpty {
             throw StoreError.newerSchema(path: connection.displayURL)
         }
-        return applied.isSuperset(of: migrations.map(\.id))
+        return applied.isSuperset(of: allMigrations.map(\.id))
     }
 
     /// The partition of `hourly` holding a month: `hourly_2026_11` for `2026-11`.
