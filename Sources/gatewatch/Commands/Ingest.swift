@@ -297,7 +297,11 @@ enum IngestSummaryText {
         if let first = report.first, let last = report.last {
             text += "  time range \(first) … \(last)\n"
         }
-        let verdicts = Verdict.allCases.map { "\($0.rawValue) \(number(report.byVerdict[$0.rawValue] ?? 0))" }
+        // `unjudged` only when there is some: a run with a policy or gateways judges everything.
+        let verdicts = Verdict.allCases.compactMap { verdict -> String? in
+            let count = report.byVerdict[verdict.rawValue] ?? 0
+            return verdict == .unjudged && count == 0 ? nil : "\(verdict.rawValue) \(number(count))"
+        }
         text += "  verdicts: " + verdicts.joined(separator: "   ")
         text += "  (direct: blocked \(number(report.blocked)), served \(number(report.served)))\n"
         text += "  policy: \(SafeText.terminal(policy.source))"

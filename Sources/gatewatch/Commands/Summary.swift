@@ -50,8 +50,12 @@ extension Gatewatch {
                         ["direct.served", String(summary.direct.served)],
                         ["direct.clients", String(summary.direct.clients)],
                     ]
-                let table = TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1])
-                guard output.format == .table else { return table.renderCSV() }
+                guard output.format == .table else {
+                    return TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1]).renderCSV()
+                }
+                // The text table leaves out `unjudged` when there is none (CSV keeps every row).
+                let shown = rows.filter { $0 != ["verdict.unjudged", "0"] }
+                let table = TextTable(columns: ["metric", "value"], rows: shown, numericColumns: [1])
                 var text = table.renderText()
                 if summary.requests > 0 {
                     let gateway = Double(summary.byVerdict[Verdict.gateway.rawValue] ?? 0)
