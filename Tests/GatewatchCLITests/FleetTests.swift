@@ -451,4 +451,28 @@ struct FleetTests {
             #expect(result.status == 0, "\(statement): \(result.stderr)")
         }
     }
+
+    @Test("a read-only command on a store an older Gatewatch made says so and how to upgrade it, not 'no database'")
+    func olderSchemaOnPostgres() throws {
+        let url = try TestPostgres.makeDatabase()
+        let log = CLI.repositoryRoot.appendingPathComponent("SampleLogs/backend/u_ex261120.log.gz").path
+        let ingest = try CLI.run(["ingest", "--db", url, "--gateway", "20.50.10.4", log])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        // The store as the previous release left it: without this release's last migration.
+        let connection = try PostgresConnection(url: url)
+        try connection.execute("DROP TABLE rdns_cache", [])
+        try connection.execute("DELETE FROM gatewatch_migrations WHERE id = 'rdns-cache-v1'", [])
+        let before = try CLI.run(["summary", "--db", url])
+        #expect(before.status == 1)
+        #expect(
+            before.stderr.contains("was made by an older Gatewatch (schema upgrades rdns-cache-v1 not applied yet)")
+        )
+        #expect(before.stderr.contains("run 'gatewatch ingest' against it once"))
+        #expect(!before.stderr.contains("no database"))
+        let upgrade = try CLI.run(["ingest", "--db", url, "--gateway", "20.50.10.4", log])
+        #expect(upgrade.status == 0, "\(upgrade.stderr)")
+        let after = try CLI.run(["summary", "--db", url, "--format", "json"])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(after.stdout.contains("\"requests\":5718") || after.stdout.contains("\"requests\": 5718"))
+    }
 }

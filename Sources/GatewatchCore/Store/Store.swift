@@ -16,6 +16,8 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     case missing(path: String)
     /// The database was written by a newer Gatewatch.
     case newerSchema(path: String)
+    /// A read-only open met a store an older Gatewatch made, whose upgrade needs a writer.
+    case olderSchema(path: String, missing: [String])
     /// A write failed (disk full, I/O error, lock timeout).
     case writeFailed(path: String, message: String)
     /// The operation needs a SQLite store; the store is PostgreSQL.
@@ -36,6 +38,10 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
             "no database at '\(path)'; run 'gatewatch ingest' first, or point --db / GATEWATCH_DB at one"
         case .newerSchema(let path):
             "database '\(path)' was written by a newer Gatewatch; upgrade gatewatch to read it"
+        case .olderSchema(let path, let missing):
+            "database '\(path)' was made by an older Gatewatch (schema upgrades \(missing.joined(separator: ", ")) "
+                + "not applied yet); a read-only command cannot upgrade it: run 'gatewatch ingest' against it once, "
+                + "as the role that owns its schema, then ask again"
         case .writeFailed(let path, let message):
             "writing to '\(path)' failed: \(message); the file being ingested was rolled back and can be ingested again"
         case .foreign(let path, let tables):

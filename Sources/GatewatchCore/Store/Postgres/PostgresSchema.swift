@@ -281,6 +281,9 @@ enum PostgresSchema {
     }
 
     /// Whether the schema is in place (for read-only opens).
+    ///
+    /// - Throws: ``StoreError/newerSchema(path:)``, or ``StoreError/olderSchema(path:missing:)``
+    ///   when an older Gatewatch's migrations are there and this one's later ones are not.
     static func isMigrated(_ connection: PostgresConnection) throws -> Bool {
         guard try connection.value(String.self, "SELECT CAST(to_regclass('gatewatch_migrations') AS TEXT)") != nil
         else { return false }
@@ -288,7 +291,12 @@ enum PostgresSchema {
         if !applied.subtracting(allMigrations.map(\.id)).isEmpty {
             throw StoreError.newerSchema(path: connection.displayURL)
         }
-        return applied.isSuperset(of: allMigrations.map(\.id))
+        let missing = allMigrations.map(\.id).filter { !applied.contains($0) }
+        // Some applied, some not: an older Gatewatch's store, not a missing one.
+        if !applied.isEmpty, !missing.isEmpty {
+            throw StoreError.olderSchema(path: connection.displayURL, missing: missing)
+        }
+        return missing.isEmpty
     }
 
     /// The partition of `hourly` holding a month: `hourly_2026_11` for `2026-11`.
