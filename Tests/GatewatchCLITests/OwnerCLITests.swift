@@ -115,6 +115,14 @@ import Glibc
         let proposed = try #require(try JSONSerialization.jsonObject(with: Data(whatif.stdout.utf8)) as? [String: Any])
         let lint = try #require(proposed["findings"] as? [[String: Any]])
         #expect(lint.contains { $0["code"] as? String == "OWNER_FRONT_DOOR" })
+        // The table shows the owner beside each address too.
+        let whatifTable = try CLI.run([
+            "whatif", "--db", db, "--config", config, "--service-tags", Self.sampleTags, "--gateway", "20.50.10.4",
+            "--limit", "0",
+        ])
+        let header = try #require(whatifTable.stdout.split(separator: "\n").first { $0.hasPrefix("ADDRESS") })
+        #expect(header.hasSuffix("OWNER"), "\(whatifTable.stdout)")
+        #expect(whatifTable.stdout.contains("LogicApps.WestEurope"))
         #expect(
             groups.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
                 == clients.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }

@@ -213,15 +213,18 @@ extension WhatIfResult: Encodable {
             output += "\n\(title): \(total.addresses) address(es), \(total.requests) request(s)\n"
             guard !entries.isEmpty else { return }
             let shown = limit > 0 ? Array(entries.prefix(limit)) : entries
+            // OWNER only when attribution named someone (a run without service tags or names reads as before).
+            let owners = shown.contains { $0.owner != nil }
             let table = TextTable(
-                columns: ["ADDRESS", "NOW", "REQUESTS", "BLOCKED", lastColumn, "RULE", "ENDPOINTS", "USER AGENTS"],
+                columns: ["ADDRESS", "NOW", "REQUESTS", "BLOCKED", lastColumn, "RULE", "ENDPOINTS", "USER AGENTS"]
+                    + (owners ? ["OWNER"] : []),
                 rows: shown.map {
                     [
                         $0.address, $0.current, String($0.requests), String($0.blocked), $0.lastSeen,
                         $0.rule + ($0.status.map { " (\($0))" } ?? ""),
                         $0.endpoints.map(\.value).joined(separator: " | "),
                         $0.userAgents.map(\.value).joined(separator: " | "),
-                    ]
+                    ] + (owners ? [$0.owner?.name ?? "-"] : [])
                 },
                 numericColumns: [2, 3]
             )
