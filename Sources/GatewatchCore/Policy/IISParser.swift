@@ -507,6 +507,12 @@ enum IISParser {
                 inDynamic = true
                 return
             }
+            // <add>, <remove>, <clear> and the dynamic elements have no children: IIS answers 500.19.
+            if inIPSecurity || inDynamic, let parent,
+                ["ipSecurity", "dynamicIpSecurity"].contains(stack.dropLast().last ?? "")
+            {
+                throw .unknownElement(startLocation(parser), parent: parent, element: name, known: [])
+            }
             if inIPSecurity, parent == "ipSecurity" {
                 let location = startLocation(parser)
                 try collectionElement(name, attributes, at: location)
