@@ -55,6 +55,8 @@ import Testing
             (#"<ipSecurity AllowUnlisted="false"/>"#, 7),
             (#"<ipSecurity allowUnlisted="false" denyAction="Refuse"/>"#, 7),
             (#"<dynamicIPSecurity denyAction="NotFound"/>"#, 7),
+            // The section's content in another file, which Gatewatch does not read.
+            (#"<ipSecurity configSource="ipSecurity.config"/>"#, 7),
             // A child of an entry: IIS does not read past it (500.19), so neither may Gatewatch.
             (
                 """
