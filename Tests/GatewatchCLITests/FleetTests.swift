@@ -434,7 +434,13 @@ struct FleetTests {
                 || '/' || (SELECT last_value FROM files_id_seq) || '/' || (SELECT COUNT(*) FROM files)
             """
         let before = try bystander.value(String.self, state)
-        for statement in Self.postgresEscapes + ["SELECT pg_terminate_backend(\(pid))"] {
+        // ts_stat and ts_rewrite run the SQL text they are given, out of sight of the statement's check.
+        let throughText = [
+            "SELECT pg_terminate_backend(\(pid))",
+            "SELECT * FROM ts_stat('SELECT to_tsvector(pg_terminate_backend(\(pid))::text)')",
+            "SELECT ts_rewrite('a'::tsquery, 'SELECT ''a''::tsquery, pg_terminate_backend(\(pid))::text::tsquery')",
+        ]
+        for statement in Self.postgresEscapes + throughText {
             let result = try CLI.run(["sql", "--db", url, statement])
             #expect(result.status == 2, "\(statement): \(result.stdout) \(result.stderr)")
             #expect(result.stderr.hasPrefix("Error: "), "\(statement): \(result.stderr)")

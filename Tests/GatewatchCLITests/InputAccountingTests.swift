@@ -96,6 +96,26 @@ import Testing
         #expect(try Self.addresses(directory + "/g.db") == ["198.51.100.7"])
     }
 
+    @Test("a web log whose first request uses an FTP or SMTP command as its method is still a web log")
+    func commandWordsInAWebLog() throws {
+        let directory = try CLI.scratch()
+        let path = directory + "/u_ex261120.log"
+        // A scanner's first requests after the rotation name FTP and SMTP commands; HTTP.sys logs them
+        // with their path, like any request. The block's later requests are served traffic.
+        var text = Self.webHeader
+        for verb in ["USER", "PASS", "EHLO", "QUIT"] {
+            text += "2026-11-20 00:00:01 10.0.1.4 \(verb) / - 443 - 203.0.113.66 - - 405 0 0 0 1\n"
+        }
+        text += "2026-11-20 08:00:01 10.0.1.4 GET /api - 443 - 198.51.100.7 curl/8 - 200 0 0 512 3\n"
+        try Self.write(text, to: path)
+        let result = try CLI.run(["ingest", "--db", directory + "/g.db", "--gateway", "20.50.10.4", "--json", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try Self.summary(result)
+        #expect(summary["requests"] as? Int == 5, "\(result.stdout)")
+        #expect(summary["skipped"] as? Int == 0)
+        #expect(try Self.addresses(directory + "/g.db") == ["198.51.100.7", "203.0.113.66"])
+    }
+
     // MARK: Item 4b: the IIS version read from #Software
 
     @Test("a log whose #Software says IIS 7 is judged blocked/served by IIS 7's 403.6, and the run says so")

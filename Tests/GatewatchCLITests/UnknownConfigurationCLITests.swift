@@ -57,6 +57,23 @@ import Testing
             (#"<ipSecurity AllowUnlisted="false"/>"#, 7),
             (#"<ipSecurity allowUnlisted="false" denyAction="Refuse"/>"#, 7),
             (#"<dynamicIPSecurity denyAction="NotFound"/>"#, 7),
+            // The section's content in another file, which Gatewatch does not read.
+            (#"<ipSecurity configSource="ipSecurity.config"/>"#, 7),
+            // A child of an entry: IIS does not read past it (500.19), so neither may Gatewatch.
+            (
+                """
+                <ipSecurity allowUnlisted="false"><add ipAddress="198.51.100.7" allowed="true">
+                        <allowed>false</allowed></add></ipSecurity>
+                """,
+                8
+            ),
+            (
+                """
+                <dynamicIpSecurity><denyByRequestRate enabled="true">
+                        <maxRequests value="1"/></denyByRequestRate></dynamicIpSecurity>
+                """,
+                8
+            ),
         ]
     )
     func unknownIISConfiguration(security: String, line: Int) throws {

@@ -254,7 +254,7 @@ public final class W3CParser {
         if uriColumn >= 0 { splitURI() }
         if !serviceDecided {
             // The first record of a block that neither #Software nor #Fields placed.
-            blockService = W3CService.from(method: field(.method), siteName: field(.siteName))
+            blockService = W3CService.from(method: field(.method), siteName: field(.siteName), uriStem: field(.uriStem))
             serviceDecided = true
         }
         if let blockService { return .skipped(blockService) }

@@ -42,16 +42,27 @@ public enum W3CService: String, Sendable, Equatable {
 
     /// The service of a block from its first record's method and site name.
     ///
+    /// A command word is any client's to send (`USER / HTTP/1.1` is a request IIS logs), so it counts
+    /// only when `cs-uri-stem` is not an HTTP request's: one that starts with `/` (or is `*`) was
+    /// written by a web server, and a scanner's `USER /` at the top of a web log must not hide the
+    /// block's requests.
+    ///
     /// - Parameters:
     ///   - method: The `cs-method` value, if any.
     ///   - siteName: The `s-sitename` value, if any.
+    ///   - uriStem: The `cs-uri-stem` value, if any.
     /// - Returns: `.ftp`, `.smtp`, or `nil` for HTTP (or anything not recognised).
-    static func from(method: UnsafeRawBufferPointer?, siteName: UnsafeRawBufferPointer?) -> W3CService? {
+    static func from(
+        method: UnsafeRawBufferPointer?,
+        siteName: UnsafeRawBufferPointer?,
+        uriStem: UnsafeRawBufferPointer? = nil
+    ) -> W3CService? {
         if let siteName {
             let site = String(decoding: siteName.prefix(16), as: UTF8.self).uppercased()
             if site.hasPrefix("SMTPSVC") { return .smtp }
             if site.hasPrefix("FTPSVC") || site.hasPrefix("MSFTPSVC") { return .ftp }
         }
+        if let uriStem, uriStem.first == UInt8(ascii: "/") || uriStem.elementsEqual("*".utf8) { return nil }
         guard let method, method.count <= 40 else { return nil }
         let verb = String(decoding: method, as: UTF8.self).uppercased()
         // IIS 5/6 FTP logs write the session number before the command: `[12]USER`.

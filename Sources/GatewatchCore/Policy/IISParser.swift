@@ -327,6 +327,16 @@ enum IISParser {
             element: String,
             at location: SourceLocation
         ) throws(PolicyError) {
+            // configSource moves the section's content to another file that Gatewatch does not read:
+            // skipped, <ipSecurity configSource="…"/> read as allowUnlisted="true" with no entries.
+            if let source = attributes["configSource"] {
+                throw .invalidValue(
+                    location,
+                    attribute: "configSource",
+                    value: source,
+                    expected: "no configSource: Gatewatch does not read the file it names; write the section inline"
+                )
+            }
             for name in attributes.keys.sorted() {
                 if name.contains(":") || name == "xmlns" || IISParser.lockAttributes.contains(name.lowercased()) {
                     continue
@@ -506,6 +516,12 @@ enum IISParser {
                 document.blocks[currentBlock].dynamic.append(section)
                 inDynamic = true
                 return
+            }
+            // <add>, <remove>, <clear> and the dynamic elements have no children: IIS answers 500.19.
+            if inIPSecurity || inDynamic, let parent,
+                ["ipSecurity", "dynamicIpSecurity"].contains(stack.dropLast().last ?? "")
+            {
+                throw .unknownElement(startLocation(parser), parent: parent, element: name, known: [])
             }
             if inIPSecurity, parent == "ipSecurity" {
                 let location = startLocation(parser)

@@ -89,7 +89,9 @@ public enum PolicyError: Error, Hashable, CustomStringConvertible, LocalizedErro
         case .unknownElement(let location, let parent, let element, let known):
             "\(location): unknown element <\(element)> \(parent.isEmpty ? "as the root" : "inside <\(parent)>"); "
                 + "IIS would fail with 500.19; "
-                + "use one of: \(known.map { "<\($0)>" }.joined(separator: ", "))"
+                + (known.isEmpty
+                    ? "<\(parent)> has no child elements"
+                    : "use one of: \(known.map { "<\($0)>" }.joined(separator: ", "))")
         case .invalidValue(let location, let attribute, let value, let expected):
             "\(location): '\(Self.clip(value))' is not a valid value for '\(attribute)'; use \(expected)"
         case .invalidListEntry(let location, let text):

@@ -7,7 +7,7 @@
 /// also under `EXPLAIN ANALYZE`), `INSERT`/`UPDATE`/`DELETE`/`MERGE` (data-modifying CTEs), `COPY`,
 /// `CALL`, `DO`, `SET`, DDL, transaction control, `ATTACH`, `VACUUM`…; nor a call of a function
 /// that changes state outside a read-only transaction's reach (`set_config`, `nextval`, `setval`,
-/// large objects `lo_*`, `dblink*`, `query_to_xml` and kin that run SQL text, `load_extension`,
+/// large objects `lo_*`, `dblink*`, `query_to_xml`, `ts_stat` and kin that run SQL text, `load_extension`,
 /// and every `pg_*` function but a list of read-only ones: `pg_terminate_backend`,
 /// `pg_advisory_lock`, `pg_read_file`…). Words inside strings, comments and dollar quotes do not
 /// count; quoted identifiers do (`"set_config"(…)` is refused) and Unicode-escaped ones (`U&"…"`)
@@ -43,6 +43,11 @@ enum ReadOnlySQL {
         "set_config", "nextval", "setval", "loread", "lowrite", "load_extension", "fts3_tokenizer",
         "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
         "txid_current", "writefile",
+        // ts_stat and ts_rewrite(tsquery, text) run SQL text, as query_to_xml does: the calls in that
+        // text are never seen here (pg_terminate_backend ended a bystander's connection through it).
+        "ts_stat", "ts_rewrite",
+        // Index maintenance that is not undone by the rollback.
+        "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
     ]
     static let writingFunctionPrefixes = ["lo_", "dblink", "pg_"]
 

@@ -189,6 +189,9 @@ import Testing
             ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem s-sitename", "- - MSFTPSVC1", .ftp),
             ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "OPTIONS *", nil),
             ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "PROPFIND /dav", nil),
+            // A command word with an HTTP path is a client's request (a scanner's), not an FTP session.
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "USER /", nil),
+            ("#Software: x", "#Fields: date time c-ip cs-method cs-uri-stem", "EHLO /index.html", nil),
         ]
     )
     func nonHTTPBlocks(software: String, fields: String, record: String, service: W3CService?) {
