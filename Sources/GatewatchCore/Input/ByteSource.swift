@@ -175,7 +175,7 @@ public final class ByteSource {
 
     deinit {
         if streamActive, inflater == .zlib { inflateEnd(&stream) }
-        isalState?.deallocate()
+        if let isalState { ISAL.deallocateState(isalState) }
         if ownsDescriptor { close(descriptor) }
     }
 
@@ -354,7 +354,7 @@ public final class ByteSource {
             return gw_inflateInit2(&stream, 16 + 15) == Z_OK
         case .isal:
             guard let isal else { return false }
-            let state = isalState ?? .allocate(capacity: 1)
+            let state = isalState ?? ISAL.allocateState()
             isalState = state
             isal.inflateInit(state)
             state.pointee.crc_flag = UInt32(ISAL_GZIP)
