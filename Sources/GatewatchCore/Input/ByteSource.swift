@@ -94,11 +94,17 @@ public final class ByteSource {
         /// Which library inflates and, for zlib, why: `ISA-L (libisal.so.2)`, `zlib (ISA-L not
         /// found (apt-get install libisal2))`, `zlib (GATEWATCH_INFLATE=zlib)`.
         public var explanation: String {
-            switch (self, ISAL.shared) {
-            case (.isal, .success(let library)): "ISA-L (\(library.libraryName))"
-            case (.isal, .failure(let error)), (.zlib, .failure(let error)): "zlib (\(error))"
-            case (.zlib, .success): "zlib (GATEWATCH_INFLATE=zlib)"
-            }
+            let chosen =
+                switch (self, ISAL.shared) {
+                case (.isal, .success(let library)): "ISA-L (\(library.libraryName))"
+                case (.isal, .failure(let error)), (.zlib, .failure(let error)): "zlib (\(error))"
+                case (.zlib, .success): "zlib (GATEWATCH_INFLATE=zlib)"
+                }
+            guard let value = getenv("GATEWATCH_INFLATE").map({ String(cString: $0) }), !value.isEmpty,
+                Inflater(rawValue: value.lowercased()) == nil
+            else { return chosen }
+            return chosen
+                + "; GATEWATCH_INFLATE='\(SafeText.terminal(String(value.prefix(80))))' ignored (isal or zlib)"
         }
     }
 
