@@ -242,6 +242,30 @@ import Glibc
         #expect(drifted.contains("20.50.99.7 (its requests match the gateway's own logs"), "\(drifted)")
     }
 
+    @Test("--rdns-timeout-ms and --rdns-ttl-hours past their bounds are refused, not overflowed")
+    func reverseDNSBounds() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.log([(60, "45.33.1.1", "403 503")]).write(
+            toFile: directory + "/u_ex261120.log",
+            atomically: true,
+            encoding: .utf8
+        )
+        let db = directory + "/bounds.db"
+        let ingest = try CLI.run([
+            "ingest", "--quiet", "--db", db, "--gateway", "20.50.10.4", directory + "/u_ex261120.log",
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        for (option, value) in [("--rdns-timeout-ms", "9999999999999999"), ("--rdns-ttl-hours", "9999999999999999")] {
+            let run = try CLI.run([
+                "clients", "--db", db, "--resolve-names", "--resolver", "127.0.0.1:9", "--rdns-timeout-ms", "50",
+                option, value,
+            ])
+            #expect(run.status == 2, "\(option): \(run.status) \(run.stderr.prefix(300))")
+            #expect(run.stderr.contains("\(option) must be"), "\(run.stderr.prefix(300))")
+        }
+    }
+
     @Test("--resolve-names asks the configured resolver, caches answers with their time, and escapes PTR text")
     func reverseDNS() throws {
         let directory = try CLI.scratch()
