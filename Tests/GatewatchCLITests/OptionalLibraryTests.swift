@@ -99,6 +99,10 @@ struct OptionalLibraryTests {
         let requests = try #require(Self.requests(preferred.stdout))
         let zlib = try #require(try ingest("zlib", environment: ["GATEWATCH_INFLATE": "zlib"]))
         #expect(Self.requests(zlib.stdout) == requests)
+        // A value that names no inflater (a typo) is said to be ignored, not silently dropped.
+        let typo = try #require(try ingest("typo", environment: ["GATEWATCH_INFLATE": "zilb"]))
+        #expect(Self.requests(typo.stdout) == requests)
+        #expect(typo.stderr.contains("GATEWATCH_INFLATE='zilb' ignored (isal or zlib)"), "\(typo.stderr)")
         if ISAL.available != nil {
             #expect(preferred.stderr.contains("gzip inflate: ISA-L (libisal.so.2)"), "\(preferred.stderr)")
             #expect(zlib.stderr.contains("gzip inflate: zlib (GATEWATCH_INFLATE=zlib)"), "\(zlib.stderr)")

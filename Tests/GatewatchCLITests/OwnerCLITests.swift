@@ -181,6 +181,91 @@ import Glibc
         #expect(!sampleClients.stdout.contains("gateway drift"))
     }
 
+    /// APIM gateway log lines (JSON): `(seconds of day, backend status)` for GET /api/v1/orders.
+    static func gatewayLog(_ requests: [(Int, Int)]) -> String {
+        requests.enumerated().map { index, request in
+            let (second, status) = request
+            let time = String(format: "%02d:%02d:%02d", second / 3600, second / 60 % 60, second % 60)
+            return """
+                {"time":"2026-11-20T\(time).0000000Z","category":"GatewayLogs",\
+                "operationName":"Microsoft.ApiManagement/GatewayLogs","durationMs":20,\
+                "callerIpAddress":"198.51.100.\(index % 200)","correlationId":"c\(index)",\
+                "properties":{"method":"GET","url":"https://contoso-apim.azure-api.net/v1/orders",\
+                "responseCode":\(status),"apiId":"orders-api","operationId":"get-orders","backendMethod":"GET",\
+                "backendUrl":"https://orders-api.azurewebsites.net/api/v1/orders",\
+                "backendResponseCode":\(status),"backendTime":10}}
+                """
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test("gateway_drift by the gateway's logs needs the caller's requests there (path, minute, status), not a client")
+    func gatewayDriftByGatewayLogs() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func drift(backend: [(Int, String, String)], gateway: [(Int, Int)], name: String) throws -> String {
+            try Self.log(backend).write(toFile: "\(directory)/u_ex\(name).log", atomically: true, encoding: .utf8)
+            try Self.gatewayLog(gateway).write(toFile: "\(directory)/\(name).json", atomically: true, encoding: .utf8)
+            let db = "\(directory)/\(name).db"
+            let ingest = try CLI.run([
+                "ingest", "--quiet", "--db", db, "--gateway", "20.50.10.4", "--gateway", "20.50.10.5",
+                "\(directory)/u_ex\(name).log", "\(directory)/\(name).json",
+            ])
+            #expect(ingest.status == 0, "\(ingest.stderr)")
+            let check = try CLI.run(["alert", "check", "--dry-run", "--db", db], in: directory)
+            let clients = try CLI.run(["clients", "--db", db], in: directory)
+            return check.stdout + clients.stdout
+        }
+        // Scale-in at noon: 20.50.10.4 stops, 20.50.10.5 carries on; an ordinary client first seen at
+        // 12:07 is refused on the same path the gateway calls every minute (the backend answers it 200).
+        var backend: [(Int, String, String)] = []
+        var gateway: [(Int, Int)] = []
+        for minute in 0..<1440 {
+            backend.append((minute * 60, minute < 720 ? "20.50.10.4" : "20.50.10.5", "200 0"))
+            gateway.append((minute * 60, 200))
+            if minute >= 727, minute % 30 == 7 { backend.append((minute * 60 + 1, "198.51.100.9", "403 503")) }
+        }
+        let scaledIn = try drift(backend: backend, gateway: gateway, name: "261120")
+        #expect(!scaledIn.contains("gateway_drift"), "\(scaledIn)")
+        #expect(!scaledIn.contains("gateway drift"), "\(scaledIn)")
+        // The gateway's new address: the gateway's own logs show the backend refusing it, same path and minute.
+        backend = []
+        gateway = []
+        for minute in 0..<1440 {
+            backend.append(
+                (minute * 60, minute < 720 ? "20.50.10.4" : "20.50.99.7", minute < 720 ? "200 0" : "403 503")
+            )
+            gateway.append((minute * 60, minute < 720 ? 200 : 403))
+        }
+        let drifted = try drift(backend: backend, gateway: gateway, name: "261121")
+        #expect(drifted.contains("gateway_drift"), "\(drifted)")
+        #expect(drifted.contains("gateway traffic from 20.50.10.4 stopped"), "\(drifted)")
+        #expect(drifted.contains("20.50.99.7 (its requests match the gateway's own logs"), "\(drifted)")
+    }
+
+    @Test("--rdns-timeout-ms and --rdns-ttl-hours past their bounds are refused, not overflowed")
+    func reverseDNSBounds() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.log([(60, "45.33.1.1", "403 503")]).write(
+            toFile: directory + "/u_ex261120.log",
+            atomically: true,
+            encoding: .utf8
+        )
+        let db = directory + "/bounds.db"
+        let ingest = try CLI.run([
+            "ingest", "--quiet", "--db", db, "--gateway", "20.50.10.4", directory + "/u_ex261120.log",
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        for (option, value) in [("--rdns-timeout-ms", "9999999999999999"), ("--rdns-ttl-hours", "9999999999999999")] {
+            let run = try CLI.run([
+                "clients", "--db", db, "--resolve-names", "--resolver", "127.0.0.1:9", "--rdns-timeout-ms", "50",
+                option, value,
+            ])
+            #expect(run.status == 2, "\(option): \(run.status) \(run.stderr.prefix(300))")
+            #expect(run.stderr.contains("\(option) must be"), "\(run.stderr.prefix(300))")
+        }
+    }
+
     @Test("--resolve-names asks the configured resolver, caches answers with their time, and escapes PTR text")
     func reverseDNS() throws {
         let directory = try CLI.scratch()

@@ -94,11 +94,17 @@ public final class ByteSource {
         /// Which library inflates and, for zlib, why: `ISA-L (libisal.so.2)`, `zlib (ISA-L not
         /// found (apt-get install libisal2))`, `zlib (GATEWATCH_INFLATE=zlib)`.
         public var explanation: String {
-            switch (self, ISAL.shared) {
-            case (.isal, .success(let library)): "ISA-L (\(library.libraryName))"
-            case (.isal, .failure(let error)), (.zlib, .failure(let error)): "zlib (\(error))"
-            case (.zlib, .success): "zlib (GATEWATCH_INFLATE=zlib)"
-            }
+            let chosen =
+                switch (self, ISAL.shared) {
+                case (.isal, .success(let library)): "ISA-L (\(library.libraryName))"
+                case (.isal, .failure(let error)), (.zlib, .failure(let error)): "zlib (\(error))"
+                case (.zlib, .success): "zlib (GATEWATCH_INFLATE=zlib)"
+                }
+            guard let value = getenv("GATEWATCH_INFLATE").map({ String(cString: $0) }), !value.isEmpty,
+                Inflater(rawValue: value.lowercased()) == nil
+            else { return chosen }
+            return chosen
+                + "; GATEWATCH_INFLATE='\(SafeText.terminal(String(value.prefix(80))))' ignored (isal or zlib)"
         }
     }
 
@@ -175,7 +181,7 @@ public final class ByteSource {
 
     deinit {
         if streamActive, inflater == .zlib { inflateEnd(&stream) }
-        isalState?.deallocate()
+        if let isalState { ISAL.deallocateState(isalState) }
         if ownsDescriptor { close(descriptor) }
     }
 
@@ -354,7 +360,7 @@ public final class ByteSource {
             return gw_inflateInit2(&stream, 16 + 15) == Z_OK
         case .isal:
             guard let isal else { return false }
-            let state = isalState ?? .allocate(capacity: 1)
+            let state = isalState ?? ISAL.allocateState()
             isalState = state
             isal.inflateInit(state)
             state.pointee.crc_flag = UInt32(ISAL_GZIP)

@@ -30,7 +30,7 @@ struct ISAL: Sendable {
     static let libraryNames = ["libisal.so.2", "libisal.so", "libisal.2.dylib", "libisal.dylib"]
 
     /// The loaded library, or why there is none (loaded once per process).
-    static let shared: Result<ISAL, OptionalLibraryError> = load()
+    static let shared: Result<ISAL, OptionalLibraryError> = load(names: libraryNames)
 
     /// The loaded library, if any.
     static var available: ISAL? { try? shared.get() }
@@ -44,8 +44,9 @@ struct ISAL: Sendable {
         )
     }
 
-    private static func load() -> Result<ISAL, OptionalLibraryError> {
-        guard let (handle, name) = OptionalLibrary.open(libraryNames) else {
+    /// Opens the first of `names` that loads and checks it.
+    static func load(names: [String]) -> Result<ISAL, OptionalLibraryError> {
+        guard let (handle, name) = OptionalLibrary.open(names) else {
             return .failure(.notFound(library: "ISA-L (libisal.so.2)", install: "apt-get install libisal2"))
         }
         guard let initSymbol = dlsym(handle, "isal_inflate_init"), let inflateSymbol = dlsym(handle, "isal_inflate")
@@ -57,19 +58,34 @@ struct ISAL: Sendable {
             inflate: unsafeBitCast(inflateSymbol, to: InflateFunction.self),
             libraryName: name
         )
-        guard library.passesSelfTest() else {
+        switch library.selfTest() {
+        case .passed: break
+        case .largerState:
+            return .failure(
+                .unusable(
+                    library: name,
+                    reason: "its struct inflate_state is larger than the ISA-L 2.30 header Gatewatch was built with"
+                )
+            )
+        case .failed:
             return .failure(.unusable(library: name, reason: "it did not inflate a known gzip member correctly"))
         }
         return .success(library)
     }
 
-    /// Inflates a small gzip member (back-references, a CRC-checked trailer) and compares.
-    private func passesSelfTest() -> Bool {
+    /// What the self-test found.
+    private enum SelfTest {
+        case passed, failed, largerState
+    }
+
+    /// Inflates a small gzip member (back-references, a CRC-checked trailer), compares, and checks
+    /// that nothing was written past the vendored `struct inflate_state`.
+    private func selfTest() -> SelfTest {
         let expected = Array(repeating: Array("gatewatch inflate self-test\n".utf8), count: 4).joined()
         var input = Self.selfTestMember
         var output = [UInt8](repeating: 0, count: 256)
-        let state = UnsafeMutablePointer<inflate_state>.allocate(capacity: 1)
-        defer { state.deallocate() }
+        let state = Self.allocateState()
+        defer { Self.deallocateState(state) }
         inflateInit(state)
         state.pointee.crc_flag = UInt32(ISAL_GZIP)
         let (status, written) = input.withUnsafeMutableBufferPointer { source in
@@ -82,8 +98,37 @@ struct ISAL: Sendable {
                 return (status, target.count - Int(state.pointee.avail_out))
             }
         }
+        if Self.slackTouched(state) { return .largerState }
         return status == ISAL_DECOMP_OK && state.pointee.block_state == ISAL_BLOCK_FINISH
-            && output[..<written].elementsEqual(expected)
+            && output[..<written].elementsEqual(expected) ? .passed : .failed
+    }
+
+    /// Bytes allocated after every `inflate_state`: a library whose struct is larger than the
+    /// vendored header writes there, not into the heap, and the self-test sees it.
+    static let stateSlack = 64 << 10
+    /// The byte the slack is filled with.
+    private static let slackByte: UInt8 = 0xA5
+
+    /// An `inflate_state` followed by ``stateSlack`` bytes of a known pattern.
+    static func allocateState() -> UnsafeMutablePointer<inflate_state> {
+        let size = MemoryLayout<inflate_state>.stride + stateSlack
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: size,
+            alignment: max(16, MemoryLayout<inflate_state>.alignment)
+        )
+        raw.initializeMemory(as: UInt8.self, repeating: slackByte, count: size)
+        return raw.bindMemory(to: inflate_state.self, capacity: 1)
+    }
+
+    /// Frees a state from ``allocateState()``.
+    static func deallocateState(_ state: UnsafeMutablePointer<inflate_state>) {
+        UnsafeMutableRawPointer(state).deallocate()
+    }
+
+    /// Whether the library wrote past the vendored `struct inflate_state` (its layout is larger).
+    private static func slackTouched(_ state: UnsafeMutablePointer<inflate_state>) -> Bool {
+        let slack = UnsafeRawPointer(state) + MemoryLayout<inflate_state>.stride
+        return UnsafeRawBufferPointer(start: slack, count: stateSlack).contains { $0 != slackByte }
     }
 
     /// `gzip.compress(b"gatewatch inflate self-test\n" * 4, mtime=0)`.

@@ -37,8 +37,7 @@ public struct GatewayDrift: Sendable, Equatable, Codable {
     /// A gateway address has fallen away when its last gateway-verdict request is at least an
     /// hour before the newest data; a direct caller is its successor when it was blocked, first
     /// seen within an hour either side of that last request, and is attributed to an
-    /// `ApiManagement.*` tag or requested, within its active period, a backend path that the
-    /// gateway logs show the gateway calling.
+    /// `ApiManagement.*` tag or its requests appear in the gateway logs (``matchesGatewayLogs``).
     ///
     /// - Parameters:
     ///   - db: The store's database.
@@ -100,17 +99,31 @@ public struct GatewayDrift: Sendable, Equatable, Codable {
         return drifts
     }
 
-    /// Whether a direct caller's endpoints are backend paths the gateway logs show being called
-    /// while the caller was active.
+    /// Whether a direct caller's requests are the gateway's own: at least half of its sampled
+    /// requests made while the gateway logs run (evidence) have a gateway request to the same backend
+    /// path in the same minute with the backend status it logged (or none, when APIM answered).
+    ///
+    /// A path alone is not enough: on a busy API every client calls the paths the gateway calls, so
+    /// an ordinary client first seen after a gateway instance was scaled in was taken for the gateway.
     static func matchesGatewayLogs(_ db: any SQLDatabase, address: String, from: String, to: String) throws -> Bool {
-        try db.value(
-            Int.self,
-            """
-            SELECT COUNT(*) FROM inventory i JOIN gateway_minutes g ON g.backend_path = i.value
-            WHERE i.address = ? AND i.kind = 'endpoint' AND g.last_seen >= ? AND g.first_seen <= ?
-            """,
-            [address, from, to]
-        ).map { $0 > 0 } ?? false
+        guard
+            let row = try db.row(
+                """
+                SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (
+                    SELECT 1 FROM gateway_minutes g WHERE g.minute = substr(e.time, 1, 16) || ':00Z'
+                        AND g.backend_path = e.uri_stem AND (g.backend_status = e.status OR g.backend_status < 0)
+                ) THEN 1 ELSE 0 END), 0)
+                FROM evidence e
+                WHERE e.address = ? AND e.verdict = 'direct' AND e.time >= ? AND e.time <= ?
+                    AND e.time >= (SELECT MIN(first_seen) FROM gateway_minutes)
+                    AND e.time <= (SELECT MAX(last_seen) FROM gateway_minutes)
+                """,
+                [address, from, to]
+            )
+        else { return false }
+        let total: Int = row[0]
+        let matched: Int = row[1]
+        return matched > 0 && matched * 2 >= total
     }
 }
 

@@ -156,16 +156,23 @@ public struct ReverseDNSResolver: Sendable {
         guard rcode == 0 else { return rcode == 3 ? .some(nil) : nil }  // NXDOMAIN: no name
         let answers = Int(message[6]) << 8 | Int(message[7])
         var offset = question.count
+        // Only records for the question's name count, or for the target of its CNAME (RFC 2317).
+        var owner = readName(message, at: 12)?.lowercased()
         for _ in 0..<answers {
+            let start = offset
             guard skipName(message, at: &offset), offset + 10 <= message.count else { return nil }
             let type = Int(message[offset]) << 8 | Int(message[offset + 1])
             let length = Int(message[offset + 8]) << 8 | Int(message[offset + 9])
             offset += 10
             guard offset + length <= message.count else { return nil }
-            if type == 12, let name = readName(message, at: offset) { return .some(name) }
+            if owner != nil, readName(message, at: start)?.lowercased() == owner {
+                if type == 12, let name = readName(message, at: offset) { return .some(name) }
+                if type == 5 { owner = readName(message, at: offset)?.lowercased() }
+            }
             offset += length
         }
-        return .some(nil)
+        // Truncated (TC, the names did not fit in UDP): not an answer, so it is not cached as none.
+        return message[2] & 0x02 != 0 ? nil : .some(nil)
     }
 
     /// Moves past a (possibly compressed) name.

@@ -31,11 +31,15 @@ struct OwnerOptions: ParsableArguments {
     var rdnsTtlHours = 24
 
     func validate() throws {
-        if rdnsTimeoutMs < 1 { throw ValidationError("--rdns-timeout-ms must be 1 or more, not \(rdnsTimeoutMs)") }
+        if rdnsTimeoutMs < 1 || rdnsTimeoutMs > 60_000 {
+            throw ValidationError("--rdns-timeout-ms must be 1 to 60000 (a minute), not \(rdnsTimeoutMs)")
+        }
         if rdnsConcurrency < 1 || rdnsConcurrency > 256 {
             throw ValidationError("--rdns-concurrency must be 1 to 256, not \(rdnsConcurrency)")
         }
-        if rdnsTtlHours < 0 { throw ValidationError("--rdns-ttl-hours must be 0 or more, not \(rdnsTtlHours)") }
+        if rdnsTtlHours < 0 || rdnsTtlHours > 876_000 {
+            throw ValidationError("--rdns-ttl-hours must be 0 to 876000 (100 years), not \(rdnsTtlHours)")
+        }
     }
 
     /// The compiled owner sources for a command.

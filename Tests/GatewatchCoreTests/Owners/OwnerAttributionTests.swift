@@ -191,4 +191,36 @@ import Testing
         nxdomain[3] = 0x83
         #expect(ReverseDNSResolver.parseAnswer(nxdomain, id: 0x1234, question: question) == .some(nil))
     }
+
+    @Test("PTR answers: a record for another name is not ours, a CNAME chain (RFC 2317) is followed, TC is no answer")
+    func pointerOwners() throws {
+        let address = try #require(IPAddress("192.0.2.7"))
+        let question = ReverseDNSResolver.query(for: address, id: 0x4242)
+        func wire(_ name: String) -> [UInt8] {
+            name.split(separator: ".").flatMap { [UInt8($0.utf8.count)] + Array($0.utf8) } + [0]
+        }
+        func response(_ records: [(owner: [UInt8], type: UInt8, rdata: [UInt8])], flags: UInt8 = 0x81) -> [UInt8] {
+            var message = question
+            message[2] = flags
+            message[3] = 0x80
+            message[7] = UInt8(records.count)
+            for record in records {
+                message +=
+                    record.owner + [0, record.type, 0, 1, 0, 0, 0, 60, 0, UInt8(record.rdata.count)] + record.rdata
+            }
+            return message
+        }
+        // A PTR for 8.2.0.192 in the answer to 7.2.0.192 names another address.
+        let other = response([(wire("8.2.0.192.in-addr.arpa"), 12, wire("evil.example"))])
+        #expect(ReverseDNSResolver.parseAnswer(other, id: 0x4242, question: question) == .some(nil))
+        // RFC 2317: 7.2.0.192.in-addr.arpa CNAME 7.0-26.2.0.192.in-addr.arpa, which has the PTR.
+        let target = wire("7.0-26.2.0.192.in-addr.arpa")
+        let chain = response([([0xC0, 12], 5, target), (target, 12, wire("Host.Example"))])
+        #expect(ReverseDNSResolver.parseAnswer(chain, id: 0x4242, question: question) == .some("Host.Example"))
+        let ours = response([([0xC0, 12], 12, wire("host.example"))])
+        #expect(ReverseDNSResolver.parseAnswer(ours, id: 0x4242, question: question) == .some("host.example"))
+        // Truncated (TC) without the record: too long for UDP (many PTR names), not "no name" to cache.
+        let truncated = response([], flags: 0x83)
+        #expect(ReverseDNSResolver.parseAnswer(truncated, id: 0x4242, question: question) == nil)
+    }
 }
