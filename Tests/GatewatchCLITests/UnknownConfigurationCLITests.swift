@@ -208,6 +208,16 @@ import Testing
             )
             let check = try CLI.run(["config", "validate", "--policy", "bad\(index).json"], in: directory)
             #expect(check.status == 2 && check.stderr.contains("bad\(index).json:\(line):"), "\(check.stderr)")
+            // check gives no verdict over a key it does not know (App Service has no 500.19 to show)...
+            let verdict = try CLI.run(["check", "--policy", "bad\(index).json", "203.0.113.9"], in: directory)
+            #expect(verdict.status == 2 && verdict.stdout.isEmpty, "\(index): \(verdict.stdout)")
+            #expect(verdict.stderr.contains("bad\(index).json:\(line):"), "\(verdict.stderr)")
+            // ...unless told to ignore it, and then says so.
+            let accepted = try CLI.run(
+                ["check", "--accept-config-errors", "--policy", "bad\(index).json", "203.0.113.9"],
+                in: directory
+            )
+            #expect(accepted.status == 0 && accepted.stderr.contains("warning:"), "\(accepted.stderr)")
         }
     }
 

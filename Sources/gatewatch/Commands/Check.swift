@@ -129,13 +129,25 @@ extension Gatewatch {
 
         func run() throws {
             let loaded: Policy
+            let accepted: Bool
             do {
                 // IIS answers unknown configuration with 500.19: show that as the verdict, not a refusal.
                 var configuration = try policy.configuration()
+                accepted = configuration.acceptsConfigurationErrors
                 configuration.acceptsConfigurationErrors = true
                 loaded = try configuration.loadPolicy()
             } catch {
                 throw Gatewatch.badInput(error)
+            }
+            // App Service has no 500.19: a verdict over a key Gatewatch does not know would be a guess,
+            // so an unknown key is refused there as ingest refuses it (unless --accept-config-errors).
+            if !accepted, let unknown = loaded.loadFindings.first(where: { $0.code == "UNKNOWN_KEY" }) {
+                StandardError().write("Error: \(SafeText.terminal("\(unknown.location): \(unknown.message)"))\n")
+                StandardError().write(
+                    "note: Gatewatch does not guess what unknown configuration means; fix it (gatewatch lint lists "
+                        + "every case), or pass --accept-config-errors to ignore the key\n"
+                )
+                throw ExitCode(2)
             }
             Gatewatch.warnAboutAcceptedErrors(in: loaded)
             var headerValues: [String: String] = [:]
