@@ -110,16 +110,7 @@ import Testing
             entries.append(OwnerIndex.Entry(block: block, owner: owner, rank: Int(random.next() % 4)))
         }
         let index = OwnerIndex(entries)
-        func scan(_ address: IPAddress) -> String? {
-            entries.filter { $0.block.contains(address) }
-                .max { left, right in
-                    if left.block.prefixLength != right.block.prefixLength {
-                        return left.block.prefixLength < right.block.prefixLength
-                    }
-                    if left.rank != right.rank { return left.rank < right.rank }
-                    return left.owner.name > right.owner.name
-                }?.owner.name
-        }
+        func scan(_ address: IPAddress) -> String? { OwnerIndex.linearScan(entries, address) }
         for probe in 0..<20_000 {
             let address: IPAddress
             if probe % 2 == 0, let block = entries.randomElement(using: &random)?.block {

@@ -23,16 +23,7 @@ import Testing
             )
         }
         let index = OwnerIndex(entries)
-        func scan(_ address: IPAddress) -> String? {
-            entries.filter { $0.block.contains(address) }
-                .max { left, right in
-                    if left.block.prefixLength != right.block.prefixLength {
-                        return left.block.prefixLength < right.block.prefixLength
-                    }
-                    if left.rank != right.rank { return left.rank < right.rank }
-                    return left.owner.name > right.owner.name
-                }?.owner.name
-        }
+        func scan(_ address: IPAddress) -> String? { OwnerIndex.linearScan(entries, address) }
         var probes: [IPAddress] = []
         for entry in entries {
             for value in [entry.block.network.value, entry.block.last.value] {
@@ -46,5 +37,20 @@ import Testing
         for probe in probes {
             #expect(index.owner(of: probe)?.name == scan(probe), "\(probe)")
         }
+    }
+}
+
+extension OwnerIndex {
+    /// The reference the compiled index is checked against: every entry tried in turn, the most
+    /// specific block winning, then the higher rank, then the smaller name.
+    static func linearScan(_ entries: [Entry], _ address: IPAddress) -> String? {
+        entries.filter { $0.block.contains(address) }
+            .max { left, right in
+                if left.block.prefixLength != right.block.prefixLength {
+                    return left.block.prefixLength < right.block.prefixLength
+                }
+                if left.rank != right.rank { return left.rank < right.rank }
+                return left.owner.name > right.owner.name
+            }?.owner.name
     }
 }
