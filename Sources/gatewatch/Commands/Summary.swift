@@ -44,18 +44,19 @@ extension Gatewatch {
                         ["first", summary.first ?? ""],
                         ["last", summary.last ?? ""],
                     ]
-                    + Verdict.allCases.map { ["verdict.\($0.rawValue)", String(summary.byVerdict[$0.rawValue] ?? 0)] }
+                    + Verdict.allCases.compactMap { verdict -> [String]? in
+                        let count = summary.byVerdict[verdict.rawValue] ?? 0
+                        // The text table leaves out `unjudged` when there is none (CSV keeps every row).
+                        let hidden = verdict == .unjudged && count == 0 && output.format == .table
+                        return hidden ? nil : ["verdict.\(verdict.rawValue)", String(count)]
+                    }
                     + [
                         ["direct.blocked", String(summary.direct.blocked)],
                         ["direct.served", String(summary.direct.served)],
                         ["direct.clients", String(summary.direct.clients)],
                     ]
-                guard output.format == .table else {
-                    return TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1]).renderCSV()
-                }
-                // The text table leaves out `unjudged` when there is none (CSV keeps every row).
-                let shown = rows.filter { $0 != ["verdict.unjudged", "0"] }
-                let table = TextTable(columns: ["metric", "value"], rows: shown, numericColumns: [1])
+                let table = TextTable(columns: ["metric", "value"], rows: rows, numericColumns: [1])
+                guard output.format == .table else { return table.renderCSV() }
                 var text = table.renderText()
                 if summary.requests > 0 {
                     let gateway = Double(summary.byVerdict[Verdict.gateway.rawValue] ?? 0)
