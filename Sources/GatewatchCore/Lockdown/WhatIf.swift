@@ -211,7 +211,7 @@ public struct WhatIfQuery: Sendable {
     ///
     /// - Parameter store: The store.
     /// - Returns: The comparison, each list busiest first (ties by address).
-    /// - Throws: ``MigrationError/noData(path:window:)`` when the window holds no request, database
+    /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
         let filter = QueryFilter(range: range)
@@ -250,7 +250,7 @@ public struct WhatIfQuery: Sendable {
                     last: lastSeen
                 )
             }
-            guard !tallies.isEmpty else { throw MigrationError.noData(path: store.path, window: windowText(range)) }
+            guard !tallies.isEmpty else { throw LockdownError.noData(path: store.path, window: windowText(range)) }
 
             var newlyBlocked: [WhatIfEntry] = []
             var unenforced: [WhatIfEntry] = []
