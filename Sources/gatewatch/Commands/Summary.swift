@@ -15,6 +15,7 @@ extension Gatewatch {
                 """
         )
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var output: OutputOptions
@@ -24,7 +25,7 @@ extension Gatewatch {
 
         func run() throws {
             let range = try time.resolve()
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: config)
             let summary = try GatewatchCore.Summary.compute(store: database, range: range, source: source)
             print(try render(summary), terminator: "")
         }

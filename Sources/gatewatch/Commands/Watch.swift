@@ -91,7 +91,7 @@ extension Gatewatch {
                 )
             }
             do {
-                let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+                let database = try store.open(.create, config: policy.config)
                 let watcher = try Watcher(
                     store: database,
                     ingestOptions: options,
