@@ -19,7 +19,7 @@ enum StandardInputSpool {
         let directory = FileManager.default.temporaryDirectory.path
         var template = Array((directory + "/gatewatch-stdin-XXXXXX").utf8CString)
         let output = template.withUnsafeMutableBufferPointer { name in name.baseAddress.map { mkstemp($0) } ?? -1 }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard output >= 0 else { throw InputError.cannotOpen(path: path, errno: errno) }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

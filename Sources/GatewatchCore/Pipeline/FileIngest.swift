@@ -166,7 +166,7 @@ final class FileIngest {
             report.rawBytes = source.rawOffset
             report.error = "'\(path)' is not a W3C log (\(unsupported.reason)); pass --format w3c to read it anyway"
             return .done(report, commit: false)
-        } catch let error as SQLError where error.isTransient || error.code == "23505" {
+        } catch let error as SQLError where error.isTransient || error.kind == .uniqueViolation {
             // PostgreSQL: another ingester won a race on the same rows or ledger entry; rerun the
             // input, which now sees the winner's ledger row. (Not standard input: it cannot be
             // read twice; that input fails instead.)
