@@ -33,7 +33,7 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, LocalizedErro
         case .multipleStatements:
             "give one statement at a time; the text holds more than one"
         case .sqlFailed(let message):
-            "the statement failed: \(message); the schema is in README.md (tables hourly, evidence, files, inventory, latency)"
+            "the statement failed: \(message); the schema is in docs/schema.md (tables hourly, evidence, files, inventory, latency)"
         case .tooManyBuckets(let count, let bucket, let first, let last):
             "the data runs from \(first) to \(last): \(count) \(bucket) buckets, more than the "
                 + "\(TimelineQuery.maximumBuckets) listed at once; narrow the window with --since/--until or --last"

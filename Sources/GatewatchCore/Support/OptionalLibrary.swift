@@ -41,9 +41,6 @@ public struct OptionalLibraryStatus: Sendable, Equatable {
     /// What happens without it, or why it was not used.
     public let note: String
 
-    /// Every optional library Gatewatch knows, loaded now if it was not yet.
-    public static func all() -> [OptionalLibraryStatus] { [ISAL.status, Store.optionalLibraryStatus] }
-
     init(feature: String, result: Result<String, OptionalLibraryError>, withoutIt: String) {
         self.feature = feature
         switch result {

@@ -9,7 +9,7 @@ extension Gatewatch {
             abstract: "Run one read-only SQL statement on the database.",
             discussion: """
                 The database is opened read-only and statements that would write are refused. Tables: \
-                hourly, evidence, files, inventory, latency (documented in README.md). Exit codes: 0 ok; \
+                hourly, evidence, files, inventory, latency (documented in docs/schema.md). Exit codes: 0 ok; \
                 1 the database cannot be read; 2 usage, or a statement that is refused or fails. Example:
                   gatewatch sql "SELECT address, SUM(requests) n FROM hourly WHERE verdict = 'direct' \
                 GROUP BY address ORDER BY n DESC LIMIT 5"

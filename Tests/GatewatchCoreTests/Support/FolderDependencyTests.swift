@@ -76,19 +76,15 @@ import Testing
         #expect(reversed == output, "the output is deterministic")
     }
 
-    /// The real tree, which is to have no folder cycles.
-    ///
-    /// Cycles remain until the store seam and the ingest split of issue 22 land (Store ⇄ Pipeline,
-    /// Formats ⇄ Store through the gateway consumers' `flush(db:)`, Support ⇄ Store/Input through
-    /// `OptionalLibraryStatus.all()`), so the check is a known issue that prints the cycles; once
-    /// the graph is acyclic `withKnownIssue` fails, and the `#expect` is then to stand on its own.
+    /// The real tree has no folder cycles: data flows one way, Support → Input/Policy/Formats →
+    /// Pipeline → Store → Ingest (docs/architecture.md). A new cycle fails here with the edges that
+    /// make it.
     @Test(.enabled(if: python != nil)) func sourcesHaveNoFolderCycles() throws {
         let root = TestSupport.repositoryRoot.appendingPathComponent("Sources/GatewatchCore").path
         let (status, output) = try Self.graph(of: root)
         #expect(status == 0 || status == 1, "folder-deps.py failed: \(output)")
         #expect(output.contains("Folder dependencies"))
-        withKnownIssue("folder cycles remain (issue 22)") {
-            #expect(status == 0, "\(output)")
-        }
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("No cycles."))
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 /// The database schema, as versioned migrations.
 ///
 /// The schema is a public interface (the `sql` command, sqlite3, Grafana, Datasette read it),
-/// documented in README.md. Times are stored as ISO 8601 UTC text (`2026-11-20T13:00:00Z`), which
+/// documented in docs/schema.md. Times are stored as ISO 8601 UTC text (`2026-11-20T13:00:00Z`), which
 /// sorts and compares correctly as text.
 enum Schema {
     static var migrator: DatabaseMigrator {
