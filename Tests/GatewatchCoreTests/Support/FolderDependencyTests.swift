@@ -76,9 +76,10 @@ import Testing
         #expect(reversed == output, "the output is deterministic")
     }
 
-    /// The real tree has no folder cycles: data flows one way, Support → Input/Policy/Formats →
-    /// Pipeline → Store → Ingest (docs/architecture.md). A new cycle fails here with the edges that
-    /// make it.
+    /// The real tree has no folder cycles.
+    ///
+    /// Data flows one way (docs/architecture.md): Support → Input → Policy → Formats → Pipeline →
+    /// Store → Ingest. A new cycle fails here with the edges that make it.
     @Test(.enabled(if: python != nil)) func sourcesHaveNoFolderCycles() throws {
         let root = TestSupport.repositoryRoot.appendingPathComponent("Sources/GatewatchCore").path
         let (status, output) = try Self.graph(of: root)
