@@ -354,7 +354,7 @@ import Testing
         "sql-limit": (77, "62242fba210d47b4"),
         "sql-write": (226, "168230e62f19641b"),
         "sql-multiple": (65, "4960f4f82a80110b"),
-        "sql-bad-column": (132, "44a14f66a1bf147e"),
+        "sql-bad-column": (137, "8ebe743242bc5053"),
     ]
 
     static func fnv1a(_ text: String) -> String {
