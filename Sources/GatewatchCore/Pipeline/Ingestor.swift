@@ -678,6 +678,8 @@ final class PassState {
     var heldEvidence: [EvidenceBatch] = []
     var heldEvidenceBytes = 0
     var classifier: Classifier
+    /// Reads the facts the judgement keys keep.
+    let factReader: FactReader
 
     var presetCandidates: [LedgerCandidate]?
     var candidates: [LedgerCandidate] = []
@@ -742,6 +744,7 @@ final class PassState {
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
         parser.dateWindow = file.dateWindow
+        factReader = FactReader(policy: file.ingestor.policy, platformRules: file.ingestor.options.platformRules)
         classifier = Classifier(
             policy: file.ingestor.policy,
             gateways: file.ingestor.gateways,
@@ -1132,8 +1135,12 @@ final class PassState {
         let status = loggedStatus ?? 0
         let substatus = Int32(clamping: parser.number(.substatus) ?? 0)
         let userAgent = parser.field(.userAgent)
+        // Platform traffic by the rules is a fact of every request, gateway traffic too: a later
+        // policy without that gateway judges it from the stored facts (Judgement/).
+        let isPlatform = file.ingestor.platform.matches(address: address, userAgent: userAgent)
         let decision = classifier.classify(
             address: address,
+            isPlatform: isPlatform,
             status: loggedStatus,
             substatus: substatus,
             loggedIISVersion: parser.loggedIISVersion,
@@ -1153,6 +1160,8 @@ final class PassState {
         }
         let siteID = aggregator.siteID(parser.field(.siteName))
         let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
+        let factsID = factReader.read(parser, isPlatform: isPlatform, userAgent: userAgent, into: &aggregator.facts)
+        if Int(decision.decision) >= aggregator.rules.count { aggregator.rules = classifier.rules }
         let key = AggregateKey(
             hour: timestamp - timestamp % 3600,
             site: siteID,
@@ -1161,7 +1170,9 @@ final class PassState {
             verdict: decision.verdict,
             outcome: decision.outcome,
             status: status,
-            substatus: substatus
+            substatus: substatus,
+            facts: factsID,
+            decision: decision.decision
         )
         // Absent sizes and times add nothing to the sums, and no latency sample.
         let timeTaken = parser.number(.timeTaken)
@@ -1200,6 +1211,7 @@ final class PassState {
             )
             evidence.append(aggregator.siteName(siteID))
             evidence.appendAddress(key.address, invalid: invalidID, aggregator)
+            evidence.setLastKeyID(aggregator, key)
             evidence.append(parser.field(.forwardedFor))
             evidence.append(parser.field(.method))
             evidence.append(stem)

@@ -47,6 +47,8 @@ struct EvidenceBatch {
         var substatus: Int32
         var verdictCode: UInt8
         var outcomeCode: UInt8
+        /// The row's judgement key (`evidence.key_id`; 0 for gateway-request rows).
+        var keyID: Int64 = 0
     }
 
     var arena: [UInt8] = []
@@ -95,6 +97,18 @@ struct EvidenceBatch {
         spans.append(Span(offset: Int32(start), count: Int32(count)))
     }
 
+    /// Sets the last row's judgement key from its address, the field appended last.
+    mutating func setLastKeyID(_ aggregator: Aggregator, _ key: AggregateKey) {
+        guard let span = spans.last, !rows.isEmpty else { return }
+        let id = arena.withUnsafeBytes { raw in
+            aggregator.keyID(
+                key,
+                address: UnsafeRawBufferPointer(rebasing: raw[Int(span.offset)..<Int(span.offset + max(span.count, 0))])
+            )
+        }
+        rows[rows.count - 1].keyID = id
+    }
+
     mutating func append(_ text: String) {
         var copy = text
         copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
@@ -114,6 +128,9 @@ final class StoreWriter: IngestWriter {
     private var upsertBatchStatement: Statement?
     private var inventoryBatchStatement: Statement?
     private var latencyStatement: Statement?
+    private var judgementStatement: Statement?
+    /// Judgement keys this transaction has written (or found written).
+    private var knownKeys = Set<Int64>()
     /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
     private let constants: BoundConstants
     private let scratch = RowScratch()
@@ -132,10 +149,10 @@ final class StoreWriter: IngestWriter {
 
     static let hourlyHead = """
         INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-            time_taken_sum, time_taken_max, first_seen, last_seen, source)
+            time_taken_sum, time_taken_max, first_seen, last_seen, source, key_id)
         """
     static let hourlyTail = """
-        ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
+        ON CONFLICT (hour, site, address, key_id, source) DO UPDATE SET
             requests = requests + excluded.requests,
             bytes = bytes + excluded.bytes,
             time_taken_sum = time_taken_sum + excluded.time_taken_sum,
@@ -236,8 +253,8 @@ final class StoreWriter: IngestWriter {
         let statement = try db.makeStatement(
             sql: """
                 INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
-                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule, source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule, source, key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
         return try makeSink(
@@ -314,7 +331,10 @@ final class StoreWriter: IngestWriter {
                                 constants.bind(raw, verdictColumns.0, constants.verdicts[Int(row.verdictCode)])
                                 constants.bind(raw, verdictColumns.1, constants.outcomes[Int(row.outcomeCode)])
                             }
-                            if let sourceColumn { constants.bind(raw, sourceColumn, constants.source) }
+                            if let sourceColumn {
+                                constants.bind(raw, sourceColumn, constants.source)
+                                sqlite3_bind_int64(raw, sourceColumn + 1, row.keyID)
+                            }
                             let code = sqlite3_step(raw)
                             guard code == SQLITE_DONE else {
                                 throw DatabaseError(
@@ -338,11 +358,12 @@ final class StoreWriter: IngestWriter {
     private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
             upsertStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: 1, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: 1, Self.hourlyTail)
             )
             upsertBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: Self.rowsPerStatement, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
+            judgementStatement = try db.makeStatement(sql: KeyRow.insertSQL)
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
@@ -422,12 +443,18 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let batchStatement = upsertBatchStatement else { return }
-        try writeRows(order, columns: 14, single: statement, batch: batchStatement) { target, entry, base in
+        var newKeys: [KeyRow] = []
+        try writeRows(order, columns: 15, single: statement, batch: batchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             let value = values[Int(entry.index)]
             scratch.bindTime(target, base + 1, key.hour)
             scratch.bindName(target, base + 2, aggregator.siteName(key.site))
-            scratch.bindAddress(target, base + 3, key.address, invalid: key.invalidAddress, aggregator)
+            let keyID = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) { text in
+                scratch.bind(target, base + 3, text)
+                return aggregator.keyID(key, address: text)
+            }
+            if knownKeys.insert(keyID).inserted { newKeys.append(KeyRow(key, id: keyID, in: aggregator)) }
+            sqlite3_bind_int64(target, base + 15, keyID)
             constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
             constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
             sqlite3_bind_int64(target, base + 6, Int64(key.status))
@@ -440,7 +467,29 @@ final class StoreWriter: IngestWriter {
             scratch.bindTime(target, base + 13, value.last)
             constants.bind(target, base + 14, constants.source)
         }
+        if let judgementStatement { try insert(newKeys, with: judgementStatement) }
         aggregator.removeAll()
+    }
+
+    /// Inserts the judgements of keys new to this transaction (known ones are left as they are).
+    private func insert(_ rows: [KeyRow], with statement: Statement) throws {
+        let raw = statement.sqliteStatement
+        defer {
+            sqlite3_reset(raw)
+            sqlite3_clear_bindings(raw)
+        }
+        for row in rows {
+            sqlite3_reset(raw)
+            for (index, value) in row.values.enumerated() {
+                let column = Int32(index + 1)
+                switch value {
+                case .integer(let number): sqlite3_bind_int64(raw, column, number)
+                case .text(let text): bind(raw, column, text)
+                case .null: sqlite3_bind_null(raw, column)
+                }
+            }
+            try check(sqlite3_step(raw), statement)
+        }
     }
 
     /// Writes inventories and latency histograms held in memory and empties them.
