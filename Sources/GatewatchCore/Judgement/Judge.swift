@@ -1,9 +1,18 @@
 /// The verdict, outcome and deciding rule of one judgement key under one policy.
-struct Judgement: Hashable, Sendable {
+struct Judgement: Sendable {
     var verdict: Verdict
     var outcome: Outcome
     /// `layer: rule`, or empty when no policy decision was needed (gateway, unjudged).
     var rule: String
+    /// What the policy decided (`allow`, `deny`, …; `allow` for gateway traffic); not stored.
+    var decision = PolicyVerdict.allow
+    /// The `status.substatus` a denial logs; not stored.
+    var status: String?
+
+    /// Whether two judgements differ in what the store keeps (verdict, outcome, rule).
+    func differs(from other: Judgement) -> Bool {
+        verdict != other.verdict || outcome != other.outcome || rule != other.rule
+    }
 }
 
 /// Everything a judgement depends on besides the request: the policy, the declared gateways and
@@ -11,8 +20,10 @@ struct Judgement: Hashable, Sendable {
 public struct PolicyDeclaration: Sendable {
     /// The compiled policy (the implied lock-down when only gateways are declared).
     let policy: Policy
-    /// The declared gateway blocks.
-    let gateways: [CIDR]
+    /// The declared gateway blocks, as declared.
+    let gateways: [String]
+    /// The declared gateways.
+    let gatewaySet: CIDRSet
     /// The platform rules.
     let platformRules: PlatformRules
     /// The fingerprint of policy, gateways and platform rules (``ReadingBasis/policyFingerprint``).
@@ -25,9 +36,26 @@ public struct PolicyDeclaration: Sendable {
     /// - Parameter options: The run's settings (policy, gateways, platform rules).
     public init(options: IngestOptions) {
         policy = options.policy ?? Policy.lockDown(gateways: options.gateways)
-        gateways = options.gateways
+        gateways = options.gateways.map(\.description).sorted()
+        gatewaySet = CIDRSet(options.gateways)
         platformRules = options.platformRules
         let basis = ReadingBasis(options: options, policy: policy, gateways: options.gateways)
+        fingerprint = basis.policyFingerprint
+        source = basis.policySource
+    }
+
+    /// The declaration of a policy built in code, with its own gateways and the built-in platform
+    /// rules.
+    ///
+    /// - Parameter policy: The policy (its ``Policy/gateways`` are the declared gateways).
+    public init(policy: Policy) {
+        self.policy = policy
+        gatewaySet = policy.gateways
+        gateways = policy.gateways.ranges.map { "\($0.lowerBound)-\($0.upperBound)" }
+        platformRules = PlatformRules()
+        var options = IngestOptions()
+        options.policy = policy
+        let basis = ReadingBasis(options: options, policy: policy, gateways: [])
         fingerprint = basis.policyFingerprint
         source = basis.policySource
     }
@@ -70,7 +98,7 @@ struct Judge {
     init(_ declaration: PolicyDeclaration) {
         classifier = Classifier(
             policy: declaration.policy,
-            gateways: CIDRSet(declaration.gateways),
+            gateways: declaration.gatewaySet,
             platform: declaration.platformRules.compiled()
         )
         needed = FactCoverage.needed(by: declaration.policy)
@@ -102,10 +130,18 @@ struct Judge {
                 headers: headers
             )
         }
-        return Judgement(
+        var judgement = Judgement(
             verdict: classification.verdict,
             outcome: classification.outcome,
             rule: classifier.ruleText(classification)
         )
+        if classification.decision >= 0 {
+            let decision = classifier.decisions[Int(classification.decision)]
+            judgement.decision = decision.verdict
+            if decision.verdict != .allow, let status = decision.status {
+                judgement.status = "\(status).\(decision.substatus ?? 0)"
+            }
+        }
+        return judgement
     }
 }

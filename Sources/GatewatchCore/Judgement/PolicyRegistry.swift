@@ -94,7 +94,7 @@ public enum PolicyRegistry {
             """,
             [
                 declaration.fingerprint, declaration.source, now,
-                declaration.gateways.map(\.description).sorted().joined(separator: ", "), declaration.platformText,
+                declaration.gateways.joined(separator: ", "), declaration.platformText,
                 "iis \(profile.version)\(profile.isAppService ? "; app-service" : "")",
             ]
         )

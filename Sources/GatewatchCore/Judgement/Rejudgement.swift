@@ -35,8 +35,9 @@ struct KeyChange: Sendable {
 struct Rejudgement: Sendable {
     /// Keys whose judgement changes (the rule text included).
     var changes: [KeyChange]
-    /// Every key's new judgement, by id (for the what-if's scratch judgement).
-    var judgements: [Int64: Judgement]
+    /// Every key's address and judgements before and after, by id (the what-if's scratch
+    /// judgement); filled only when asked for.
+    var judgements: [Int64: (address: String, old: Judgement, new: Judgement)]
     /// Keys judged.
     var keys: Int
     /// Legacy keys of gateway traffic (platform class unknown) that the policy no longer treats as
@@ -87,22 +88,24 @@ struct Rejudgement: Sendable {
     /// Judges every stored key under `declaration`.
     ///
     /// O(keys), one policy evaluation per distinct address for an address-only policy.
-    static func judge(_ db: any SQLDatabase, declaration: PolicyDeclaration) throws -> Rejudgement {
+    static func judge(_ db: any SQLDatabase, declaration: PolicyDeclaration, keepAll: Bool = false) throws
+        -> Rejudgement
+    {
         try checkFacts(db, declaration: declaration)
         var judge = Judge(declaration)
         var changes: [KeyChange] = []
-        var judgements: [Int64: Judgement] = [:]
+        var judgements: [Int64: (address: String, old: Judgement, new: Judgement)] = [:]
         var keys = 0
         var legacyGateway = 0
         try db.forEachRow("SELECT \(keyColumns) FROM judgements", []) { row in
             let (id, key, old) = Self.read(row)
             let new = judge.judge(key)
             keys += 1
-            judgements[id] = new
+            if keepAll { judgements[id] = (key.address, old, new) }
             if key.facts.kept.contains(.legacy), old.verdict == .gateway, new.verdict != .gateway {
                 legacyGateway += 1
             }
-            if new != old { changes.append(KeyChange(id: id, address: key.address, old: old, new: new)) }
+            if new.differs(from: old) { changes.append(KeyChange(id: id, address: key.address, old: old, new: new)) }
         }
         return Rejudgement(
             changes: changes,

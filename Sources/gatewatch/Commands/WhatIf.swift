@@ -42,6 +42,19 @@ extension Gatewatch {
         )
         var valuesPerAddress: Int = 3
 
+        @Flag(
+            name: .customLong("include-history"),
+            help:
+                "Judge direct requests served before enforcement began on their site as breaks too (by default they are history)."
+        )
+        var includeHistory = false
+
+        @Option(
+            name: .customLong("platform-rules"),
+            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
+        )
+        var platformRules: String?
+
         func validate() throws {
             try NumericOption.checkLimit(limit)
             try NumericOption.checkLimit(valuesPerAddress, option: "--values")
@@ -50,7 +63,7 @@ extension Gatewatch {
         func run() throws {
             let range = try time.resolve()
             let configuration: GatewatchConfiguration
-            let proposed: Policy
+            let declaration: PolicyDeclaration
             do {
                 configuration = try policy.configuration()
                 guard !configuration.policyFiles.isEmpty || !configuration.gateways.isEmpty else {
@@ -58,7 +71,7 @@ extension Gatewatch {
                         "no proposed policy; pass --policy FILE (the allowlist you plan to deploy) and/or --gateway ADDRESS"
                     )
                 }
-                proposed = try configuration.loadPolicy()
+                declaration = try Gatewatch.Reclassify.declaration(configuration, platformRules: platformRules)
             } catch let error as ValidationError {
                 throw error
             } catch {
@@ -77,9 +90,19 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let result = try WhatIfQuery(proposed: proposed, range: range, valuesPerAddress: valuesPerAddress).run(
-                store: database
-            ).attributed(owners, store: database)
+            let query = WhatIfQuery(
+                declaration: declaration,
+                range: range,
+                valuesPerAddress: valuesPerAddress,
+                includeHistory: includeHistory
+            )
+            let result: WhatIfResult
+            do {
+                result = try query.run(store: database).attributed(owners, store: database)
+            } catch let refusal as RejudgementError {
+                StandardError().write(error: refusal)
+                throw ExitCode(2)
+            }
             emit(try result.render(output.format, limit: limit))
             let code = result.outcome.exitCode
             if code != 0 { throw ExitCode(code) }
