@@ -61,6 +61,26 @@ public enum PolicyRegistry {
         try store.query { db in try current(db) }
     }
 
+    /// The policy the latency histograms were split by verdict under, when a `reclassify` has
+    /// changed verdicts since (their rows keep the verdict of their ingest), else `nil`.
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The policy of the histograms' verdicts before the first such reclassify.
+    public static func latencySplit(store: Store) throws -> PolicyRecord? {
+        try store.query { db in
+            guard let fingerprint = try StoreMeta.value(db, "latency_policy") else { return nil }
+            return try record(db, fingerprint: fingerprint)
+                ?? PolicyRecord(
+                    fingerprint: fingerprint,
+                    source: "an earlier policy",
+                    declaredAt: "",
+                    gateways: "",
+                    platformRules: "",
+                    options: ""
+                )
+        }
+    }
+
     static func record(_ db: any SQLDatabase, fingerprint: String) throws -> PolicyRecord? {
         guard
             let row = try db.row(

@@ -25,7 +25,9 @@ public struct JudgementMove: Sendable, Equatable, Codable {
 
     /// `direct/served → allowed`.
     public var text: String {
-        func name(_ verdict: String, _ outcome: String) -> String { outcome.isEmpty ? verdict : "\(verdict)/\(outcome)" }
+        func name(_ verdict: String, _ outcome: String) -> String {
+            outcome.isEmpty ? verdict : "\(verdict)/\(outcome)"
+        }
         return "\(name(fromVerdict, fromOutcome)) → \(name(toVerdict, toOutcome))"
     }
 }
@@ -114,6 +116,12 @@ public struct Reclassifier: Sendable {
         }
         try db.execute("DROP TABLE changed_keys", [])
         try PolicyRegistry.declare(db, declaration)
+        // Every backend file's verdicts are now under this policy: a later ingest of the same file
+        // under it has nothing to warn about.
+        try db.execute(
+            "UPDATE files SET policy_fingerprint = ?, policy_source = ? WHERE format = 'w3c'",
+            [declaration.fingerprint, declaration.source]
+        )
         guard let current = try PolicyRegistry.current(db) else {
             throw SQLError(message: "the policy was not recorded", code: "XX000", sql: "INSERT INTO policies")
         }
@@ -167,16 +175,20 @@ public struct Reclassifier: Sendable {
     /// What the re-judged store cannot show without reading the logs again.
     static func notes(_ db: any SQLDatabase, rejudged: Rejudgement, moves: [JudgementMove]) throws -> [String] {
         var notes: [String] = []
-        let newlyDirect = Set(rejudged.changes.filter { $0.new.verdict == .direct && $0.old.verdict != .direct }
-            .map(\.address))
+        let newlyDirect = Set(
+            rejudged.changes.filter { $0.new.verdict == .direct && $0.old.verdict != .direct }
+                .map(\.address)
+        )
         if !newlyDirect.isEmpty {
             notes.append(
                 "evidence (sample requests) is recorded at ingest for direct requests only: the \(newlyDirect.count) "
                     + "address(es) that became direct have none until their logs are ingested again (--reingest)"
             )
         }
-        let leftGateway = Set(rejudged.changes.filter { $0.old.verdict == .gateway && $0.new.verdict != .gateway }
-            .map(\.address))
+        let leftGateway = Set(
+            rejudged.changes.filter { $0.old.verdict == .gateway && $0.new.verdict != .gateway }
+                .map(\.address)
+        )
         if !leftGateway.isEmpty {
             notes.append(
                 "endpoint and user-agent inventories are recorded at ingest for non-gateway traffic only: the "

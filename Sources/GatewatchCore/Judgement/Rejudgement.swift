@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Why stored history cannot be judged under a policy without reading the logs again.
@@ -43,14 +44,34 @@ struct Rejudgement: Sendable {
     /// Legacy keys of gateway traffic (platform class unknown) that the policy no longer treats as
     /// gateway traffic.
     var legacyGatewayKeys: Int
+    /// What a lenient judgement (what-if) could not judge exactly.
+    var note: String?
 
     /// The keys' columns as ``judge(_:declaration:)`` reads them.
     static let keyColumns =
         "key_id, address, invalid, status, substatus, platform, bypass, iis_version, fdid, health_probe, "
         + "forwarded_host, host, forwarded_for, scope, kept, verdict, outcome, rule"
 
-    /// Refuses a policy that reads facts the stored keys lack.
-    static func checkFacts(_ db: any SQLDatabase, declaration: PolicyDeclaration) throws {
+    /// Refuses a policy that reads facts the stored keys lack; `lenient` (what-if) judges such keys
+    /// as requests without those facts instead, and returns the note that says so.
+    @discardableResult
+    static func checkFacts(
+        _ db: any SQLDatabase,
+        declaration: PolicyDeclaration,
+        lenient: Bool = false
+    ) throws
+        -> String?
+    {
+        do {
+            try checkFacts(db, declaration: declaration)
+            return nil
+        } catch RejudgementError.needsReingest(let why) where lenient {
+            return "the proposed policy \(why.replacingOccurrences(of: "it reads", with: "reads")): those requests "
+                + "were judged as requests without them; 'reclassify' refuses such a policy (it needs a re-ingest)"
+        }
+    }
+
+    private static func checkFacts(_ db: any SQLDatabase, declaration: PolicyDeclaration) throws {
         let needed = FactCoverage.needed(by: declaration.policy)
         if !needed.isEmpty {
             let missing =
@@ -88,10 +109,13 @@ struct Rejudgement: Sendable {
     /// Judges every stored key under `declaration`.
     ///
     /// O(keys), one policy evaluation per distinct address for an address-only policy.
-    static func judge(_ db: any SQLDatabase, declaration: PolicyDeclaration, keepAll: Bool = false) throws
-        -> Rejudgement
-    {
-        try checkFacts(db, declaration: declaration)
+    static func judge(
+        _ db: any SQLDatabase,
+        declaration: PolicyDeclaration,
+        keepAll: Bool = false,
+        lenient: Bool = false
+    ) throws -> Rejudgement {
+        let note = try checkFacts(db, declaration: declaration, lenient: lenient)
         var judge = Judge(declaration)
         var changes: [KeyChange] = []
         var judgements: [Int64: (address: String, old: Judgement, new: Judgement)] = [:]
@@ -111,7 +135,8 @@ struct Rejudgement: Sendable {
             changes: changes,
             judgements: judgements,
             keys: keys,
-            legacyGatewayKeys: legacyGateway
+            legacyGatewayKeys: legacyGateway,
+            note: note
         )
     }
 

@@ -9,13 +9,14 @@ public struct WhatIfEnforcement: Sendable, Equatable, Codable {
 extension WhatIfQuery {
     /// The current classification groups the comparison needs.
     private enum Group: Hashable {
-        case newlyBlocked(Verdict), unenforced, newlyAllowed, platformDenied
+        case newlyBlocked(Verdict)
+        case unenforced, newlyAllowed, platformDenied
     }
 
     /// The evaluation, on one read transaction: ``Rejudgement`` (the computation `reclassify`
     /// runs) into a scratch judgement, compared per key with the stored one.
     func run(_ db: any SQLDatabase, path: String) throws -> WhatIfResult {
-        let rejudged = try Rejudgement.judge(db, declaration: declaration, keepAll: true)
+        let rejudged = try Rejudgement.judge(db, declaration: declaration, keepAll: true, lenient: true)
         let keys = rejudged.judgements
 
         // When enforcement began per site: the first request, in all history, that the proposal
@@ -52,7 +53,8 @@ extension WhatIfQuery {
             if lastSeen > last { last = lastSeen }
             guard let (address, old, new) = keys[id] else { return }
             if old.verdict != new.verdict || old.outcome != new.outcome {
-                let name = "\(old.verdict.rawValue)|\(old.outcome.rawValue)|\(new.verdict.rawValue)|\(new.outcome.rawValue)"
+                let name =
+                    "\(old.verdict.rawValue)|\(old.outcome.rawValue)|\(new.verdict.rawValue)|\(new.outcome.rawValue)"
                 var entry =
                     moves[name]
                     ?? (
@@ -190,6 +192,7 @@ extension WhatIfQuery {
                 < ($1.fromVerdict, $1.fromOutcome, $1.toVerdict, $1.toOutcome)
         }
         result.notes = notes(for: result)
+        if let note = rejudged.note { result.notes.insert(note, at: 0) }
         if !result.enforcement.isEmpty, !includeHistory {
             result.notes.insert(
                 "direct requests served before enforcement began on their site (\(result.enforcement.map { "\($0.site.isEmpty ? "-" : $0.site) since \($0.since)" }.joined(separator: ", "))) are history, "

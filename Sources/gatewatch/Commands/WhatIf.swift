@@ -27,6 +27,7 @@ extension Gatewatch {
         @OptionGroup var policy: PolicyOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var anchor: AnchorOptions
         @OptionGroup var output: OutputOptions
 
         @Option(
@@ -61,7 +62,7 @@ extension Gatewatch {
         }
 
         func run() throws {
-            let range = try time.resolve()
+            _ = try time.resolve()
             let configuration: GatewatchConfiguration
             let declaration: PolicyDeclaration
             do {
@@ -92,7 +93,7 @@ extension Gatewatch {
             }
             let query = WhatIfQuery(
                 declaration: declaration,
-                range: range,
+                range: try anchor.resolve(time, store: database),
                 valuesPerAddress: valuesPerAddress,
                 includeHistory: includeHistory
             )
