@@ -148,6 +148,43 @@ import Testing
         #expect(broken.stderr.contains("gatewatch.yaml"), "\(broken.stderr)")
     }
 
+    @Test("--config other/cfg.yaml names the store of every command, as it does for ingest (db: relative to the file)")
+    func databaseFromExplicitConfiguration() throws {
+        let directory = try CLI.scratch()
+        try FileManager.default.createDirectory(atPath: directory + "/other", withIntermediateDirectories: true)
+        try Data(CLI.log(0..<300).utf8).write(to: URL(fileURLWithPath: directory + "/u_ex261120.log"))
+        try Data("db: other.db\ngateways: [20.50.10.0/28]\n".utf8)
+            .write(to: URL(fileURLWithPath: directory + "/other/cfg.yaml"))
+        let ingest = try CLI.run(["ingest", "--config", "other/cfg.yaml", "u_ex261120.log"], in: directory)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/other/other.db"))
+        let top = try CLI.run(["top", "--config", "other/cfg.yaml", "--format", "json", "--limit", "0"], in: directory)
+        #expect(top.status == 0, "\(top.stderr)")
+        #expect(!top.stderr.contains("no database"), "\(top.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) } == (0..<300).filter { $0 % 7 == 0 }.count)
+        for command in [
+            ["summary"], ["clients"], ["timeline"], ["statuses"], ["events"], ["ip", "198.51.100.0"],
+            ["sql", "SELECT COUNT(*) FROM files"], ["correlate"], ["report", "--out", directory + "/r.html"],
+            ["whatif"], ["alert", "check", "--dry-run"],
+            ["prune", "--older-than", "9999d"],
+        ] {
+            let result = try CLI.run(command + ["--config", "other/cfg.yaml"], in: directory)
+            #expect(!result.stderr.contains("no database"), "\(command): \(result.stderr)")
+            #expect(!result.stderr.contains("gatewatch.db"), "\(command): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/gatewatch.db"))
+        // --db and $GATEWATCH_DB still come before the file's db:.
+        let explicit = try CLI.run(["summary", "--config", "other/cfg.yaml", "--db", "none.db"], in: directory)
+        #expect(explicit.stderr.contains("no database at 'none.db'"), "\(explicit.stderr)")
+        let environment = try CLI.run(
+            ["summary", "--config", "other/cfg.yaml"],
+            environment: ["GATEWATCH_DB": "env.db"],
+            in: directory
+        )
+        #expect(environment.stderr.contains("no database at 'env.db'"), "\(environment.stderr)")
+    }
+
     @Test("ip, clients, timeline, statuses and events answer on the same store")
     func commands() throws {
         let db = try Self.store()

@@ -110,8 +110,7 @@ public struct AlertEvaluator {
             // One write transaction: two evaluators (watch and a cron 'alert check') never both
             // fire for the same requests. SQLite lets one writer in at a time; PostgreSQL, where
             // every host of a fleet may evaluate, is told to by an advisory lock held to the commit.
-            return try store.write { db in
-                if db.dialect == .postgres { try db.execute("SELECT pg_advisory_xact_lock(?)", [Self.evaluationLock]) }
+            return try store.write(locking: Self.evaluationLock) { db in
                 let fired = try firing(db, now: now)
                 return try record(fired, db: db, now: now, sinks: labels)
             }

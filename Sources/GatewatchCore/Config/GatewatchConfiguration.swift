@@ -38,16 +38,6 @@ public struct GatewaySource: Sendable, Equatable {
     public var text: String
 }
 
-/// Which address of a request is the client (`client_ip`).
-public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterable {
-    /// The TCP peer, W3C `c-ip` (the default).
-    case clientIP = "c-ip"
-    /// The leftmost `X-Forwarded-For` address (client-controlled unless a proxy overwrites it).
-    case forwardedForLeftmost = "xff-leftmost"
-    /// The rightmost `X-Forwarded-For` address that is not a trusted proxy.
-    case forwardedForRightmostUntrusted = "xff-rightmost-untrusted"
-}
-
 /// The contents of `gatewatch.yaml`: everything `ingest`, `check`, `lint` and later commands need
 /// besides the logs, so that they need no long flag lists.
 ///
@@ -56,7 +46,7 @@ public enum ClientAddressSource: String, Sendable, Hashable, Codable, CaseIterab
 /// defaults** below. A flag that can repeat (`--policy`, `--gateway`) replaces the file's whole
 /// list rather than adding to it. Relative paths in the file are relative to the file's directory;
 /// `~/…` is the home directory. A key whose value is YAML null (`db: ~`, `db: null`, `db:`) is
-/// unset: the default applies. `db:` takes a SQLite path, `sqlite:PATH` or a `postgres://` URL,
+/// unset: the default applies. `db:` takes a SQLite path, `sqlite:PATH` or a server URL (see ``StoreLocation``),
 /// which is used as it is (never as a path) and printed without its password.
 ///
 /// ```yaml
@@ -95,7 +85,7 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     public var platformRules: String?
     /// Display names for addresses or blocks (`20.50.10.4: apim-prod`).
     public var addressNames: [String: String] = [:]
-    /// The database: a SQLite path, `sqlite:PATH`, or a `postgres://` / `postgresql://` URL.
+    /// The database: a `--db` value (see ``StoreLocation``).
     public var database: String?
     /// Where each gateway of the file was written, and how (for errors about it).
     public var gatewaySources: [CIDR: GatewaySource] = [:]
@@ -277,13 +267,13 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         // `db: ""` would resolve to the file's own directory; like null, it leaves the default.
         if text.trimmingWhitespace.isEmpty { return nil }
         if text.hasPrefix("sqlite:") { return "sqlite:" + resolve(String(text.dropFirst("sqlite:".count))) }
-        if Store.isPostgres(text) { return text }
-        if let problem = Store.urlProblem(text) {
+        if StoreLocation.isServerURL(text) { return text }
+        if let problem = StoreLocation.urlProblem(text) {
             throw .invalidValue(
                 location,
                 key: "db",
-                value: PostgresConnection.redacted(text),
-                expected: "a SQLite file path, sqlite:PATH, or a postgres:// or postgresql:// URL (\(problem))"
+                value: StoreLocation.redacted(text),
+                expected: "\(StoreLocation.acceptedForms) (\(problem))"
             )
         }
         return resolve(text)
@@ -417,7 +407,7 @@ public struct GatewatchConfiguration: Sendable, Equatable {
             }
         }
         mapping("names", addressNames.map { ($0.key, $0.value) })
-        lines.append("db: \(database.map { quoted(PostgresConnection.redacted($0)) } ?? "null")")
+        lines.append("db: \(database.map { quoted(StoreLocation.redacted($0)) } ?? "null")")
         mapping("reverse_dns", reverseDNS.map { ($0.key.description, $0.value) })
         lines.append("xff_invalid: \(rejectsInvalidForwardedFor ? "reject" : "ignore")")
         return lines.joined(separator: "\n")

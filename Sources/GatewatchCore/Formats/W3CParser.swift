@@ -600,7 +600,7 @@ public final class W3CParser {
             digits += 1
         }
         guard part == 2, digits > 0 else { return nil }
-        return daysFromCivil(year: parts.0, month: parts.1, day: parts.2)
+        return CivilDate.days(year: parts.0, month: parts.1, day: parts.2)
     }
 
     /// `28/Jun/2017` as some W3C producers write `#Date`.
@@ -609,23 +609,7 @@ public final class W3CParser {
         guard parts.count == 3, let day = Int64(parts[0]), let year = Int64(parts[2]) else { return nil }
         let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
         guard let month = months.firstIndex(of: parts[1].lowercased()) else { return nil }
-        return daysFromCivil(year: year, month: Int64(month + 1), day: day)
-    }
-
-    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64? {
-        guard year >= 1, year <= 9999, month >= 1, month <= 12, day >= 1 else { return nil }
-        let monthLengths: [Int64] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let length = month == 2 && leap ? 29 : monthLengths[Int(month - 1)]
-        guard day <= length else { return nil }
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let shiftedMonth = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        return CivilDate.days(year: year, month: Int64(month + 1), day: day)
     }
 
     /// `HH:MM[:SS[.fff]]` to seconds since midnight (fractions dropped).

@@ -100,7 +100,7 @@ extension WhatIfQuery {
                 last: lastSeen
             )
         }
-        guard !first.isEmpty else { throw MigrationError.noData(path: path, window: windowText(range)) }
+        guard !first.isEmpty else { throw LockdownError.noData(path: path, window: windowText(range)) }
 
         var newlyBlocked: [WhatIfEntry] = []
         var unenforced: [WhatIfEntry] = []

@@ -281,7 +281,7 @@ struct ServiceTagsSummary: Sendable {
         let year = digits[0..<4].reduce(0) { $0 * 10 + $1 }
         let month = digits[4] * 10 + digits[5]
         let day = digits[6] * 10 + digits[7]
-        return W3CParser.daysFromCivil(year: year, month: month, day: day)
+        return CivilDate.days(year: year, month: month, day: day)
     }
     /// Prefixes of tags that admit other tenants (`AzureCloud*`, `ApiManagement*`, `AppService*`).
     var sharedPrefixes: [(tag: String, block: CIDR)]

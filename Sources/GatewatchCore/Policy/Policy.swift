@@ -175,7 +175,7 @@ public struct Policy: Sendable {
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
-        return W3CParser.daysFromCivil(year: year, month: month, day: day)
+        return CivilDate.days(year: year, month: month, day: day)
     }
     /// IIS sections per URL scope, deepest scope first; the last one is the root (`/`).
     var iisScopes: [CompiledIISSection] = []

@@ -11,13 +11,7 @@ enum PortableSQL {
     /// - Returns: `true` when the table exists (in the connection's schema, on PostgreSQL).
     /// - Throws: ``SQLError``.
     static func hasTable(_ db: any SQLDatabase, _ name: String) throws -> Bool {
-        let sql =
-            switch db.dialect {
-            case .sqlite: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-            case .postgres:
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
-            }
-        return try db.row(sql, [name]) != nil
+        try db.row(db.dialect.tableExistsSQL, [name]) != nil
     }
 
     /// Whether a table holds any row: `SELECT 1 … LIMIT 1` rather than `EXISTS`, which is an
@@ -26,13 +20,10 @@ enum PortableSQL {
         try db.row("SELECT 1 FROM \(table) LIMIT 1") != nil
     }
 
-    /// The 1-based position of `needle` in `haystack`, 0 when absent, case-sensitive:
-    /// `instr(haystack, needle)` on SQLite, `strpos(haystack, needle)` on PostgreSQL.
+    /// The 1-based position of `needle` in `haystack`, 0 when absent, case-sensitive (see
+    /// ``SQLDialect/position(of:in:)``).
     static func position(_ db: any SQLDatabase, of needle: String, in haystack: String) -> String {
-        switch db.dialect {
-        case .sqlite: "instr(\(haystack), \(needle))"
-        case .postgres: "strpos(\(haystack), \(needle))"
-        }
+        db.dialect.position(of: needle, in: haystack)
     }
 }
 

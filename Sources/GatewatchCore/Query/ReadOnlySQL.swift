@@ -13,8 +13,8 @@
 /// count; quoted identifiers do (`"set_config"(…)` is refused) and Unicode-escaped ones (`U&"…"`)
 /// are refused outright.
 ///
-/// This is on top of the engine's read-only mode (SQLite: `SQLITE_OPEN_READONLY` and
-/// `sqlite3_stmt_readonly`; PostgreSQL: a `READ ONLY` transaction that is rolled back).
+/// This is on top of the engine's read-only mode (SQLite: `SQLITE_OPEN_READONLY` and its
+/// statement read-only check; PostgreSQL: a `READ ONLY` transaction that is rolled back).
 enum ReadOnlySQL {
     /// A token of SQL text: a word (an unquoted name or keyword, upper-cased; a quoted identifier,
     /// as written) or one punctuation byte.
@@ -26,9 +26,6 @@ enum ReadOnlySQL {
         /// `U&"…"` or `U&'…'`: an identifier or string whose escapes could spell anything.
         case unicodeEscaped
     }
-
-    static let firstWords: Set<String> = ["SELECT", "WITH", "VALUES", "EXPLAIN"]
-    static let postgresFirstWords: Set<String> = ["TABLE", "SHOW"]
 
     /// Words that write, change the session or end the transaction, anywhere in a statement.
     static let writingWords: Set<String> = [
@@ -52,7 +49,7 @@ enum ReadOnlySQL {
     static let writingFunctionPrefixes = ["lo_", "dblink", "pg_"]
 
     /// `pg_*` functions that only read.
-    static let readingPostgresFunctions: Set<String> = [
+    static let readingPgFunctions: Set<String> = [
         "pg_typeof", "pg_column_size", "pg_size_pretty", "pg_size_bytes", "pg_relation_size",
         "pg_total_relation_size", "pg_table_size", "pg_indexes_size", "pg_database_size", "pg_get_viewdef",
         "pg_get_indexdef", "pg_get_constraintdef", "pg_get_expr", "pg_get_serial_sequence", "pg_backend_pid",
@@ -82,8 +79,8 @@ enum ReadOnlySQL {
     static func refusal(_ sql: String, dialect: SQLDialect) -> String? {
         let tokens = tokenize(sql).filter { $0 != .symbol(UInt8(ascii: ";")) }
         guard case .word(let first, quoted: false) = tokens.first else { return "it does not start with a keyword" }
-        if first == "PRAGMA", dialect == .sqlite { return pragmaRefusal(tokens) }
-        guard firstWords.contains(first) || (dialect == .postgres && postgresFirstWords.contains(first)) else {
+        if first == "PRAGMA", dialect.hasPragmas { return pragmaRefusal(tokens) }
+        guard dialect.readingFirstWords.contains(first) else {
             return "only SELECT, WITH, VALUES and EXPLAIN statements are run, not \(first)"
         }
         for (index, token) in tokens.enumerated() {
@@ -98,7 +95,7 @@ enum ReadOnlySQL {
                 let called = index + 1 < tokens.count && tokens[index + 1] == .symbol(UInt8(ascii: "("))
                 if writingFunctions.contains(name)
                     || (called && writingFunctionPrefixes.contains { name.hasPrefix($0) }
-                        && !readingPostgresFunctions.contains(name))
+                        && !readingPgFunctions.contains(name))
                 {
                     return "it calls \(name), which can change the database or the server"
                 }

@@ -79,8 +79,8 @@ public struct SQLResult: Sendable, Equatable {
 /// First, on both engines, the text must be one statement of the allowlist of ``ReadOnlySQL``
 /// (a `SELECT`, `WITH … SELECT`, `VALUES` or `EXPLAIN` of those, without `INTO`, data-modifying
 /// CTEs or calls that change state). Then on SQLite the connection is opened read-only
-/// (`SQLITE_OPEN_READONLY`), and a statement that SQLite does not report as read-only
-/// (`sqlite3_stmt_readonly`) is refused before it runs. On PostgreSQL, the statement runs in a
+/// (`SQLITE_OPEN_READONLY`), and a statement that SQLite does not report as read-only is refused
+/// before it runs (``SQLDatabase/forEachRowOfUserStatement(_:_:)``). On PostgreSQL, the statement runs in a
 /// `READ ONLY` transaction (which refuses writes with SQLSTATE 25006) that is rolled back, never
 /// committed: `EXPLAIN ANALYZE SELECT … INTO` created a table through a read-only transaction.
 public enum SQLQuery {
@@ -101,10 +101,17 @@ public enum SQLQuery {
         }
         do {
             return try store.queryRolledBack { db in
-                if db.dialect == .sqlite, let sqlite = db as? SQLiteDatabase {
-                    return try runSQLite(trimmed, db: sqlite.db, limit: limit)
+                var rows: [[SQLValue]] = []
+                var truncated = false
+                let columns = try db.forEachRowOfUserStatement(trimmed) { row in
+                    if limit > 0, rows.count == limit {
+                        truncated = true
+                        return false
+                    }
+                    rows.append(row.values.map(SQLValue.init))
+                    return true
                 }
-                return try runChecked(trimmed, db: db, limit: limit)
+                return SQLResult(columns: columns, rows: rows, truncated: truncated)
             }
         } catch let error as QueryError {
             throw error
@@ -117,53 +124,11 @@ public enum SQLQuery {
         }
     }
 
-    /// SQLite: the statement is compiled first, so that SQLite says whether it writes.
-    private static func runSQLite(_ sql: String, db: Database, limit: Int) throws -> SQLResult {
-        let statement = try db.makeStatement(sql: sql)
-        // SQLite counts ATTACH and DETACH as read-only (they change the connection, not the
-        // file), but a query has no business opening other databases.
-        let keyword = firstKeyword(sql)
-        guard statement.isReadonly, keyword != "ATTACH", keyword != "DETACH" else {
-            throw QueryError.notReadOnly(statement: sql)
-        }
-        let columns = statement.columnNames
-        var rows: [[SQLValue]] = []
-        var truncated = false
-        let cursor = try Row.fetchCursor(statement)
-        while let row = try cursor.next() {
-            if limit > 0, rows.count == limit {
-                truncated = true
-                break
-            }
-            rows.append(row.databaseValues.map(SQLValue.init))
-        }
-        return SQLResult(columns: columns, rows: rows, truncated: truncated)
-    }
-
-    /// PostgreSQL (or any engine without statement inspection): the text was checked by
-    /// ``ReadOnlySQL``; the read-only transaction refuses the rest.
-    ///
-    /// Column names come with the first row, or from the connection when there is none.
-    private static func runChecked(_ sql: String, db: any SQLDatabase, limit: Int) throws -> SQLResult {
-        var columns: [String] = []
-        var rows: [[SQLValue]] = []
-        var truncated = false
-        try db.forEachRow(sql, []) { row in
-            if columns.isEmpty { columns = row.columns }
-            guard limit <= 0 || rows.count < limit else {
-                truncated = true
-                return
-            }
-            rows.append(row.values.map(SQLValue.init))
-        }
-        if columns.isEmpty, let postgres = db as? PostgresConnection { columns = postgres.lastColumns }
-        return SQLResult(columns: columns, rows: rows, truncated: truncated)
-    }
-
     /// The user-facing error for an engine error.
     static func queryError(_ error: SQLError, statement: String) -> QueryError {
-        // 25006: read_only_sql_transaction ("cannot execute DELETE in a read-only transaction").
-        if error.code == "25006" { return .notReadOnly(statement: statement) }
+        // A read-only transaction refused a write ("cannot execute DELETE in a read-only
+        // transaction"), or SQLite said the statement writes.
+        if error.kind == .readOnlyViolation { return .notReadOnly(statement: statement) }
         if error.message.contains("cannot insert multiple commands into a prepared statement")
             || error.message.hasPrefix("Multiple statements")
         {
@@ -180,23 +145,6 @@ public enum SQLQuery {
         }
         return String(line)
     }
-}
-
-/// The first keyword of a statement, upper-cased, after whitespace and comments.
-func firstKeyword(_ sql: String) -> String {
-    var rest = Substring(sql)
-    while true {
-        rest = rest.drop(while: \.isWhitespace)
-        if rest.hasPrefix("--") {
-            rest = rest.drop(while: { $0 != "\n" })
-        } else if rest.hasPrefix("/*") {
-            guard let end = rest.range(of: "*/") else { return "" }
-            rest = rest[end.upperBound...]
-        } else {
-            break
-        }
-    }
-    return rest.prefix(while: { $0.isLetter }).uppercased()
 }
 
 extension SQLResult {

@@ -1,14 +1,6 @@
 import Foundation
 import GRDB
 
-/// The SQL engines a store can live in.
-public enum SQLDialect: String, Sendable {
-    /// One SQLite file (the default).
-    case sqlite
-    /// A shared PostgreSQL database (fleet mode).
-    case postgres
-}
-
 /// One connection to the store, whichever engine holds it: what queries and writers need.
 ///
 /// Statements use `?` placeholders on both engines (the PostgreSQL connection numbers them), and
@@ -43,6 +35,29 @@ public protocol SQLDatabase: AnyObject {
     ///   - body: Called once per row; the row is valid only during the call on SQLite.
     /// - Throws: ``SQLError``, or what `body` throws.
     func forEachRow(_ sql: String, _ arguments: [any DatabaseValueConvertible], _ body: (SQLRow) throws -> Void) throws
+
+    /// Runs one statement a user typed (`sql`), read-only as far as the engine can tell, and hands
+    /// each row to `body` until it returns `false`.
+    ///
+    /// On SQLite the statement is compiled first and refused unless SQLite reports it read-only
+    /// (nor `ATTACH` or `DETACH`); on PostgreSQL the read-only transaction refuses writes.
+    ///
+    /// - Parameters:
+    ///   - sql: One statement, already checked by the text allowlist.
+    ///   - body: Called once per row; returns whether to go on.
+    /// - Returns: The statement's column names (also when it returned no row, where the engine
+    ///   says them).
+    /// - Throws: ``SQLError`` (of kind ``SQLErrorKind/readOnlyViolation`` for a statement that
+    ///   writes), or what `body` throws.
+    func forEachRowOfUserStatement(_ sql: String, _ body: (SQLRow) throws -> Bool) throws -> [String]
+
+    /// Holds `key` until the current transaction ends: processes that lock the same key in their
+    /// write transactions take turns. A no-op where write transactions already take turns
+    /// (SQLite lets one writer in at a time).
+    ///
+    /// - Parameter key: The key, the same number in every process.
+    /// - Throws: ``SQLError``.
+    func lock(_ key: Int64) throws
 }
 
 /// Why a statement failed, on either engine.
@@ -53,12 +68,21 @@ public struct SQLError: Error, CustomStringConvertible, LocalizedError {
     public var code: String
     /// The statement, for diagnostics.
     public var sql: String
+    /// What kind of failure it is, on either engine: what callers test instead of ``code``.
+    public var kind: SQLErrorKind
 
     /// Creates an error.
-    public init(message: String, code: String, sql: String) {
+    ///
+    /// - Parameters:
+    ///   - message: The engine's message.
+    ///   - code: PostgreSQL's SQLSTATE or SQLite's result code.
+    ///   - sql: The statement.
+    ///   - kind: The kind; by default read from `code` as a SQLSTATE.
+    public init(message: String, code: String, sql: String, kind: SQLErrorKind? = nil) {
         self.message = message
         self.code = code
         self.sql = sql
+        self.kind = kind ?? SQLErrorKind(sqlState: code)
     }
 
     /// The message and the code.
@@ -68,7 +92,44 @@ public struct SQLError: Error, CustomStringConvertible, LocalizedError {
     public var errorDescription: String? { description }
 
     /// Whether retrying the whole transaction may succeed (deadlock, serialization failure).
-    public var isTransient: Bool { code == "40P01" || code == "40001" }
+    public var isTransient: Bool { kind == .deadlock || kind == .serializationFailure }
+}
+
+/// What kind of failure an ``SQLError`` is, on either engine.
+public enum SQLErrorKind: Sendable, Equatable {
+    /// A unique or primary-key constraint was violated (SQLSTATE 23505).
+    case uniqueViolation
+    /// A lock could not be taken (55P03; SQLite busy or locked).
+    case lockNotAvailable
+    /// The table does not exist (42P01; SQLite "no such table").
+    case undefinedTable
+    /// The table already exists (42P07).
+    case duplicateTable
+    /// A statement that writes met a read-only transaction or connection (25006).
+    case readOnlyViolation
+    /// A deadlock was detected (40P01): retrying the transaction may succeed.
+    case deadlock
+    /// A serializable transaction could not be serialized (40001): retrying may succeed.
+    case serializationFailure
+    /// Anything else.
+    case other
+
+    /// The kind of a PostgreSQL SQLSTATE.
+    ///
+    /// - Parameter sqlState: The five-character code.
+    public init(sqlState: String) {
+        self =
+            switch sqlState {
+            case "23505": .uniqueViolation
+            case "55P03": .lockNotAvailable
+            case "42P01": .undefinedTable
+            case "42P07": .duplicateTable
+            case "25006": .readOnlyViolation
+            case "40P01": .deadlock
+            case "40001": .serializationFailure
+            default: .other
+            }
+    }
 }
 
 /// One result row: values by position or by column name, decoded like GRDB's `Row`.
@@ -190,61 +251,5 @@ extension SQLDatabase {
     /// The smaller of two expressions: `min(a, b)` on SQLite, `LEAST(a, b)` on PostgreSQL.
     public func least(_ lhs: String, _ rhs: String) -> String {
         dialect == .sqlite ? "min(\(lhs), \(rhs))" : "LEAST(\(lhs), \(rhs))"
-    }
-}
-
-/// A GRDB connection seen as an ``SQLDatabase``.
-public final class SQLiteDatabase: SQLDatabase {
-    /// The GRDB connection.
-    public let db: Database
-
-    /// Wraps a connection; valid only inside the GRDB block that provided it.
-    public init(_ db: Database) {
-        self.db = db
-    }
-
-    /// Always ``SQLDialect/sqlite``.
-    public var dialect: SQLDialect { .sqlite }
-
-    private func arguments(_ values: [any DatabaseValueConvertible]) -> StatementArguments {
-        StatementArguments(values.map { $0.databaseValue })
-    }
-
-    private func wrap<T>(_ sql: String, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as DatabaseError {
-            throw SQLError(message: error.message ?? "\(error.resultCode)", code: "\(error.resultCode)", sql: sql)
-        }
-    }
-
-    public func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws {
-        try wrap(sql) {
-            if arguments.isEmpty {
-                try db.execute(sql: sql)  // may hold several statements
-            } else {
-                try db.cachedStatement(sql: sql).execute(arguments: self.arguments(arguments))
-            }
-        }
-    }
-
-    public func changes(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Int {
-        try wrap(sql) {
-            try db.execute(sql: sql, arguments: self.arguments(arguments))
-            return db.changesCount
-        }
-    }
-
-    public func forEachRow(
-        _ sql: String,
-        _ arguments: [any DatabaseValueConvertible],
-        _ body: (SQLRow) throws -> Void
-    ) throws {
-        let cursor = try wrap(sql) { try Row.fetchCursor(db, sql: sql, arguments: self.arguments(arguments)) }
-        var columns: [String]?
-        while let row = try wrap(sql, { try cursor.next() }) {
-            if columns == nil { columns = Array(row.columnNames) }
-            try body(SQLRow(columns: columns ?? [], values: Array(row.databaseValues)))
-        }
     }
 }

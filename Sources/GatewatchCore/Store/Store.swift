@@ -1,12 +1,5 @@
-import CSQLiteSetup
 import Foundation
 import GRDB
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Why the database could not be used.
 public enum StoreError: Error, CustomStringConvertible, LocalizedError {
@@ -29,7 +22,7 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
     /// The message shown to the user.
     public var description: String {
         switch self {
-        case .cannotOpen(let path, let message) where Store.isPostgres(path):
+        case .cannotOpen(let path, let message) where StoreLocation.isPostgresURL(path):
             "cannot open database '\(path)': \(message); check that the server runs and the URL's host, port, user "
                 + "and database (a password comes from the URL, PGPASSWORD or ~/.pgpass)"
         case .cannotOpen(let path, let message):
@@ -59,313 +52,73 @@ public enum StoreError: Error, CustomStringConvertible, LocalizedError {
 /// The store: one SQLite file (WAL mode), or a shared PostgreSQL database for a fleet of ingesters
 /// (`postgres://…`).
 ///
-/// The schema is versioned by migrations on both.
+/// A front over the engine that holds it (``SQLiteStore`` or ``PostgresStore``), chosen once from
+/// the ``StoreLocation``. The schema is versioned by migrations on both.
 public final class Store: Sendable {
-    /// The database path, or the PostgreSQL URL without its password.
-    public let path: String
     /// The engine.
-    public let dialect: SQLDialect
-    private let sqliteQueue: DatabaseQueue?
-    /// The PostgreSQL connections, when the store is PostgreSQL.
-    let postgres: PostgresPool?
-    /// Orders this process's ingest transactions on a SQLite store (see ``IngestSession``).
-    let writeGate = NSLock()
+    let engine: any StoreEngine
 
-    /// The SQLite connection queue.
-    ///
-    /// Only for SQLite stores: callers check ``dialect`` first.
-    var queue: DatabaseQueue {
-        guard let sqliteQueue else { preconditionFailure("the SQLite queue of a PostgreSQL store") }
-        return sqliteQueue
-    }
+    /// The database path, or the PostgreSQL URL without its password.
+    public var path: String { engine.path }
+    /// The engine's SQL dialect.
+    public var dialect: SQLDialect { engine.dialect }
+
+    /// The file the store lives in, or `nil` for a store on a server (one that other hosts share).
+    public var localFilePath: String? { engine.localFilePath }
+
+    /// Whether the store may keep state that belongs to this host only (the watcher's file stamps):
+    /// `false` for a store shared by a fleet, where such state would mix the paths of different
+    /// hosts.
+    public var keepsHostLocalState: Bool { engine.keepsHostLocalState }
 
     /// The path used when neither `--db` nor `$GATEWATCH_DB` is given.
-    public static let defaultPath = "gatewatch.db"
+    public static let defaultPath = StoreLocation.defaultPath
 
-    /// Whether a `--db` value names a PostgreSQL database (`postgres://` or `postgresql://`).
-    ///
-    /// - Parameter location: The `--db` value.
-    /// - Returns: `true` for a PostgreSQL URL.
-    public static func isPostgres(_ location: String) -> Bool {
-        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
-    }
-
-    /// Why a `--db` / `db:` value that looks like a URL is not one Gatewatch opens, or `nil`.
-    ///
-    /// - Parameter location: The value.
-    /// - Returns: What is wrong (another scheme, `postgres:` without `//`), or `nil`.
-    public static func urlProblem(_ location: String) -> String? {
-        if isPostgres(location) || location.hasPrefix("sqlite:") { return nil }
-        let lowered = location.lowercased()
-        if lowered.hasPrefix("postgres:") || lowered.hasPrefix("postgresql:") {
-            return "a PostgreSQL store is a URL that starts with postgres:// or postgresql:// (lower case)"
-        }
-        if location.contains("://") {
-            return "only postgres:// and postgresql:// URLs are stores; anything else is a SQLite file path"
-        }
-        return nil
-    }
-
-    /// Resolves the database path: the explicit option, else `$GATEWATCH_DB`, else the
-    /// configuration file's `database`, else `./gatewatch.db`.
-    ///
-    /// - Parameters:
-    ///   - option: The `--db` value, if given.
-    ///   - configured: The `database` of `gatewatch.yaml`, if any (below the environment).
-    ///   - environment: The process environment.
-    /// - Returns: The path or URL to use.
-    public static func resolvePath(
-        option: String?,
-        configured: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> String {
-        if let option, !option.isEmpty { return option }
-        if let fromEnvironment = environment["GATEWATCH_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
-        if let configured, !configured.isEmpty { return configured }
-        return defaultPath
-    }
-
-    /// Process-wide, once, before the first connection: SQLite's memory statistics off.
-    ///
-    /// They serialise every allocation SQLite makes through one mutex (2–3% of an ingest's writer
-    /// thread), and nothing here reads them. Too late when SQLite was already used in this process
-    /// (a library user's own connection): then the setting stays as it was.
-    private static let sqliteSetup: Void = { _ = gw_sqlite_disable_memory_statistics() }()
+    /// The optional library behind server stores, as this process sees it (for `--version --verbose`).
+    public static var optionalLibraryStatus: OptionalLibraryStatus { PostgresStore.libraryStatus }
 
     /// Opens (and creates or migrates) the database.
     ///
     /// - Parameters:
-    ///   - location: The database file, `sqlite:PATH`, or a `postgres://` URL.
+    ///   - location: Where the store lives.
     ///   - readOnly: Open read-only: the database must exist and is not modified (except that a
     ///     SQLite file written by an older Gatewatch is first brought to the current schema).
     /// - Throws: ``StoreError``.
-    public init(path location: String, readOnly: Bool = false) throws {
-        if let problem = Self.urlProblem(location) {
-            // Not a file path either: opening it as one would create 'mysql:/…' (and print its password).
-            throw StoreError.cannotOpen(path: PostgresConnection.redacted(location), message: problem)
-        }
-        if Self.isPostgres(location) {
-            let pool = PostgresPool(url: location, readOnly: readOnly)
-            let display = PostgresConnection.redacted(location)
-            path = display
-            dialect = .postgres
-            sqliteQueue = nil
-            postgres = pool
-            do {
-                try pool.withConnection { connection in
-                    if readOnly {
-                        guard try PostgresSchema.isMigrated(connection) else { throw StoreError.missing(path: display) }
-                    } else {
-                        try PostgresSchema.migrate(connection)
-                    }
-                }
-            } catch let error as SQLError {
-                throw StoreError.cannotOpen(path: display, message: error.message)
-            }
-            return
-        }
-        let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
-        _ = Self.sqliteSetup
-        self.path = path
-        dialect = .sqlite
-        postgres = nil
-        if readOnly, !FileManager.default.fileExists(atPath: path) {
-            throw StoreError.missing(path: path)
-        }
-        do {
-            sqliteQueue = try Self.openSQLite(path: path, readOnly: readOnly)
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError {
-            throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
-        } catch {
-            throw StoreError.cannotOpen(path: path, message: "\(error)")
+    public init(location: StoreLocation, readOnly: Bool = false) throws {
+        switch location {
+        case .sqlite(let path): engine = try SQLiteStore(path: path, readOnly: readOnly)
+        case .postgres(let url): engine = try PostgresStore(url: url, readOnly: readOnly)
         }
     }
 
-    /// Opens a SQLite store: checks (read-only) or brings (read-write) its schema up to date.
+    /// Opens (and creates or migrates) the database named by a `--db` value.
     ///
-    /// Processes that create one new store at once race on it: switching the new file to WAL
-    /// and creating the schema take its locks in ways SQLite's busy timeout does not always wait
-    /// for (it answers `database is locked` at once where waiting could deadlock), and a read of
-    /// the migrations table can meet it half-made. Such an open is tried again, from the start,
-    /// a few times (seen with `watch` and an ingest started together on a new store).
-    private static func openSQLite(path: String, readOnly: Bool) throws -> DatabaseQueue {
-        var attempt = 0
-        while true {
-            do {
-                return try openSQLiteOnce(path: path, readOnly: readOnly)
-            } catch let error as DatabaseError
-                where attempt < 8
-                && (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
-                    || error.message?.contains("grdb_migrations") == true)
-            {
-                attempt += 1
-                usleep(UInt32(20_000 * attempt))
-            }
-        }
+    /// - Parameters:
+    ///   - location: The database file, `sqlite:PATH`, or a `postgres://` URL.
+    ///   - readOnly: See ``init(location:readOnly:)``.
+    /// - Throws: ``StoreError``.
+    public convenience init(path location: String, readOnly: Bool = false) throws {
+        try self.init(location: try StoreLocation(location), readOnly: readOnly)
     }
 
-    /// The first tables of an existing SQLite file that Gatewatch never migrated (another
-    /// application's database), read without changing the file; empty for a new or empty file or
-    /// a Gatewatch store.
-    private static func foreignTables(path: String) throws -> [String] {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
-        guard size > 0 else { return [] }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let probe = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? probe.close() }
-        return try probe.read { db -> [String] in
-            guard try Schema.migrator.appliedIdentifiers(db).isEmpty else { return [] }
-            return try String.fetchAll(
-                db,
-                sql: """
-                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                        AND name <> 'grdb_migrations' ORDER BY name LIMIT 4
-                    """
-            )
-        }
-    }
-
-    private static func openSQLiteOnce(path: String, readOnly: Bool) throws -> DatabaseQueue {
-        if !readOnly {
-            // Another application's database is never given Gatewatch's tables (nor switched to
-            // WAL): a store is a new or empty file, or one that Gatewatch's migrations started.
-            let foreign = try foreignTables(path: path)
-            if !foreign.isEmpty { throw StoreError.foreign(path: path, tables: foreign) }
-        }
-        let configuration = Self.configuration(readOnly: readOnly)
-        guard readOnly else {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            try Self.migrate(queue, path: path)
-            let environment = ProcessInfo.processInfo.environment
-            if environment["GATEWATCH_FAULT"] != nil {
-                queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
-            }
-            return queue
-        }
-        func open(_ location: String) throws -> (DatabaseQueue, Bool) {
-            let queue = try DatabaseQueue(path: location, configuration: configuration)
-            return (queue, try queue.read { db in try Schema.migrator.hasBeenSuperseded(db) })
-        }
-        var location = path
-        let opened: (queue: DatabaseQueue, isNewer: Bool)
-        do {
-            opened = try open(location)
-        } catch let error as DatabaseError
-            where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN
-        {
-            // Nothing beside the file can be written (read-only media, another user's store).
-            guard let uri = Self.readOnlyURI(path) else { throw error }
-            location = uri
-            opened = try open(location)
-        }
-        if opened.isNewer { throw StoreError.newerSchema(path: path) }
-        let applied = try opened.queue.read { db in try Schema.migrator.hasCompletedMigrations(db) }
-        guard !applied else { return opened.queue }
-        let started = try opened.queue.read { db in try !Schema.migrator.appliedIdentifiers(db).isEmpty }
-        if !started { throw StoreError.missing(path: path) }
-        // Written by an older Gatewatch: upgrade it once (waiting for a running ingest like any
-        // writer), then read it read-only.
-        try Self.migrate(try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false)), path: path)
-        return try DatabaseQueue(path: location, configuration: configuration)
-    }
-
-    /// A URI that opens `path` with no write access beside it, or `nil` when the file and its
-    /// folder can be written (a failed read-only open has another cause then).
-    ///
-    /// A WAL-mode store opened read-only still creates and locks its `-shm` file, and fails
-    /// ("attempt to write a readonly database") where it cannot. Only then is this used, so that
-    /// a store another process may be writing is read through the usual locks whenever they can
-    /// be taken. Without a WAL file holding data, the file is complete and is opened
-    /// `immutable=1` (no locks, no `-shm`); with one, `mode=ro` reads the WAL through an existing
-    /// `-shm` (SQLite 3.22+) rather than ignore it.
-    static func readOnlyURI(_ path: String) -> String? {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard access(path, W_OK) != 0 || access(folder, W_OK) != 0 else { return nil }
-        var status = stat()
-        let walHoldsData = stat(path + "-wal", &status) == 0 && status.st_size > 0
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        // RFC 3986 path characters; `?`, `#` and `%` in a file name must not end the path.
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "/-._~!$&'()*+,;=:@")
-        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
-        return "file:\(encoded)?\(walHoldsData ? "mode=ro" : "immutable=1")"
-    }
-
-    /// The SQLite connection settings.
-    private static func configuration(readOnly: Bool) -> Configuration {
-        var configuration = Configuration()
-        configuration.readonly = readOnly
-        configuration.busyMode = .timeout(600)
-        configuration.foreignKeysEnabled = true
-        if !readOnly {
-            configuration.prepareDatabase { db in
-                // Larger pages make bulk upserts into the aggregate tables cheaper; takes effect
-                // only when the file is created.
-                try db.execute(sql: "PRAGMA page_size = 16384")
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // A file is one transaction; a 7 MiB page cache keeps the hot index pages in memory
-                // instead of re-reading them from the WAL (8 MiB measured no faster, and the ingest
-                // of 5M lines must stay under 64 MB).
-                try db.execute(sql: "PRAGMA cache_size = -7168")
-                try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            }
-        }
-        return configuration
-    }
-
-    /// A further write connection to the same SQLite file, for a parallel ingest worker: workers
-    /// read and parse at the same time, and SQLite's write lock orders their commits.
-    ///
-    /// - Returns: A connection queue of its own.
-    /// - Throws: ``StoreError/cannotOpen(path:message:)``.
-    func makeWriterQueue() throws -> DatabaseQueue {
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: Self.configuration(readOnly: false))
-            let environment = ProcessInfo.processInfo.environment
-            if environment["GATEWATCH_FAULT"] != nil {
-                queue.inDatabase { db in FaultInjection.install(on: db.sqliteConnection, environment: environment) }
-            }
-            return queue
-        } catch let error as DatabaseError {
-            throw StoreError.cannotOpen(path: path, message: error.message ?? "\(error.resultCode)")
-        }
-    }
-
-    /// Applies pending migrations, after checking that no newer Gatewatch wrote the schema.
-    ///
-    /// Two processes that create the same database at once race on the schema: the loser's
-    /// migration fails, or its read of the migrations table meets the table half-way (GRDB's read
-    /// of `grdb_migrations` fails, and the table exists by the time it looks again); on retry it
-    /// finds the schema in place.
-    private static func migrate(_ queue: DatabaseQueue, path: String) throws {
-        var attempt = 0
-        while true {
-            do {
-                if try queue.read({ db in try Schema.migrator.hasBeenSuperseded(db) }) {
-                    throw StoreError.newerSchema(path: path)
-                }
-                try Schema.migrator.migrate(queue)
-                return
-            } catch let error as DatabaseError where attempt < 5 {
-                attempt += 1
-                _ = error
-                usleep(UInt32(50_000 * attempt))
-            }
-        }
-    }
-
-    /// Runs a read-only block.
+    /// Runs a read-only block on the SQLite connection.
     ///
     /// - Parameter block: The block.
     /// - Returns: What the block returns.
-    /// - Throws: What the block throws.
+    /// - Throws: ``StoreError/sqliteOnly(path:)`` on a server store, or what the block throws.
     public func read<T>(_ block: (Database) throws -> T) throws -> T {
-        guard let sqliteQueue else { throw StoreError.sqliteOnly(path: path) }
-        return try sqliteQueue.read(block)
+        guard let sqlite = engine as? SQLiteStore else { throw StoreError.sqliteOnly(path: path) }
+        return try sqlite.queue.read(block)
+    }
+
+    /// Runs a write transaction on the SQLite connection (tests that set a store up by hand).
+    ///
+    /// - Parameter block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``StoreError/sqliteOnly(path:)`` on a server store, or what the block throws.
+    func writeSQLite<T>(_ block: (Database) throws -> T) throws -> T {
+        guard let sqlite = engine as? SQLiteStore else { throw StoreError.sqliteOnly(path: path) }
+        return try sqlite.queue.write(block)
     }
 
     /// Runs a read-only block on either engine: what every query command uses.
@@ -377,12 +130,7 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
     public func query<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
-        if let postgres {
-            return try postgres.withConnection { connection in
-                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try block(connection) }
-            }
-        }
-        return try queue.read { db in try block(SQLiteDatabase(db)) }
+        try engine.query(block)
     }
 
     /// Runs a block like ``query(_:)``, in a transaction that is rolled back, never committed: for
@@ -393,12 +141,7 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
     public func queryRolledBack<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
-        guard let postgres else { return try query(block) }
-        return try postgres.withConnection { connection in
-            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
-            defer { try? connection.execute("ROLLBACK", []) }
-            return try block(connection)
-        }
+        try engine.queryRolledBack(block)
     }
 
     /// Runs a block in one write transaction on either engine: committed when the block returns,
@@ -408,69 +151,35 @@ public final class Store: Sendable {
     /// - Returns: What the block returns.
     /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
     public func write<T>(_ block: (any SQLDatabase) throws -> T) throws -> T {
-        if let postgres {
-            return try postgres.withConnection { connection in
-                try connection.transaction("BEGIN") { try block(connection) }
-            }
-        }
-        return try queue.write { db in try block(SQLiteDatabase(db)) }
+        try engine.write(block)
     }
-}
 
-/// Formats Unix seconds as ISO 8601 UTC text (`2026-11-20T13:04:05Z`) without Foundation.
-public enum UTCTime {
-    /// Formats seconds since the Unix epoch.
+    /// Runs a block in one write transaction that holds `key` until it ends, so that processes
+    /// (hosts of a fleet, on a shared store) that do the same work never do it at once.
     ///
-    /// - Parameter seconds: Seconds since 1970-01-01T00:00:00Z.
-    /// - Returns: The ISO 8601 text.
-    public static func format(_ seconds: Int64) -> String {
-        String(unsafeUninitializedCapacity: 20) { write(seconds, into: UnsafeMutableRawBufferPointer($0)) }
-    }
-
-    /// Writes the text of ``format(_:)`` into `buffer` (at least 20 bytes) without allocating.
+    /// On SQLite the write transaction already lets one writer in at a time.
     ///
-    /// - Returns: The length written: 20, or 12 for `invalid-time` (a year outside 0...9999).
-    static func write(_ seconds: Int64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        precondition(buffer.count >= 20, "UTCTime.write needs 20 bytes")
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        guard year >= 0, year <= 9999 else {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<12]).copyBytes(from: "invalid-time".utf8)
-            return 12
+    /// - Parameters:
+    ///   - key: What is locked, the same number in every process.
+    ///   - block: The block.
+    /// - Returns: What the block returns.
+    /// - Throws: ``SQLError``, ``StoreError``, or what the block throws.
+    public func write<T>(locking key: Int64, _ block: (any SQLDatabase) throws -> T) throws -> T {
+        try engine.write { db in
+            try db.lock(key)
+            return try block(db)
         }
-        func put(_ value: Int64, at offset: Int, width: Int) {
-            var remaining = value
-            for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                buffer[position] = UInt8(48 + remaining % 10)
-                remaining /= 10
-            }
-        }
-        put(year, at: 0, width: 4)
-        buffer[4] = UInt8(ascii: "-")
-        put(month, at: 5, width: 2)
-        buffer[7] = UInt8(ascii: "-")
-        put(day, at: 8, width: 2)
-        buffer[10] = UInt8(ascii: "T")
-        put(secondOfDay / 3600, at: 11, width: 2)
-        buffer[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, at: 14, width: 2)
-        buffer[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, at: 17, width: 2)
-        buffer[19] = UInt8(ascii: "Z")
-        return 20
     }
 
-    /// Year, month, day for days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    /// Opens an ingest session: one worker's connection to the store.
+    ///
+    /// - Parameters:
+    ///   - source: The name rows are tagged with.
+    ///   - ownConnection: Open a connection of its own (parallel workers) instead of sharing the
+    ///     store's (SQLite; on PostgreSQL every session is its own connection).
+    /// - Returns: The session.
+    /// - Throws: ``StoreError/cannotOpen(path:message:)``.
+    func makeIngestSession(source: String, ownConnection: Bool) throws -> IngestSession {
+        try IngestSession(store: self, source: source, ownConnection: ownConnection)
     }
 }

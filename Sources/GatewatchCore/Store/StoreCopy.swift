@@ -50,7 +50,7 @@ public enum StoreCopy {
     /// - Throws: ``StoreCopyError``, ``SQLError``.
     public static func copy(from source: Store, to destination: Store) throws -> StoreCopyReport {
         guard source.dialect == .sqlite else { throw StoreCopyError.unsupported("the source must be a SQLite store") }
-        guard let pool = destination.postgres else {
+        guard let pool = (destination.engine as? PostgresStore)?.pool else {
             throw StoreCopyError.unsupported("the destination must be a PostgreSQL store (postgres://…)")
         }
         var counts: [String: Int] = [:]

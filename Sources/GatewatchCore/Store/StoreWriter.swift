@@ -5,116 +5,6 @@ import GRDBSQLite
 /// SQLite's "copy the text now" destructor.
 nonisolated(unsafe) let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-/// Work for an input's writer thread.
-enum WriteJob {
-    /// Evidence (or gateway-request) rows.
-    case evidence(EvidenceBatch)
-    /// Hourly aggregates, inventories and latency histograms detached from the pass.
-    case aggregates(Aggregator, Inventories)
-
-    var isEvidence: Bool {
-        if case .evidence = self { return true }
-        return false
-    }
-}
-
-/// Direct requests waiting to be written as evidence: the text of every row lives in one arena.
-struct EvidenceBatch {
-    /// What the rows are.
-    enum Kind {
-        /// `evidence` rows; text fields: site, address, forwarded_for, method, uri_stem,
-        /// uri_query, user_agent, host, rule.
-        case evidence
-        /// `backend_gateway_requests` rows; text fields: site, address, method, path, request_id,
-        /// request_id_field.
-        case gatewayRequests
-
-        var fieldCount: Int { self == .evidence ? 9 : 6 }
-    }
-
-    let kind: Kind
-    var fieldCount: Int { kind.fieldCount }
-
-    struct Span {
-        var offset: Int32
-        var count: Int32  // -1 for NULL
-    }
-
-    struct Row {
-        var time: Int64
-        var line: Int64
-        var status: Int32
-        var substatus: Int32
-        var verdictCode: UInt8
-        var outcomeCode: UInt8
-        /// The row's judgement key (`evidence.key_id`; 0 for gateway-request rows).
-        var keyID: Int64 = 0
-    }
-
-    var arena: [UInt8] = []
-    var spans: [Span] = []
-    var rows: [Row] = []
-
-    init(kind: Kind = .evidence) {
-        self.kind = kind
-        arena.reserveCapacity(Self.arenaLimit / 2)
-        spans.reserveCapacity(Self.rowLimit * kind.fieldCount)
-        rows.reserveCapacity(Self.rowLimit)
-    }
-
-    /// Rows and text bytes per batch: a few batches are in flight between the parser and the
-    /// writer thread, so they are kept small.
-    static let rowLimit = 1024
-    static let arenaLimit = 1 << 19
-
-    /// Whether the batch should be handed to the writer.
-    var isFull: Bool { rows.count >= Self.rowLimit || arena.count >= Self.arenaLimit }
-
-    var count: Int { rows.count }
-    var arenaBytes: Int { arena.count }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer?) {
-        guard let bytes else {
-            spans.append(Span(offset: 0, count: -1))
-            return
-        }
-        spans.append(Span(offset: Int32(arena.count), count: Int32(bytes.count)))
-        arena.append(contentsOf: bytes)
-    }
-
-    /// Appends the stored text of an address key (no `String` for an IP address).
-    mutating func appendAddress(_ address: IPAddress, invalid: Int32, _ aggregator: Aggregator) {
-        guard invalid == 0 else {
-            append(aggregator.addressText(address, invalid: invalid))
-            return
-        }
-        let start = arena.count
-        arena.append(contentsOf: repeatElement(0, count: 48))
-        let count = arena.withUnsafeMutableBytes { raw in
-            address.writeText(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
-        }
-        arena.removeLast(48 - count)
-        spans.append(Span(offset: Int32(start), count: Int32(count)))
-    }
-
-    /// Sets the last row's judgement key from its address, the field appended last.
-    mutating func setLastKeyID(_ aggregator: Aggregator, _ key: AggregateKey) {
-        guard let span = spans.last, !rows.isEmpty else { return }
-        let id = arena.withUnsafeBytes { raw in
-            aggregator.keyID(
-                key,
-                address: UnsafeRawBufferPointer(rebasing: raw[Int(span.offset)..<Int(span.offset + max(span.count, 0))])
-            )
-        }
-        rows[rows.count - 1].keyID = id
-    }
-
-    mutating func append(_ text: String) {
-        var copy = text
-        copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
-    }
-}
-
 /// Writes ingest results inside the caller's transaction, through cached statements bound in
 /// place (no argument arrays on the per-row path).
 final class StoreWriter: IngestWriter {
@@ -186,11 +76,6 @@ final class StoreWriter: IngestWriter {
         }
     }
 
-    /// Inserts a ledger row for a new input; it is completed by ``updateLedger``.
-    func insertPlaceholder(path: String, headHash: String, headLength: Int) throws -> Int64 {
-        try insertLedgerRow(path: path, headHash: headHash, headLength: headLength)
-    }
-
     /// SQLite's write lock (`BEGIN IMMEDIATE`) already serialises ingesters.
     func lockHead(_ headHash: String) throws {}
 
@@ -232,38 +117,55 @@ final class StoreWriter: IngestWriter {
         return { batch in try batch.kind == .evidence ? evidence(batch) : gatewayRequests(batch) }
     }
 
+    /// The columns of the evidence insert, in parameter order.
+    private static let evidenceColumns = [
+        "time", "file_id", "line", "site", "address", "forwarded_for", "method", "uri_stem", "uri_query", "status",
+        "substatus", "user_agent", "host", "verdict", "outcome", "rule", "source", "key_id",
+    ]
+    /// The columns of the gateway-request insert, in parameter order.
+    private static let gatewayRequestColumns = [
+        "time", "file_id", "line", "site", "address", "method", "path", "status", "substatus", "request_id",
+        "request_id_field",
+    ]
+
+    /// The parameter (1-based) that binds `column` in an insert of `columns`.
+    private static func parameter(_ column: String, in columns: [String]) -> Int32 {
+        guard let index = columns.firstIndex(of: column) else { preconditionFailure("no column \(column)") }
+        return Int32(index + 1)
+    }
+
+    /// The parameters that bind a batch's text fields, in field order.
+    private static func textParameters<Field: BatchField>(_: Field.Type, in columns: [String]) -> [Int32] {
+        Field.allCases.map { parameter($0.column, in: columns) }
+    }
+
     private func makeSink(fileID: Int64, kind: EvidenceBatch.Kind) throws -> (EvidenceBatch) throws -> Void {
+        let columns = kind == .evidence ? Self.evidenceColumns : Self.gatewayRequestColumns
+        let table = kind == .evidence ? "evidence" : "backend_gateway_requests"
+        let statement = try db.makeStatement(
+            sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
+                + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        )
+        let status = (Self.parameter("status", in: columns), Self.parameter("substatus", in: columns))
         if kind == .gatewayRequests {
-            let statement = try db.makeStatement(
-                sql: """
-                    INSERT INTO backend_gateway_requests (time, file_id, line, site, address, method, path, status,
-                        substatus, request_id, request_id_field)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
             return try makeSink(
                 fileID: fileID,
                 statement: statement,
-                textColumns: [4, 5, 6, 7, 10, 11],
-                statusColumns: (8, 9),
+                textColumns: Self.textParameters(GatewayRequestField.self, in: columns),
+                statusColumns: status,
                 verdictColumns: nil,
-                sourceColumn: nil
+                sourceColumn: nil,
+                keyColumn: nil
             )
         }
-        let statement = try db.makeStatement(
-            sql: """
-                INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem,
-                    uri_query, status, substatus, user_agent, host, verdict, outcome, rule, source, key_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        )
         return try makeSink(
             fileID: fileID,
             statement: statement,
-            textColumns: [4, 5, 6, 7, 8, 9, 12, 13, 16],
-            statusColumns: (10, 11),
-            verdictColumns: (14, 15),
-            sourceColumn: 17
+            textColumns: Self.textParameters(EvidenceField.self, in: columns),
+            statusColumns: status,
+            verdictColumns: (Self.parameter("verdict", in: columns), Self.parameter("outcome", in: columns)),
+            sourceColumn: Self.parameter("source", in: columns),
+            keyColumn: Self.parameter("key_id", in: columns)
         )
     }
 
@@ -273,7 +175,8 @@ final class StoreWriter: IngestWriter {
         textColumns: [Int32],
         statusColumns: (Int32, Int32),
         verdictColumns: (Int32, Int32)?,
-        sourceColumn: Int32?
+        sourceColumn: Int32?,
+        keyColumn: Int32?
     ) throws -> (EvidenceBatch) throws -> Void {
         let connection = db.sqliteConnection
         let sql = statement.sql
@@ -331,10 +234,8 @@ final class StoreWriter: IngestWriter {
                                 constants.bind(raw, verdictColumns.0, constants.verdicts[Int(row.verdictCode)])
                                 constants.bind(raw, verdictColumns.1, constants.outcomes[Int(row.outcomeCode)])
                             }
-                            if let sourceColumn {
-                                constants.bind(raw, sourceColumn, constants.source)
-                                sqlite3_bind_int64(raw, sourceColumn + 1, row.keyID)
-                            }
+                            if let sourceColumn { constants.bind(raw, sourceColumn, constants.source) }
+                            if let keyColumn { sqlite3_bind_int64(raw, keyColumn, row.keyID) }
                             let code = sqlite3_step(raw)
                             guard code == SQLITE_DONE else {
                                 throw DatabaseError(

@@ -10,7 +10,7 @@ import Darwin
 ///
 /// Gatewatch builds with the Swift toolchain, SQLite and zlib only; ISA-L (faster inflate) and
 /// libpq (fleet mode) are opened at run time when they are installed. Without ISA-L zlib
-/// inflates; without libpq a `postgres://` store is refused with this error (exit 2).
+/// inflates; without libpq a fleet (server) store is refused with this error (exit 2).
 public enum OptionalLibraryError: Error, Equatable, CustomStringConvertible {
     /// No file of that library could be opened.
     case notFound(library: String, install: String)
@@ -42,7 +42,7 @@ public struct OptionalLibraryStatus: Sendable, Equatable {
     public let note: String
 
     /// Every optional library Gatewatch knows, loaded now if it was not yet.
-    public static func all() -> [OptionalLibraryStatus] { [ISAL.status, Libpq.status] }
+    public static func all() -> [OptionalLibraryStatus] { [ISAL.status, Store.optionalLibraryStatus] }
 
     init(feature: String, result: Result<String, OptionalLibraryError>, withoutIt: String) {
         self.feature = feature

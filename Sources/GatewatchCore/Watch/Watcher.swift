@@ -148,7 +148,7 @@ public final class Watcher {
         // The stat cache persists on SQLite only: a shared PostgreSQL store would mix the paths of
         // different hosts. Without it a restarted watcher reads each file once more and the ledger
         // finds it known.
-        guard store.dialect == .sqlite else { return }
+        guard store.keepsHostLocalState else { return }
         do {
             try store.query { db in
                 try db.forEachRow("SELECT path, device, inode, size, mtime_ns FROM watch_files", []) { row in
@@ -281,7 +281,7 @@ public final class Watcher {
     private func remember(_ path: String, _ stamp: FileStamp, forgetting previous: String?) {
         stamps[path] = stamp
         if let previous { stamps[previous] = nil }
-        guard store.dialect == .sqlite else { return }
+        guard store.keepsHostLocalState else { return }
         do {
             try store.write { db in
                 if let previous { try db.execute("DELETE FROM watch_files WHERE path = ?", [previous]) }
@@ -304,7 +304,7 @@ public final class Watcher {
 
     private func forget(_ path: String) {
         stamps[path] = nil
-        guard store.dialect == .sqlite else { return }
+        guard store.keepsHostLocalState else { return }
         try? store.write { db in
             try db.execute("DELETE FROM watch_files WHERE path = ?", [path])
         }

@@ -133,6 +133,7 @@ extension Gatewatch {
                     """
             )
 
+            @OptionGroup var config: ConfigOptions
             @OptionGroup var store: StoreOptions
             @OptionGroup var alerting: AlertOptions
 
@@ -151,9 +152,7 @@ extension Gatewatch {
                 let attribution: OwnerAttribution
                 do {
                     rules = try alerting.ruleSet()
-                    let configuration = try GatewatchConfiguration.discover(
-                        in: FileManager.default.currentDirectoryPath
-                    )
+                    let configuration = try config.load()
                     attribution = try OwnerAttribution.load(
                         serviceTags: serviceTags ?? configuration?.serviceTags,
                         names: configuration?.addressNames ?? [:]
@@ -165,7 +164,7 @@ extension Gatewatch {
                 var evaluator: AlertEvaluator
                 do {
                     // Checking a database that does not exist is a mistake, not an empty store.
-                    let database = try store.openExisting()
+                    let database = try store.open(.existing, config: config)
                     evaluator = AlertEvaluator(store: database, rules: rules)
                     evaluator.attribution = attribution
                     // First what earlier runs failed to deliver (a sink was down, the process

@@ -38,8 +38,8 @@ extension Gatewatch {
             var filter = try query.filter(time: time, format: output.format)
             let limit = filter.limit
             if by != nil { filter.limit = 0 }  // group every caller, then cap the groups
-            let path = try store.resolvedPath()
-            let database = try Store(path: path, readOnly: true)
+            let path = try store.resolvedPath(config: query.config)
+            let database = try store.open(.readOnly, config: query.config)
             filter.range = try anchor.resolve(time, store: database)
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
             let attribution = try owners.attribution(query: query, storePath: path) { result.clients.map(\.address) }

@@ -22,6 +22,7 @@ extension Gatewatch {
                 """
         )
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var output: OutputOptions
@@ -53,7 +54,7 @@ extension Gatewatch {
             options.windowMilliseconds = try CorrelationOptions.parseWindow(window)
             options.requestIDField = requestIDField
             options.listLimit = limit
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: config)
             let report = try Correlation.run(store: database, options: options)
             switch output.format {
             case .json: print(try JSONOutput.encode(report))

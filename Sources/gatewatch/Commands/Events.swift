@@ -43,7 +43,7 @@ extension Gatewatch {
         func run() throws {
             let resolvedFormat = format ?? (isatty(STDOUT_FILENO) != 0 ? .table : .ndjson)
             let filter = try query.filter(time: time, format: resolvedFormat)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: query.config)
             let result = try EventsQuery(
                 filter: filter,
                 address: address,

@@ -26,7 +26,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 10)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: query.config)
             var report = try AddressReport.compute(address: address, filter: filter, store: database)
             // Text that is no address and was never logged as one is a typo (1.2.3.999), not a
             // client without requests.
@@ -34,7 +34,10 @@ extension Gatewatch {
                 throw Gatewatch.badInput(QueryError.notAnAddress(report.address))
             }
             report.name = try query.addressNames().name(for: report.address)
-            let attribution = try owners.attribution(query: query, storePath: try store.resolvedPath()) {
+            let attribution = try owners.attribution(
+                query: query,
+                storePath: try store.resolvedPath(config: query.config)
+            ) {
                 [report.address]
             }
             report = try report.attributed(attribution, store: database)

@@ -95,7 +95,7 @@ extension Gatewatch {
             for problem in discovery.problems { errors.write("error: \(SafeText.terminal(problem.description))\n") }
             guard !discovery.paths.isEmpty else { throw ExitCode(2) }
 
-            let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+            let database = try store.open(.create, config: policy.config)
             try admitPolicy(options, into: database, errors: errors)
             if verbose { errors.write("gzip inflate: \(ByteSource.Inflater.preferred.explanation)\n") }
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
@@ -195,8 +195,10 @@ extension Gatewatch.Ingest {
 enum ShellQuote {
     /// The argument as typed: bare when it holds only safe characters, else in single quotes.
     static func quote(_ argument: String) -> String {
-        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
-        if !argument.isEmpty, argument.allSatisfy({ safe.contains($0) }) { return argument }
+        let safe = { (character: Character) in
+            character.isASCII && (character.isLetter || character.isNumber || "@%+=:,./_-".contains(character))
+        }
+        if !argument.isEmpty, argument.allSatisfy(safe) { return argument }
         return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
@@ -360,60 +362,5 @@ enum IngestSummaryText {
             }
         }
         return text
-    }
-}
-
-/// Writes to standard error.
-struct StandardError {
-    var isTerminal: Bool { isatty(2) != 0 }
-
-    func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-
-    /// Writes `Error: ` and the error's message, escaped (it may quote paths and file contents).
-    func write(error: any Error) {
-        write(errorMessage: String(describing: error))
-    }
-
-    /// Writes `Error: ` and `message`, escaped (it may quote paths and file contents).
-    func write(errorMessage message: String) {
-        write("Error: \(SafeText.terminalLines(message))\n")
-    }
-}
-
-/// A one-line progress bar with ETA on standard error, driven by raw bytes read.
-final class ProgressBar {
-    let enabled: Bool
-    private var drawn = false
-    private let started = ContinuousClock.now
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ progress: IngestProgress) {
-        guard enabled else { return }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        var line = ""
-        if progress.rawBytesTotal > 0 {
-            let fraction = min(1, Double(progress.rawBytesDone) / Double(progress.rawBytesTotal))
-            let width = 24
-            let filled = Int((fraction * Double(width)).rounded(.down))
-            line += "[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] "
-            line += String(format: "%3.0f%% ", fraction * 100)
-            if fraction > 0.01, seconds > 0.5 {
-                let remaining = seconds / fraction - seconds
-                if remaining.isFinite { line += String(format: "ETA %.0fs ", remaining) }
-            }
-        }
-        line += "\(IngestSummaryText.number(progress.lines)) lines  "
-        let name = progress.path.split(separator: "/").last.map(String.init) ?? progress.path
-        line += SafeText.terminal(String(name.suffix(40)))
-        StandardError().write("\r\u{1B}[2K" + line)
-        drawn = true
-    }
-
-    func clear() {
-        if drawn { StandardError().write("\r\u{1B}[2K") }
     }
 }

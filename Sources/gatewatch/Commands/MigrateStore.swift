@@ -28,8 +28,8 @@ extension Gatewatch {
         var json = false
 
         func validate() throws {
-            guard !Store.isPostgres(from) else { throw ValidationError("--from must be a SQLite file") }
-            guard Store.isPostgres(to) else { throw ValidationError("--to must be a postgres:// URL") }
+            guard !StoreLocation.isServerURL(from) else { throw ValidationError("--from must be a SQLite file") }
+            guard StoreLocation.isServerURL(to) else { throw ValidationError("--to must be a postgres:// URL") }
             guard FileManager.default.fileExists(atPath: from) else {
                 throw ValidationError("no SQLite store at '\(from)'")
             }

@@ -21,6 +21,7 @@ extension Gatewatch {
                 """
         )
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
 
         @Option(
@@ -97,7 +98,7 @@ extension Gatewatch {
             if keepEvidence != nil || keepHourly != nil {
                 let evidenceBefore = try Self.cutoff(keepEvidence, option: "--keep-evidence", now: now)
                 let hourlyBefore = try Self.cutoff(keepHourly, option: "--keep-hourly", now: now)
-                let database = try store.openExisting()
+                let database = try store.open(.existing, config: config)
                 let report = try Pruner.applyRetention(
                     store: database,
                     evidenceBefore: evidenceBefore,
@@ -124,7 +125,7 @@ extension Gatewatch {
             let cutoff =
                 try Self.cutoff(olderThan, option: "--older-than", now: now) ?? Self.cutoff(before: before, now: now)
                 ?? now
-            let database = try store.openExisting()
+            let database = try store.open(.existing, config: config)
             let report = try Pruner.prune(store: database, before: cutoff, evidenceOnly: evidenceOnly)
             if json {
                 print(try JSONOutput.encode(report))

@@ -21,6 +21,7 @@ extension Gatewatch {
                 """
         )
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
 
         @Option(parsing: .unconditional, help: "Days of data that must hold no served direct request (1 to 36500).")
@@ -68,18 +69,18 @@ extension Gatewatch {
 
         func run() throws {
             let end = try end()
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: config)
             let query = ReadinessQuery(
                 quietDays: quietDays,
                 ignored: try blocks(),
                 until: end,
                 includesBlocked: includeBlocked
             )
-            let path = try store.resolvedPath()
+            let path = try store.resolvedPath(config: config)
             var result = try query.run(store: database)
             let configuration: GatewatchConfiguration?
             do {
-                configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+                configuration = try config.load()
             } catch {
                 throw ValidationError("\(error)")
             }

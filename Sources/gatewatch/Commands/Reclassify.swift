@@ -45,7 +45,7 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+            let database = try store.open(.existing, config: policy.config)
             let result: ReclassifyResult
             do {
                 result = try Reclassifier(declaration: declaration).run(store: database)

@@ -59,8 +59,7 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let location = Store.resolvePath(option: store.db, configured: configuration.database)
-            let database = try Store(path: location, readOnly: true)
+            let database = try store.open(.readOnly, config: policy.config)
             var options = ReportOptions(
                 range: range,
                 policy: loaded,
@@ -76,7 +75,7 @@ extension Gatewatch {
                 return
             }
             do throws(ReportFileError) {
-                try ReportFile.write(html, to: out, store: database.dialect == .sqlite ? database.path : nil)
+                try ReportFile.write(html, to: out, store: database.localFilePath)
             } catch {
                 // The file system refused: not a usage error (exit 1).
                 if case .cannotWrite = error {

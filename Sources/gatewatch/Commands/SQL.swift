@@ -19,6 +19,7 @@ extension Gatewatch {
         @Argument(help: "One SQL statement.")
         var statement: String
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var output: OutputOptions
 
@@ -33,7 +34,7 @@ extension Gatewatch {
         }
 
         func run() throws {
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: config)
             let result: SQLResult
             do {
                 result = try SQLQuery.run(

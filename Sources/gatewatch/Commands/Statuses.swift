@@ -25,7 +25,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: query.config)
             let report = try StatusesQuery(filter: filter, verdict: verdict).run(store: database)
             emit(try report.render(output.format, hasBlockFilter: !filter.cidrs.isEmpty))
             if verdict.verdict != nil, let split = try PolicyRegistry.latencySplit(store: database) {

@@ -18,6 +18,7 @@ extension Gatewatch {
                 """
         )
 
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
         @OptionGroup var anchor: AnchorOptions
@@ -28,7 +29,7 @@ extension Gatewatch {
 
         func run() throws {
             _ = try time.resolve()
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: config)
             let range = try anchor.resolve(time, store: database)
             let summary = try GatewatchCore.Summary.compute(store: database, range: range, source: source)
             let policy = try PolicyRegistry.current(store: database)
@@ -103,8 +104,7 @@ extension Gatewatch {
                     }
                 }
                 if let policy {
-                    text +=
-                        "Verdicts are under the policy \(SafeText.terminal(policy.label)), declared \(policy.declaredAt).\n"
+                    text += "Verdicts are under the policy \(SafeText.terminal(policy.label)), declared \(policy.declaredAt).\n"
                 }
                 return text
             }

@@ -25,7 +25,7 @@ extension Gatewatch {
 
         func run() throws {
             let filter = try query.filter(time: time, format: output.format, tableLimit: 0)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: query.config)
             let result: TimelineResult
             do {
                 result = try TimelineQuery(filter: filter, bucket: bucket, verdict: verdict).run(store: database)

@@ -37,7 +37,7 @@ extension Gatewatch {
 
         func run() throws {
             var filter = try query.filter(time: time, format: output.format)
-            let database = try Store(path: store.resolvedPath(), readOnly: true)
+            let database = try store.open(.readOnly, config: query.config)
             filter.range = try anchor.resolve(time, store: database)
             if side == .gateway {
                 let callers = try GatewayQueries.topCallers(
@@ -49,7 +49,7 @@ extension Gatewatch {
                 return
             }
             let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
-            let path = try store.resolvedPath()
+            let path = try store.resolvedPath(config: query.config)
             let attribution = try owners.attribution(query: query, storePath: path) { result.entries.map(\.address) }
             emit(try result.named(try query.addressNames()).attributed(attribution).render(output.format))
             // The table says it in its footer; a machine format keeps its shape, so the note goes to stderr.

@@ -91,7 +91,7 @@ extension Gatewatch {
                 )
             }
             do {
-                let database = try Store(path: Store.resolvePath(option: store.db, configured: configuration.database))
+                let database = try store.open(.create, config: policy.config)
                 do {
                     // The store's verdicts and the files watch adds are under one policy (issue 21).
                     try PolicyRegistry.admit(PolicyDeclaration(options: options), into: database)

@@ -78,10 +78,7 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let database = try Store(
-                path: Store.resolvePath(option: store.db, configured: configuration.database),
-                readOnly: true
-            )
+            let database = try store.open(.readOnly, config: policy.config)
             let owners: OwnerAttribution
             do {
                 owners = try OwnerAttribution.load(

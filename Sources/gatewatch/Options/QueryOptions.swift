@@ -25,11 +25,8 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "IANA time zone for displayed times and day buckets, e.g. Europe/Paris (default: UTC).")
     var tz: String = "UTC"
 
-    @Option(
-        name: .customLong("config"),
-        help: "A gatewatch.yaml whose 'names:' label addresses (default: ./gatewatch.yaml if present)."
-    )
-    var configPath: String?
+    /// `--config`: its `names:` label addresses, and its `db:` names the store.
+    @OptionGroup var config: ConfigOptions
 
     /// The address names of the configuration file, if any.
     func addressNames() throws -> AddressNames {
@@ -39,8 +36,7 @@ struct QueryOptions: ParsableArguments {
     /// The configuration file (`--config`, else ./gatewatch.yaml), if any.
     func configuration() throws -> GatewatchConfiguration? {
         do {
-            if let configPath { return try GatewatchConfiguration.load(path: configPath) }
-            return try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
+            return try config.load()
         } catch {
             throw ValidationError("\(error)")
         }

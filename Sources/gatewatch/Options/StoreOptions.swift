@@ -3,6 +3,10 @@ import Foundation
 import GatewatchCore
 
 /// `--db`, shared by every command that touches the store.
+///
+/// Every command opens its store through ``open(_:config:)``: `--db`, else `$GATEWATCH_DB`, else
+/// `db:` of the command's configuration file (`--config`, else `./gatewatch.yaml`; relative to
+/// the file's folder), else `./gatewatch.db`.
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -11,33 +15,43 @@ struct StoreOptions: ParsableArguments {
     )
     var db: String?
 
-    /// The database path: `--db`, else `$GATEWATCH_DB`, else `db:` of the working directory's
-    /// `gatewatch.yaml` (as `ingest` would use it), else `./gatewatch.db`.
-    ///
-    /// - Throws: ``ConfigurationError`` when the configuration file has to be read and is invalid.
-    func resolvedPath() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        guard (db ?? "").isEmpty, (environment["GATEWATCH_DB"] ?? "").isEmpty else {
-            return Store.resolvePath(option: db, environment: environment)
-        }
-        let configuration = try GatewatchConfiguration.discover(in: FileManager.default.currentDirectoryPath)
-        return Store.resolvePath(option: db, configured: configuration?.database, environment: environment)
+    /// How a command uses the store.
+    enum Access {
+        /// Read only: the store must exist.
+        case readOnly
+        /// Read and write; a new store is created (`ingest`, `watch`).
+        case create
+        /// Read and write, for commands that change a store but never start one (`prune`,
+        /// `alert check`): a SQLite file that does not exist or is empty is an error, not a new
+        /// empty store.
+        case existing
     }
 
-    /// Opens the store read-write, for commands that change a store but never start one (`prune`,
-    /// `alert check`): a SQLite file that does not exist or is empty is an error, not a new empty
-    /// store.
+    /// The `--db` value to use: `--db`, else `$GATEWATCH_DB`, else `db:` of the configuration
+    /// file (read only when neither names a store), else `./gatewatch.db`.
     ///
-    /// - Throws: ``StoreError/missing(path:)``, or what ``resolvedPath()`` and ``Store`` throw.
-    func openExisting() throws -> Store {
-        let location = try resolvedPath()
-        if !Store.isPostgres(location) {
-            let file = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
+    /// - Parameter config: The command's `--config`.
+    /// - Returns: The path or URL.
+    /// - Throws: ``ConfigurationError`` when the configuration file has to be read and is invalid.
+    func resolvedPath(config: ConfigOptions) throws -> String {
+        try StoreLocation.resolve(option: db, configured: { try config.load()?.database })
+    }
+
+    /// Opens the store: the one way every command does.
+    ///
+    /// - Parameters:
+    ///   - access: How the command uses it.
+    ///   - config: The command's `--config`.
+    /// - Returns: The store.
+    /// - Throws: ``StoreError``, ``ConfigurationError``, or what ``Store`` throws.
+    func open(_ access: Access, config: ConfigOptions) throws -> Store {
+        let location = try StoreLocation(try resolvedPath(config: config))
+        if access == .existing, let file = location.filePath {
             // An empty file is not a store either: opening it read-write would make it one.
             var status = stat()
             guard stat(file, &status) == 0, status.st_size > 0 else { throw StoreError.missing(path: file) }
         }
-        return try Store(path: location)
+        return try Store(location: location, readOnly: access == .readOnly)
     }
 }
 

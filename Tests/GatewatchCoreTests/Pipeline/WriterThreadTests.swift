@@ -165,7 +165,7 @@ struct WriterThreadTests {
         _ = try Self.ingest([logs[0]], db: db, threshold: 40)
         // From now on, the 200th inventory row of an input cannot be written: the failure
         // happens in a flush on the writer thread, long before the input ends.
-        try Store(path: db).queue.write { db in
+        try Store(path: db).writeSQLite { db in
             try db.execute(
                 sql: """
                     CREATE TRIGGER refuse AFTER INSERT ON inventory
@@ -181,7 +181,7 @@ struct WriterThreadTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("refused by the test"))
         #expect(try Self.contents(db) == before, "nothing of the failed input is kept")
 
-        try Store(path: db).queue.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+        try Store(path: db).writeSQLite { db in try db.execute(sql: "DROP TRIGGER refuse") }
         let report = try Self.ingest(logs, db: db, threshold: 40)
         #expect(report.files.map(\.status) == [.known, .new])
         #expect(try Self.contents(db) == Self.contents(clean))

@@ -426,7 +426,7 @@ enum PortablePostgres {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && Store.isPostgres(url) ? url : nil
+        return process.terminationStatus == 0 && StoreLocation.isServerURL(url) ? url : nil
     }()
 
     /// Whether a server is there; says so on standard error when it is not.

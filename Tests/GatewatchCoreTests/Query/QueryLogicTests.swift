@@ -12,7 +12,7 @@ struct QueryFixture {
     init(label: String = #function) throws {
         path = try TestSupport.scratchDirectory(label) + "/q.db"
         writer = try Store(path: path)
-        try writer.queue.write { db in
+        try writer.writeSQLite { db in
             try db.execute(
                 sql: """
                     INSERT INTO files (id, fingerprint, head_hash, head_length, path, format, compressed, bytes, lines,
@@ -40,7 +40,7 @@ struct QueryFixture {
         first: String? = nil,
         last: String? = nil
     ) throws {
-        try writer.queue.write { db in
+        try writer.writeSQLite { db in
             try db.execute(
                 sql: """
                     INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
@@ -72,7 +72,7 @@ struct QueryFixture {
         line: Int = 1,
         site: String = ""
     ) throws {
-        try writer.queue.write { db in
+        try writer.writeSQLite { db in
             try db.execute(
                 sql: """
                     INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
@@ -88,7 +88,7 @@ struct QueryFixture {
     }
 
     func inventory(_ day: String, _ address: String, _ kind: String, _ value: String, _ requests: Int) throws {
-        try writer.queue.write { db in
+        try writer.writeSQLite { db in
             try db.execute(
                 sql: "INSERT INTO inventory (day, address, kind, value, requests) VALUES (?, ?, ?, ?, ?)",
                 arguments: [day, address, kind, value, requests]
@@ -97,7 +97,7 @@ struct QueryFixture {
     }
 
     func latency(_ endpoint: String, _ bucket: Int, _ requests: Int, verdict: Verdict = .gateway) throws {
-        try writer.queue.write { db in
+        try writer.writeSQLite { db in
             try db.execute(
                 sql:
                     "INSERT INTO latency (day, site, endpoint, verdict, bucket, requests) VALUES ('2026-11-20', '', ?, ?, ?, ?)",

@@ -333,7 +333,7 @@ enum PostgresSchema {
                     []
                 )
                 try connection.execute("RELEASE SAVEPOINT gatewatch_partition", [])
-            } catch let error as SQLError where error.code == "42P07" {
+            } catch let error as SQLError where error.kind == .duplicateTable {
                 try connection.execute("ROLLBACK TO SAVEPOINT gatewatch_partition", [])
                 try connection.execute("RELEASE SAVEPOINT gatewatch_partition", [])
             }

@@ -53,13 +53,12 @@ final class PostgresWriter: IngestWriter {
         try connection.execute("SELECT pg_advisory_xact_lock(?)", [key])
     }
 
-    func insertPlaceholder(path: String, headHash: String, headLength: Int) throws -> Int64 {
-        try insertLedgerRow(path: path, headHash: headHash, headLength: headLength)
-    }
-
     func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
         let connection = connection
         let source = source
+        // The text fields before the status columns, in the `COPY` column order.
+        let evidenceLead: [EvidenceField] = [.site, .address, .forwardedFor, .method, .uriStem, .uriQuery]
+        let requestLead: [GatewayRequestField] = [.site, .address, .method, .path]
         return { batch in
             let evidence = batch.kind == .evidence
             let sql =
@@ -72,17 +71,10 @@ final class PostgresWriter: IngestWriter {
                 COPY backend_gateway_requests (time, file_id, line, site, address, method, path, status,
                     substatus, request_id, request_id_field) FROM STDIN
                 """
-            let fieldCount = batch.fieldCount
             try connection.copyIn(sql) { copy in
                 try batch.arena.withUnsafeBytes { arena in
                     var lastTime: Int64 = .min
                     var timeText = ""
-                    func field(_ row: Int, _ index: Int) -> UnsafeRawBufferPointer? {
-                        let span = batch.spans[row * fieldCount + index]
-                        guard span.count >= 0 else { return nil }
-                        guard let base = arena.baseAddress else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-                        return UnsafeRawBufferPointer(start: base + Int(span.offset), count: Int(span.count))
-                    }
                     for (index, row) in batch.rows.enumerated() {
                         if row.time != lastTime {
                             lastTime = row.time
@@ -92,24 +84,26 @@ final class PostgresWriter: IngestWriter {
                         copy.integer(fileID)
                         copy.integer(row.line)
                         if evidence {
-                            // site, address, forwarded_for, method, uri_stem, uri_query
-                            for position in 0..<6 { copy.text(field(index, position)) }
+                            for field in evidenceLead {
+                                copy.text(batch.text(row: index, field, in: arena))
+                            }
                             copy.integer(Int64(row.status))
                             copy.integer(Int64(row.substatus))
-                            copy.text(field(index, 6))  // user_agent
-                            copy.text(field(index, 7))  // host
+                            copy.text(batch.text(row: index, EvidenceField.userAgent, in: arena))
+                            copy.text(batch.text(row: index, EvidenceField.host, in: arena))
                             copy.text(Verdict.allCases[Int(row.verdictCode)].rawValue)
                             copy.text(Outcome.allCases[Int(row.outcomeCode)].rawValue)
-                            copy.text(field(index, 8))  // rule
+                            copy.text(batch.text(row: index, EvidenceField.rule, in: arena))
                             copy.text(source)
                             copy.integer(row.keyID)
                         } else {
-                            // site, address, method, path
-                            for position in 0..<4 { copy.text(field(index, position)) }
+                            for field in requestLead {
+                                copy.text(batch.text(row: index, field, in: arena))
+                            }
                             copy.integer(Int64(row.status))
                             copy.integer(Int64(row.substatus))
-                            copy.text(field(index, 4))  // request_id
-                            copy.text(field(index, 5))  // request_id_field
+                            copy.text(batch.text(row: index, GatewayRequestField.requestID, in: arena))
+                            copy.text(batch.text(row: index, GatewayRequestField.requestIDField, in: arena))
                         }
                         try copy.endRow()
                     }

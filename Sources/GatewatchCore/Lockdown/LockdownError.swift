@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why a what-if or readiness evaluation could not run.
-public enum MigrationError: Error, Equatable, CustomStringConvertible, LocalizedError {
+public enum LockdownError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// The store holds no backend requests (in the window), so there is nothing to judge.
     case noData(path: String, window: String?)
     /// `--quiet-days` is not a positive number of days.

@@ -245,8 +245,7 @@ public struct WhatIfQuery: Sendable {
     ///
     /// - Parameter store: The store.
     /// - Returns: The comparison, each list busiest first (ties by address).
-    /// - Throws: ``MigrationError/noData(path:window:)`` when the window holds no request,
-    ///   ``RejudgementError`` when the proposal needs facts the store does not keep, database
+    /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
         try store.query { db in try run(db, path: store.path) }

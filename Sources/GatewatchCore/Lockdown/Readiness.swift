@@ -132,10 +132,10 @@ public struct ReadinessQuery: Sendable {
     ///
     /// - Parameter store: The store.
     /// - Returns: The verdict with the blocking clients.
-    /// - Throws: ``MigrationError/invalidQuietDays(_:)``, ``MigrationError/noData(path:window:)``
+    /// - Throws: ``LockdownError/invalidQuietDays(_:)``, ``LockdownError/noData(path:window:)``
     ///   when there is no request to judge, database errors otherwise.
     public func run(store: Store) throws -> ReadinessResult {
-        guard (1...Self.maximumQuietDays).contains(quietDays) else { throw MigrationError.invalidQuietDays(quietDays) }
+        guard (1...Self.maximumQuietDays).contains(quietDays) else { throw LockdownError.invalidQuietDays(quietDays) }
         // Windows apply to whole hours: an `until` inside an hour keeps that hour.
         let untilHour = until.map { $0 + (3600 - (($0 % 3600) + 3600) % 3600) % 3600 }
         let untilText = untilHour.map(UTCTime.format)
@@ -152,7 +152,7 @@ public struct ReadinessQuery: Sendable {
                 let newestHourText = row.optional(String.self, at: 1),
                 let newestHour = TimeDisplay.parse(newestHourText)
             else {
-                throw MigrationError.noData(
+                throw LockdownError.noData(
                     path: store.path,
                     window: untilText.map { "before \($0)" }
                 )

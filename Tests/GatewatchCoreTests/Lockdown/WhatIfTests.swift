@@ -149,7 +149,7 @@ import Testing
     func emptyWindow() throws {
         let range = TimeRange(since: try MigrationFixtures.time("2030-01-01"), until: nil)
         let proposed = try MigrationFixtures.policy(TestSupport.sample("web.config"))
-        let error = #expect(throws: MigrationError.self) {
+        let error = #expect(throws: LockdownError.self) {
             try WhatIfQuery(proposed: proposed, range: range).run(store: store)
         }
         #expect(error?.description.contains("no backend requests in") == true)

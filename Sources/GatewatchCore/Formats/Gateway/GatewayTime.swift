@@ -68,7 +68,7 @@ enum GatewayTime {
         milliseconds: Int64
     ) -> Int64? {
         guard hour <= 23, minute <= 59, second <= 60,
-            let days = W3CParser.daysFromCivil(year: year, month: month, day: day)
+            let days = CivilDate.days(year: year, month: month, day: day)
         else { return nil }
         return ((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000 + milliseconds
     }

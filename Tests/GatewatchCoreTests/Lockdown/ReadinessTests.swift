@@ -126,7 +126,7 @@ import Testing
 
     @Test("bad input explains itself", arguments: [0, -3, 36_501, 99_999_999_999])
     func badQuietDays(days: Int) throws {
-        let error = #expect(throws: MigrationError.self) { try ReadinessQuery(quietDays: days).run(store: store) }
+        let error = #expect(throws: LockdownError.self) { try ReadinessQuery(quietDays: days).run(store: store) }
         #expect(error?.description.contains("--quiet-days must be from 1 to 36500, not \(days)") == true)
     }
 
@@ -134,7 +134,7 @@ import Testing
     func emptyStore() throws {
         let db = try TestSupport.scratchDirectory() + "/empty.db"
         _ = try Store(path: db)
-        let error = #expect(throws: MigrationError.self) {
+        let error = #expect(throws: LockdownError.self) {
             try ReadinessQuery(quietDays: 1).run(store: try Store(path: db, readOnly: true))
         }
         #expect(error?.description.contains("run 'gatewatch ingest' first") == true)
