@@ -77,7 +77,8 @@ public struct PolicyDeclaration: Sendable {
         {
             return "built-in"
         }
-        return (platformRules.exactUserAgents + platformRules.userAgentPrefixes.map { $0 + "*" }
+        return
+            (platformRules.exactUserAgents + platformRules.userAgentPrefixes.map { $0 + "*" }
             + platformRules.addresses.ranges.map { "\($0.lowerBound)-\($0.upperBound)" }).joined(separator: ", ")
     }
 

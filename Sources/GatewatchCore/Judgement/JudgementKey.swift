@@ -125,14 +125,26 @@ struct JudgementKey: Hashable, Sendable {
     var id: Int64 {
         var text = address
         return text.withUTF8 {
-            Self.id(seed: facts.hashSeed, address: UnsafeRawBufferPointer($0), invalid: invalid ?? false, status: status, substatus: substatus)
+            Self.id(
+                seed: facts.hashSeed,
+                address: UnsafeRawBufferPointer($0),
+                invalid: invalid ?? false,
+                status: status,
+                substatus: substatus
+            )
         }
     }
 
     /// The id from the facts' ``JudgementFacts/hashSeed`` and the rest of the key: what the
     /// writers compute per flushed row without building a key.
     @inline(__always)
-    static func id(seed: UInt64, address: UnsafeRawBufferPointer, invalid: Bool, status: Int32, substatus: Int32)
+    static func id(
+        seed: UInt64,
+        address: UnsafeRawBufferPointer,
+        invalid: Bool,
+        status: Int32,
+        substatus: Int32
+    )
         -> Int64
     {
         var hash = StableHash(seed: seed)

@@ -57,6 +57,7 @@ public enum PolicyRegistry {
     ///
     /// - Parameter store: The store.
     /// - Returns: The record, or `nil` for a store that holds no judged history yet.
+    /// - Throws: Database errors.
     public static func current(store: Store) throws -> PolicyRecord? {
         try store.query { db in try current(db) }
     }
@@ -66,6 +67,7 @@ public enum PolicyRegistry {
     ///
     /// - Parameter store: The store.
     /// - Returns: The policy of the histograms' verdicts before the first such reclassify.
+    /// - Throws: Database errors.
     public static func latencySplit(store: Store) throws -> PolicyRecord? {
         try store.query { db in
             guard let fingerprint = try StoreMeta.value(db, "latency_policy") else { return nil }
@@ -132,8 +134,8 @@ public enum PolicyRegistry {
     /// store has none yet.
     ///
     /// - Parameters:
-    ///   - store: The store.
     ///   - declaration: The run's policy.
+    ///   - store: The store.
     /// - Throws: ``PolicyMismatch`` when the store's verdicts are under another policy.
     public static func admit(_ declaration: PolicyDeclaration, into store: Store) throws {
         try store.write { db in

@@ -54,9 +54,10 @@ public struct ReclassifyResult: Sendable, Equatable, Codable {
     }
 }
 
-/// Re-judges the whole store under a declared policy, in one transaction, in time proportional to
-/// the distinct judgement keys (plus one pass over `hourly` and `evidence` to rewrite the rows of
-/// keys that moved). No alert is fired for history.
+/// Re-judges the whole store under a declared policy, in one transaction.
+///
+/// Time is proportional to the distinct judgement keys, plus one pass over `hourly` and `evidence`
+/// to rewrite the rows of keys that moved. No alert is fired for history.
 public struct Reclassifier: Sendable {
     /// The policy to judge under.
     public var declaration: PolicyDeclaration

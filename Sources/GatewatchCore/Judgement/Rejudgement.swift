@@ -25,7 +25,7 @@ struct KeyChange: Sendable {
     var old: Judgement
     var new: Judgement
 
-    /// Whether `verdict` or `outcome` move (the rule alone may change, e.g. a renumbered entry).
+    /// Whether `verdict` or `outcome` move; the rule alone may change too (a renumbered entry).
     var moves: Bool { old.verdict != new.verdict || old.outcome != new.outcome }
 }
 

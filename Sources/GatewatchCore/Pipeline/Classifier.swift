@@ -124,10 +124,10 @@ struct Classifier {
         }
     }
 
-    /// The one judgement (DESIGN.md, "Verdicts"): gateway, platform, then the allowlist and the
-    /// outcome of the logged status. Ingest calls it per request (through ``classify``), the
-    /// ``Judge`` per stored key; `request` is asked only when the policy looks at more than the
-    /// address.
+    /// The one judgement (DESIGN.md, "Verdicts"): gateway, platform, the allowlist, the outcome.
+    ///
+    /// Ingest calls it per request (through ``classify``), the ``Judge`` per stored key; `request`
+    /// is asked only when the policy looks at more than the address.
     mutating func judge(
         address: IPAddress?,
         isPlatform: Bool,

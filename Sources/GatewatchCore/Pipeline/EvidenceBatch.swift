@@ -151,7 +151,6 @@ struct EvidenceBatch {
         append(text)
     }
 
-    /// Appends the next field of a row: the stored text of an address key.
     /// Sets the last row's judgement key from its address, the field appended last.
     mutating func setLastKeyID(_ aggregator: Aggregator, _ key: AggregateKey) {
         guard let span = spans.last, !rows.isEmpty else { return }
@@ -164,6 +163,7 @@ struct EvidenceBatch {
         rows[rows.count - 1].keyID = id
     }
 
+    /// Appends the next field of a row: the stored text of an address key.
     mutating func appendAddress<Field: BatchField>(
         _ field: Field,
         _ address: IPAddress,

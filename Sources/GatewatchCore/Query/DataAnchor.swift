@@ -6,6 +6,7 @@ public enum DataAnchor {
     ///   - store: The store.
     ///   - bound: Unix seconds; only data before it counts.
     /// - Returns: Unix seconds, or `nil` when the store holds no request (before `bound`).
+    /// - Throws: Database errors.
     public static func newest(store: Store, before bound: Int64?) throws -> Int64? {
         try store.query { db in
             let text: String?

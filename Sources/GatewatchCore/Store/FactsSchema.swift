@@ -159,20 +159,20 @@ enum FactsSchema {
                 UNIQUE (fingerprint)
             );
             """ + legacyKeys
-            + """
-            ALTER TABLE hourly ADD COLUMN key_id BIGINT;
-            UPDATE hourly h SET key_id = j.key_id FROM judgements j WHERE j.address = h.address
-                AND j.verdict = h.verdict AND j.outcome = h.outcome AND j.status = h.status AND j.substatus = h.substatus;
-            ALTER TABLE hourly ALTER COLUMN key_id SET NOT NULL;
-            ALTER TABLE hourly DROP CONSTRAINT hourly_pkey;
-            ALTER TABLE hourly ADD PRIMARY KEY (hour, site, address, key_id, source);
-            ALTER TABLE evidence ADD COLUMN key_id BIGINT;
-            UPDATE evidence e SET key_id = j.key_id FROM judgements j WHERE j.address = e.address
-                AND j.verdict = e.verdict AND j.outcome = e.outcome AND j.status = e.status AND j.substatus = e.substatus;
-            """ + recordedPolicy
-            + """
-            INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-            """
+                + """
+                ALTER TABLE hourly ADD COLUMN key_id BIGINT;
+                UPDATE hourly h SET key_id = j.key_id FROM judgements j WHERE j.address = h.address
+                    AND j.verdict = h.verdict AND j.outcome = h.outcome AND j.status = h.status AND j.substatus = h.substatus;
+                ALTER TABLE hourly ALTER COLUMN key_id SET NOT NULL;
+                ALTER TABLE hourly DROP CONSTRAINT hourly_pkey;
+                ALTER TABLE hourly ADD PRIMARY KEY (hour, site, address, key_id, source);
+                ALTER TABLE evidence ADD COLUMN key_id BIGINT;
+                UPDATE evidence e SET key_id = j.key_id FROM judgements j WHERE j.address = e.address
+                    AND j.verdict = e.verdict AND j.outcome = e.outcome AND j.status = e.status AND j.substatus = e.substatus;
+                """ + recordedPolicy
+                + """
+                INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                """
     )
 }

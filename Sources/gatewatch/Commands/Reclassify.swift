@@ -61,7 +61,10 @@ extension Gatewatch {
         }
 
         /// The declaration of a configuration, as `ingest` builds it.
-        static func declaration(_ configuration: GatewatchConfiguration, platformRules: String?) throws
+        static func declaration(
+            _ configuration: GatewatchConfiguration,
+            platformRules: String?
+        ) throws
             -> PolicyDeclaration
         {
             var options = IngestOptions()

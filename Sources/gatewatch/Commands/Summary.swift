@@ -104,7 +104,8 @@ extension Gatewatch {
                     }
                 }
                 if let policy {
-                    text += "Verdicts are under the policy \(SafeText.terminal(policy.label)), declared \(policy.declaredAt).\n"
+                    text +=
+                        "Verdicts are under the policy \(SafeText.terminal(policy.label)), declared \(policy.declaredAt).\n"
                 }
                 return text
             }

@@ -24,6 +24,7 @@ struct AnchorOptions: ParsableArguments {
     ///   - time: The time options.
     ///   - store: The store, for the newest data.
     /// - Returns: The window.
+    /// - Throws: `ValidationError` for a window that cannot be read, database errors.
     func resolve(_ time: TimeRangeOptions, store: Store) throws -> TimeRange {
         guard anchor == .data else { return try time.resolve() }
         let bound = try time.resolve().until
