@@ -49,7 +49,11 @@ extension WhatIfResult: Encodable {
         try container.encode(gatewaysDenied, forKey: .gatewaysDenied)
         try container.encode(findings.map(FindingRow.init), forKey: .findings)
         try container.encode(notes, forKey: .notes)
-        try container.encode(currentPolicy, forKey: .currentPolicy)
+        // Named by source and fingerprint (as `summary`): no declaration time in a comparable output.
+        try container.encode(
+            currentPolicy.map { ["source": $0.source, "fingerprint": $0.fingerprint] },
+            forKey: .currentPolicy
+        )
         try container.encode(unchanged, forKey: .unchanged)
         try container.encode(enforcement, forKey: .enforcement)
         try container.encode(history, forKey: .history)
