@@ -14,7 +14,7 @@ struct Gatewatch: ParsableCommand {
         subcommands: [
             Ingest.self, Summary.self, Top.self, IP.self, Clients.self, Timeline.self, Statuses.self, Events.self,
             SQL.self, Correlate.self, WhatIf.self, Readiness.self, Report.self, Watch.self, AlertCommand.self,
-            Prune.self, MigrateStore.self, Check.self, Lint.self, ConfigCommand.self,
+            Prune.self, MigrateStore.self, Check.self, Lint.self, ConfigCommand.self, Reclassify.self,
         ]
     )
 

@@ -36,9 +36,9 @@ import Testing
             try db.execute(
                 sql: """
                     INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-                        time_taken_sum, time_taken_max, first_seen, last_seen)
+                        time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
                     SELECT ?, site, ?, verdict, outcome, status, substatus, requests, bytes,
-                        time_taken_sum, time_taken_max, ?, ?
+                        time_taken_sum, time_taken_max, ?, ?, key_id
                     FROM hourly WHERE verdict = 'direct' LIMIT 1
                     """,
                 arguments: [hour, address, hour, hour]

@@ -193,7 +193,10 @@ enum CLI {
         let second = try CLI.run(["summary", "--db", db, "--format", "json"])
         #expect(first.stdout == second.stdout)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["files", "requests", "malformed", "first", "last", "by_verdict", "direct"])
+        // "policy": the policy the verdicts are under (issue 21).
+        #expect(
+            Set(object.keys) == ["files", "requests", "malformed", "first", "last", "by_verdict", "direct", "policy"]
+        )
         #expect(object["requests"] as? Int == 2000)
         #expect(object["first"] as? String == "2026-11-20T00:00:00Z")
         let verdicts = try #require(object["by_verdict"] as? [String: Int])

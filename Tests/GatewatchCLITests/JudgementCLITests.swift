@@ -70,7 +70,9 @@ import Testing
         #expect(!page.contains("No request bypassed the gateway"))
     }
 
-    @Test("a file read with no policy, then with one: the run warns and offers --reingest, which replaces its rows")
+    @Test(
+        "a file read with no policy, then with one: ingest refuses naming both policies (issue 21); --reingest --reclassify replaces its rows"
+    )
     func policyChangedThenReingest() throws {
         let directory = try CLI.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -78,15 +80,18 @@ import Testing
         try Self.write(CLI.log(0..<900), to: log)
         let db = directory + "/gatewatch.db"
         #expect(try CLI.run(["ingest", "--quiet", "--db", db, log]).status == 0)
+        let before = try CLI.dump(db)
 
         let again = try CLI.run(["ingest", "--db", db] + Self.policy + [log])
-        #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.contains("0 new, 1 already known"))
-        #expect(again.stdout.contains("policy 'none (unjudged)'"), "\(again.stdout)")
-        let offered = "gatewatch ingest --reingest --db \(db) " + Self.policy.joined(separator: " ") + " \(log)"
-        #expect(again.stderr.contains(offered), "\(again.stderr)")
+        #expect(again.status == 2, "\(again.stderr)")
+        #expect(again.stderr.contains("under the policy none (unjudged)"), "\(again.stderr)")
+        #expect(again.stderr.contains("web.config; gateways 20.50.10.4/32, 20.50.10.5/32"), "\(again.stderr)")
+        #expect(again.stderr.contains("gatewatch reclassify") && again.stderr.contains("--reclassify"))
+        #expect(try CLI.dump(db) == before)
 
-        let reingest = try CLI.run(["ingest", "--reingest", "--json", "--db", db] + Self.policy + [log])
+        let reingest = try CLI.run(
+            ["ingest", "--reingest", "--reclassify", "--json", "--db", db] + Self.policy + [log]
+        )
         #expect(reingest.status == 0, "\(reingest.stderr)")
         let report = try Self.json(reingest.stdout)
         #expect(report["files_new"] as? Int == 1)
@@ -145,6 +150,8 @@ import Testing
         try Self.write(CLI.log(0..<200, day: 22), to: other)
         let db = directory + "/gatewatch.db"
         #expect(try CLI.run(["ingest", "--quiet", "--db", db, first, second, other]).status == 0)
+        // The store's verdicts under the policy first (issue 21: ingest refuses another policy).
+        #expect(try CLI.run(["reclassify", "--db", db] + Self.policy).status == 0)
         let before = try CLI.dump(db)
 
         let refused = try CLI.run(["ingest", "--reingest", "--db", db] + Self.policy + [first])
@@ -156,8 +163,7 @@ import Testing
         let accepted = try CLI.run(["ingest", "--reingest", "--quiet", "--db", db] + Self.policy + [first, second])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         let fresh = directory + "/fresh.db"
-        #expect(try CLI.run(["ingest", "--quiet", "--db", fresh] + Self.policy + [first, second]).status == 0)
-        #expect(try CLI.run(["ingest", "--quiet", "--db", fresh, other]).status == 0)
+        #expect(try CLI.run(["ingest", "--quiet", "--db", fresh] + Self.policy + [first, second, other]).status == 0)
         let hourly = "SELECT * FROM hourly ORDER BY hour, site, address, verdict, outcome, status, substatus"
         let rows = try [db, fresh].map { path in
             try DatabaseQueue(path: path).read { try Row.fetchAll($0, sql: hourly).map(\.description) }
@@ -179,6 +185,7 @@ import Testing
         try Self.write(CLI.log(3_000..<6_000), to: second)
         let db = directory + "/gatewatch.db"
         #expect(try CLI.run(["ingest", "--quiet", "--db", db, first, second]).status == 0)
+        #expect(try CLI.run(["reclassify", "--db", db] + Self.policy).status == 0)
         // One input at a time: the removal is the first commit, then a.log's, then b.log's.
         let command = ["ingest", "--reingest", "--quiet", "--jobs", "1", "--db", db] + Self.policy + [first, second]
         let killed = try CLI.run(command, environment: ["GATEWATCH_FAULT": fault])
@@ -203,18 +210,20 @@ import Testing
         let summary = try Self.json(try CLI.run(["summary", "--format", "json", "--db", db]).stdout)
         #expect(summary["requests"] as? Int == 250)
         #expect((summary["by_verdict"] as? [String: Int])?["unjudged"] == 0)
-        // The same file again under another policy: the old row's basis is unknown, so no claim.
-        let again = try CLI.run(["ingest", "--db", db, log])
-        #expect(again.stdout.contains("0 new, 1 already known"), "\(again.stdout)")
-        #expect(!again.stderr.contains("--reingest"))
+        // The old rows' policy is unknown: recorded at ingest; another policy is refused until
+        // the store is re-judged under it (issue 21).
+        let refused = try CLI.run(["ingest", "--db", db, log])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("recorded at ingest"), "\(refused.stderr)")
         let later = directory + "/u_ex261121.log"
         try Self.write(CLI.log(0..<50, day: 21), to: later)
-        #expect(try CLI.run(["ingest", "--quiet", "--db", db] + Self.policy + [later]).status == 0)
+        let reclassified = try CLI.run(["ingest", "--quiet", "--reclassify", "--db", db] + Self.policy + [log, later])
+        #expect(reclassified.status == 0, "\(reclassified.stderr)")
         let recorded = try DatabaseQueue(path: db).read { db in
             try Row.fetchAll(db, sql: "SELECT path, policy_source, read_fields FROM files ORDER BY id")
         }
-        #expect(recorded.count == 2)
-        #expect(recorded[0]["policy_source"] as String? == nil)
+        try #require(recorded.count == 2)
+        #expect((recorded[0]["policy_source"] as String?)?.contains("web.config") == true)
         #expect((recorded[1]["policy_source"] as String?)?.contains("web.config") == true)
         #expect((recorded[1]["read_fields"] as String?) == "#Fields")
     }

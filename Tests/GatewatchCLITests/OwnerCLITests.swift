@@ -108,9 +108,10 @@ import Glibc
         #expect(blockers.contains { ($0["owner"] as? [String: String])?["name"] == "LogicApps.WestEurope" })
         let notes = try #require(ready["findings"] as? [[String: Any]])
         #expect(notes.contains { $0["code"] as? String == "OWNER_API_MANAGEMENT" })
+        // The Front Door caller was served before enforcement began: history unless asked for (issue 21).
         let whatif = try CLI.run([
             "whatif", "--db", db, "--config", config, "--service-tags", Self.sampleTags, "--gateway", "20.50.10.4",
-            "--format", "json",
+            "--format", "json", "--include-history",
         ])
         let proposed = try #require(try JSONSerialization.jsonObject(with: Data(whatif.stdout.utf8)) as? [String: Any])
         let lint = try #require(proposed["findings"] as? [[String: Any]])
@@ -118,7 +119,7 @@ import Glibc
         // The table shows the owner beside each address too.
         let whatifTable = try CLI.run([
             "whatif", "--db", db, "--config", config, "--service-tags", Self.sampleTags, "--gateway", "20.50.10.4",
-            "--limit", "0",
+            "--limit", "0", "--include-history",
         ])
         let header = try #require(whatifTable.stdout.split(separator: "\n").first { $0.hasPrefix("ADDRESS") })
         #expect(header.hasSuffix("OWNER"), "\(whatifTable.stdout)")

@@ -32,8 +32,12 @@ extension PassState {
         let status = loggedStatus ?? 0
         let substatus = Int32(clamping: parser.number(.substatus) ?? 0)
         let userAgent = parser.field(.userAgent)
+        // Platform traffic by the rules is a fact of every request, gateway traffic too: a later
+        // policy without that gateway judges it from the stored facts (Judgement/).
+        let isPlatform = file.ingestor.platform.matches(address: address, userAgent: userAgent)
         let decision = classifier.classify(
             address: address,
+            isPlatform: isPlatform,
             status: loggedStatus,
             substatus: substatus,
             loggedIISVersion: parser.loggedIISVersion,
@@ -46,6 +50,8 @@ extension PassState {
         tally.add(decision.verdict, outcome: decision.outcome)
         let siteID = aggregator.siteID(parser.field(.siteName))
         let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
+        let factsID = factReader.read(parser, isPlatform: isPlatform, userAgent: userAgent, into: &aggregator.facts)
+        if Int(decision.decision) >= aggregator.rules.count { aggregator.rules = classifier.rules }
         let key = AggregateKey(
             hour: timestamp - timestamp % 3600,
             site: siteID,
@@ -54,7 +60,9 @@ extension PassState {
             verdict: decision.verdict,
             outcome: decision.outcome,
             status: status,
-            substatus: substatus
+            substatus: substatus,
+            facts: factsID,
+            decision: decision.decision
         )
         // Absent sizes and times add nothing to the sums, and no latency sample.
         let timeTaken = parser.number(.timeTaken)
@@ -93,6 +101,7 @@ extension PassState {
             )
             evidence.append(EvidenceField.site, aggregator.siteName(siteID))
             evidence.appendAddress(EvidenceField.address, key.address, invalid: invalidID, aggregator)
+            evidence.setLastKeyID(aggregator, key)
             evidence.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
             evidence.append(EvidenceField.method, parser.field(.method))
             evidence.append(EvidenceField.uriStem, stem)

@@ -33,6 +33,8 @@ final class PassState {
     /// Evidence batches held until the transaction opens (deferred passes).
     var held = HeldEvidence()
     var classifier: Classifier
+    /// Reads the facts the judgement keys keep.
+    let factReader: FactReader
 
     var presetCandidates: [LedgerCandidate]?
     var candidates: [LedgerCandidate] = []
@@ -71,6 +73,7 @@ final class PassState {
         options = file.ingestor.options
         parser = W3CParser(fallbackLayout: options.fallbackLayout, requestIDField: options.requestIDField)
         parser.dateWindow = file.dateWindow
+        factReader = FactReader(policy: file.ingestor.policy, platformRules: file.ingestor.options.platformRules)
         classifier = Classifier(
             policy: file.ingestor.policy,
             gateways: file.ingestor.gateways,

@@ -11,6 +11,8 @@ extension WhatIfResult: Encodable {
         case platformBroken = "platform_broken"
         case gatewaysDenied = "gateways_denied"
         case findings, notes
+        case currentPolicy = "current_policy"
+        case unchanged, enforcement, history, moves
     }
 
     private struct Totals: Encodable {
@@ -47,6 +49,15 @@ extension WhatIfResult: Encodable {
         try container.encode(gatewaysDenied, forKey: .gatewaysDenied)
         try container.encode(findings.map(FindingRow.init), forKey: .findings)
         try container.encode(notes, forKey: .notes)
+        // Named by source and fingerprint (as `summary`): no declaration time in a comparable output.
+        try container.encode(
+            currentPolicy.map { ["source": $0.source, "fingerprint": $0.fingerprint] },
+            forKey: .currentPolicy
+        )
+        try container.encode(unchanged, forKey: .unchanged)
+        try container.encode(enforcement, forKey: .enforcement)
+        try container.encode(history, forKey: .history)
+        try container.encode(moves, forKey: .moves)
     }
 
     /// A lint finding in the shape `gatewatch lint --format json` prints.
@@ -207,6 +218,27 @@ extension WhatIfResult: Encodable {
         case .ok: output += "Result: nothing that works today would break (exit 0)\n"
         case .blocksTraffic: output += "Result: would refuse traffic that is served today (exit 4)\n"
         case .breaksPlatform: output += "Result: would break platform traffic (exit 5)\n"
+        }
+        if let currentPolicy {
+            output +=
+                unchanged
+                ? "Policy: unchanged: the stored verdicts are already under it (\(SafeText.terminal(currentPolicy.label)))\n"
+                : "Verdicts now under: \(SafeText.terminal(currentPolicy.label))\n"
+        }
+        if enforcement.isEmpty {
+            output += "Enforcement: no logged denial with the proposed policy's status: every request is judged\n"
+        } else {
+            let sites = enforcement.map { "\($0.site.isEmpty ? "-" : SafeText.terminal($0.site)) since \($0.since)" }
+            output += "Enforcement began: \(sites.joined(separator: ", ")); served direct requests before it are "
+            output += "history (\(history.requests) request(s) from \(history.addresses) address(es))\n"
+        }
+        if moves.isEmpty {
+            output += "Moves: no request would change verdict or outcome ('reclassify' would change nothing)\n"
+        } else {
+            output += "Moves ('reclassify' under it would move, in this window):\n"
+            for move in moves {
+                output += "  \(move.text): \(move.requests) request(s) from \(move.addresses) address(es)\n"
+            }
         }
         func section(_ title: String, _ entries: [WhatIfEntry], lastColumn: String = "LAST SEEN") {
             let total = Self.total(entries)

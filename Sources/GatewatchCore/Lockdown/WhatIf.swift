@@ -134,6 +134,17 @@ public struct WhatIfResult: Sendable, Equatable {
     public var findings: [LintFinding]
     /// What the evaluation cannot see (host-based Kudu rules, header-dependent rules, …).
     public var notes: [String]
+    /// The policy the stored verdicts are under.
+    public var currentPolicy: PolicyRecord?
+    /// Whether the proposal is that policy (same fingerprint): nothing would change.
+    public var unchanged = false
+    /// When enforcement began per site: the first logged denial the proposed policy would log.
+    public var enforcement: [WhatIfEnforcement] = []
+    /// Direct requests served before enforcement began on their site: history, not breaks.
+    public var history = WhatIfTotal(addresses: 0, requests: 0)
+    /// Requests whose verdict or outcome the proposal changes, per move: what `reclassify` under
+    /// it would move in the window.
+    public var moves: [JudgementMove] = []
 
     /// The change-pipeline verdict: platform breakage first, then blocked traffic.
     public var outcome: WhatIfOutcome {
@@ -174,6 +185,11 @@ public struct WhatIfQuery: Sendable {
     public var range: TimeRange
     /// Endpoints and user agents listed per address (0 = all).
     public var valuesPerAddress: Int
+    /// The proposal with its gateways and platform rules, as the policy registry knows it.
+    public var declaration: PolicyDeclaration
+    /// Judge direct requests served before enforcement began as breaks too (they are history by
+    /// default).
+    public var includeHistory = false
 
     /// Creates the query.
     ///
@@ -185,10 +201,32 @@ public struct WhatIfQuery: Sendable {
         self.proposed = proposed
         self.range = range
         self.valuesPerAddress = valuesPerAddress
+        declaration = PolicyDeclaration(policy: proposed)
+    }
+
+    /// Creates the query for a declaration (policy, gateways, platform rules as `ingest` and
+    /// `reclassify` take them).
+    ///
+    /// - Parameters:
+    ///   - declaration: The proposal.
+    ///   - range: The window of history; everything by default.
+    ///   - valuesPerAddress: Endpoints and user agents listed per address.
+    ///   - includeHistory: Judge direct requests served before enforcement began as breaks too.
+    public init(
+        declaration: PolicyDeclaration,
+        range: TimeRange = .all,
+        valuesPerAddress: Int = 3,
+        includeHistory: Bool = false
+    ) {
+        proposed = declaration.policy
+        self.declaration = declaration
+        self.range = range
+        self.valuesPerAddress = valuesPerAddress
+        self.includeHistory = includeHistory
     }
 
     /// Stored history of one address under one current classification.
-    private struct Tally {
+    struct Tally {
         var requests = 0
         var blocked = 0
         var first = ""
@@ -202,179 +240,19 @@ public struct WhatIfQuery: Sendable {
         }
     }
 
-    /// The current classification groups the comparison needs.
-    private enum Group: Hashable {
-        case gateway, allowed, directServed, directBlocked, platform, unjudged
-    }
-
-    /// Runs the evaluation.
+    /// Runs the evaluation: the proposal judged over the stored judgement keys (as `reclassify`
+    /// would judge them), compared with their current judgement.
     ///
     /// - Parameter store: The store.
     /// - Returns: The comparison, each list busiest first (ties by address).
     /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
-        let filter = QueryFilter(range: range)
-        return try store.query { db in
-            let conditions = try filter.hourlyConditions(db)
-            var tallies: [String: [Group: Tally]] = [:]
-            var first = ""
-            var last = ""
-            try db.forEachRow(
-                """
-                SELECT address, verdict, outcome, SUM(requests), MIN(first_seen), MAX(last_seen)
-                FROM hourly \(conditions.whereClause) GROUP BY address, verdict, outcome
-                """,
-                conditions.values
-            ) { row in
-                let address: String = row[0]
-                let verdict: String = row[1]
-                let outcome: String = row[2]
-                let requests: Int = row[3]
-                let firstSeen: String = row[4]
-                let lastSeen: String = row[5]
-                if first.isEmpty || firstSeen < first { first = firstSeen }
-                if lastSeen > last { last = lastSeen }
-                let group: Group
-                switch Verdict(rawValue: verdict) {
-                case .gateway: group = .gateway
-                case .allowed: group = .allowed
-                case .unjudged: group = .unjudged
-                case .platform: group = .platform
-                case .direct, nil: group = outcome == Outcome.blocked.rawValue ? .directBlocked : .directServed
-                }
-                tallies[address, default: [:]][group, default: Tally()].add(
-                    requests: requests,
-                    blocked: outcome == Outcome.blocked.rawValue,
-                    first: firstSeen,
-                    last: lastSeen
-                )
-            }
-            guard !tallies.isEmpty else { throw LockdownError.noData(path: store.path, window: windowText(range)) }
-
-            var newlyBlocked: [WhatIfEntry] = []
-            var unenforced: [WhatIfEntry] = []
-            var newlyAllowed: [WhatIfEntry] = []
-            var platform: [(address: String, tally: Tally)] = []
-            // The implied lock-down (gateways only, no policy file) allows platform traffic by
-            // definition, as ingest does.
-            let judgesPlatform = !proposed.files.isEmpty
-            for (address, groups) in tallies {
-                let decision = decide(address)
-                let allows = decision.verdict == .allow
-                func entry(_ current: Verdict, _ tally: Tally) -> WhatIfEntry {
-                    WhatIfEntry(
-                        address: address,
-                        current: current.rawValue,
-                        requests: tally.requests,
-                        blocked: tally.blocked,
-                        firstSeen: tally.first,
-                        lastSeen: tally.last,
-                        proposed: decision.verdict.rawValue,
-                        rule: Self.ruleText(decision),
-                        status: Self.statusText(decision),
-                        endpoints: [],
-                        userAgents: []
-                    )
-                }
-                if allows {
-                    var direct = Tally()
-                    for group in [Group.directServed, .directBlocked] {
-                        if let tally = groups[group] {
-                            direct.add(requests: tally.requests, blocked: false, first: tally.first, last: tally.last)
-                            direct.blocked += tally.blocked
-                        }
-                    }
-                    if direct.requests > 0 { newlyAllowed.append(entry(.direct, direct)) }
-                } else {
-                    if let tally = groups[.gateway] { newlyBlocked.append(entry(.gateway, tally)) }
-                    if let tally = groups[.allowed] { newlyBlocked.append(entry(.allowed, tally)) }
-                    // Nothing judged these; whatever their status, the proposal would refuse them.
-                    if let tally = groups[.unjudged] { newlyBlocked.append(entry(.unjudged, tally)) }
-                    if let tally = groups[.directServed] { unenforced.append(entry(.direct, tally)) }
-                }
-                // Judged below with its user agents: App Service lets platform probes past its
-                // access restrictions by user agent (D21).
-                if judgesPlatform, let tally = groups[.platform] { platform.append((address, tally)) }
-            }
-
-            let lookup = try InventoryLookup(db, filter: filter, perAddress: valuesPerAddress)
-            func withValues(_ entries: [WhatIfEntry]) throws -> [WhatIfEntry] {
-                let values = try lookup.values(for: entries.map(\.address))
-                return Self.sorted(entries).map { entry in
-                    var entry = entry
-                    entry.endpoints = values.endpoints[entry.address] ?? []
-                    entry.userAgents = values.userAgents[entry.address] ?? []
-                    return entry
-                }
-            }
-            let platformValues = try InventoryLookup(db, filter: filter, perAddress: 0)
-                .values(for: platform.map(\.address))
-            var platformBroken: [WhatIfPlatformEntry] = platform.compactMap { item in
-                let userAgents = platformValues.userAgents[item.address] ?? []
-                guard let decision = decidePlatform(item.address, userAgents: userAgents) else { return nil }
-                return WhatIfPlatformEntry(
-                    address: item.address,
-                    kinds: Self.platformKinds(address: item.address, userAgents: userAgents),
-                    requests: item.tally.requests,
-                    blocked: item.tally.blocked,
-                    lastSeen: item.tally.last,
-                    rule: Self.ruleText(decision),
-                    status: Self.statusText(decision),
-                    userAgents: userAgents
-                )
-            }
-            platformBroken.sort {
-                $0.requests != $1.requests ? $0.requests > $1.requests : byteOrder($0.address, $1.address)
-            }
-
-            var result = WhatIfResult(
-                policySource: proposed.source,
-                gateways: proposed.gateways.ranges.map(Self.rangeText),
-                first: first,
-                last: last,
-                newlyBlocked: try withValues(newlyBlocked),
-                unenforced: try withValues(unenforced),
-                newlyAllowed: try withValues(newlyAllowed),
-                platformBroken: platformBroken,
-                gatewaysDenied: gatewayDenials(),
-                findings: proposed.lint(),
-                notes: []
-            )
-            result.notes = notes(for: result)
-            return result
-        }
-    }
-
-    /// The proposed decision for a stored address; text that is not an address is indeterminate,
-    /// as at ingest.
-    private func decide(_ address: String) -> PolicyDecision {
-        guard let parsed = IPAddress(address) else {
-            return PolicyDecision(verdict: .indeterminate, rule: "client address is not an IP address", layer: .none)
-        }
-        return proposed.evaluate(address: parsed)
-    }
-
-    /// The proposed denial of an address's platform traffic, or `nil` when the proposed policy lets
-    /// it in: each platform user agent of the address is evaluated (as logged, `+` for space), and
-    /// the first denial wins; without user agents the address alone decides.
-    private func decidePlatform(_ address: String, userAgents: [ValueCount]) -> PolicyDecision? {
-        guard let parsed = IPAddress(address) else { return decide(address) }
-        let agents = userAgents.map { $0.value.replacingOccurrences(of: "+", with: " ") }
-            .filter { PlatformTraffic.isPlatform(userAgent: $0) }
-        guard !agents.isEmpty else {
-            let decision = proposed.evaluate(address: parsed)
-            return decision.verdict == .allow ? nil : decision
-        }
-        for agent in agents {
-            let decision = proposed.evaluate(PolicyRequest(address: parsed, userAgent: agent))
-            if decision.verdict != .allow { return decision }
-        }
-        return nil
+        try store.query { db in try run(db, path: store.path) }
     }
 
     /// Declared gateway ranges whose first or last address the proposed policy denies.
-    private func gatewayDenials() -> [WhatIfGatewayDenial] {
+    func gatewayDenials() -> [WhatIfGatewayDenial] {
         var denials: [WhatIfGatewayDenial] = []
         for range in proposed.gateways.ranges {
             for address in Set([range.lowerBound, range.upperBound]).sorted() {
@@ -395,15 +273,8 @@ public struct WhatIfQuery: Sendable {
     }
 
     /// The limits that apply to this evaluation.
-    private func notes(for result: WhatIfResult) -> [String] {
+    func notes(for result: WhatIfResult) -> [String] {
         var notes: [String] = []
-        if proposed.needsRequestHeaders {
-            notes.append(
-                "the proposed policy looks at more than the client address (X-Forwarded-For in proxy mode, <location> "
-                    + "paths or App Service header filters); history keeps addresses only, so each address was "
-                    + "evaluated as a request without headers; confirm single cases with 'gatewatch check --xff/--url/--header'"
-            )
-        }
         if proposed.dynamic != nil {
             notes.append(
                 "dynamicIpSecurity limits depend on request timing and are not simulated here; only the static list was evaluated"

@@ -8,6 +8,11 @@ struct AggregateKey: Hashable {
     var outcomeCode: UInt8
     var status: Int32
     var substatus: Int32
+    /// The request's facts: an index into the aggregator's ``Aggregator/facts``.
+    var facts: Int32 = 0
+    /// The policy decision (``Classification/decision``): determined by the rest of the key, kept
+    /// for the rule text of a new judgement.
+    var decision: Int32 = -1
 }
 
 extension AggregateKey {
@@ -19,7 +24,9 @@ extension AggregateKey {
         verdict: Verdict,
         outcome: Outcome,
         status: Int32,
-        substatus: Int32
+        substatus: Int32,
+        facts: Int32,
+        decision: Int32
     ) {
         self.init(
             hour: hour,
@@ -29,7 +36,9 @@ extension AggregateKey {
             verdictCode: verdict.code,
             outcomeCode: outcome.code,
             status: status,
-            substatus: substatus
+            substatus: substatus,
+            facts: facts,
+            decision: decision
         )
     }
 
@@ -57,6 +66,7 @@ extension AggregateKey: FlatKey {
         folded = mix64(
             folded ^ UInt64(UInt32(bitPattern: invalidAddress)) ^ UInt64(verdictCode) << 32 ^ UInt64(outcomeCode) << 40
         )
+        folded = mix64(folded ^ UInt64(UInt32(bitPattern: facts)))
         return mix64(folded ^ UInt64(UInt32(bitPattern: status)) ^ UInt64(UInt32(bitPattern: substatus)) << 32)
     }
 
@@ -86,8 +96,28 @@ struct Aggregator {
     private var lastSiteID: Int32 = 0
     private var invalidTexts: [String] = []
     private var invalidIndex: [String: Int32] = [:]
+    /// The facts the keys name (``AggregateKey/facts``).
+    var facts = FactTable()
+    /// The rule texts of the pass's policy decisions (``AggregateKey/decision``), for the
+    /// judgements of new keys; set before the table is handed to a writer.
+    var rules: [String] = []
 
     var count: Int { table.count }
+
+    /// The judgement key id of a key whose address text is `address`.
+    @inline(__always)
+    func keyID(_ key: AggregateKey, address: UnsafeRawBufferPointer) -> Int64 {
+        JudgementKey.id(
+            seed: facts.seeds[Int(key.facts)],
+            address: address,
+            invalid: key.invalidAddress != 0,
+            status: key.status,
+            substatus: key.substatus
+        )
+    }
+
+    /// The rule text of a key's decision (empty when none was needed).
+    func ruleText(_ key: AggregateKey) -> String { key.decision >= 0 ? rules[Int(key.decision)] : "" }
 
     /// The id of a site name, interned; the previous line's site is checked first.
     mutating func siteID(_ bytes: UnsafeRawBufferPointer?) -> Int32 {

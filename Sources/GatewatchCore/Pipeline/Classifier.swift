@@ -95,18 +95,50 @@ struct Classifier {
         bytes.map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Classifies one logged request (the ingest path): its facts are read from the parser only
+    /// when the policy looks at more than the address.
     mutating func classify(
         address: IPAddress?,
+        isPlatform: Bool,
         status: Int32?,
         substatus: Int32,
         loggedIISVersion: Int?,
         userAgent: UnsafeRawBufferPointer?,
         parser: W3CParser
     ) -> Classification {
+        judge(
+            address: address,
+            isPlatform: isPlatform,
+            status: status,
+            substatus: substatus,
+            loggedIISVersion: loggedIISVersion
+        ) { address in
+            PolicyRequest(
+                address: address,
+                forwardedFor: Self.text(parser.field(.forwardedFor)),
+                host: Self.text(parser.field(.host)),
+                path: Self.text(parser.field(.uriStem)),
+                userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) },
+                headers: Self.filteredHeaders(parser)
+            )
+        }
+    }
+
+    /// The one judgement (DESIGN.md, "Verdicts"): gateway, platform, the allowlist, the outcome.
+    ///
+    /// Ingest calls it per request (through ``classify``), the ``Judge`` per stored key; `request`
+    /// is asked only when the policy looks at more than the address.
+    mutating func judge(
+        address: IPAddress?,
+        isPlatform: Bool,
+        status: Int32?,
+        substatus: Int32,
+        loggedIISVersion: Int?,
+        request: (IPAddress) -> PolicyRequest
+    ) -> Classification {
         if let address, gateways.contains(address) {
             return Classification(verdict: .gateway, outcome: .none, decision: -1)
         }
-        let isPlatform = platform.matches(address: address, userAgent: userAgent)
         if judgesNothing {
             // Platform traffic is recognised by its own rules; anything else would be `allowed`
             // only by a judgement nobody made.
@@ -116,21 +148,11 @@ struct Classifier {
         if let address {
             if !needsHeaders, let slot = cache.index(of: address) {
                 index = cache[valueAt: slot]
+            } else if needsHeaders {
+                index = intern(policy.evaluate(request(address)))
             } else {
-                if needsHeaders {
-                    let request = PolicyRequest(
-                        address: address,
-                        forwardedFor: Self.text(parser.field(.forwardedFor)),
-                        host: Self.text(parser.field(.host)),
-                        path: Self.text(parser.field(.uriStem)),
-                        userAgent: Self.text(userAgent).map { String($0.map { $0 == "+" ? " " : $0 }) },
-                        headers: Self.filteredHeaders(parser)
-                    )
-                    index = intern(policy.evaluate(request))
-                } else {
-                    index = intern(policy.evaluate(address: address))
-                    cache[valueAt: cache.insertIndex(address, default: index)] = index
-                }
+                index = intern(policy.evaluate(address: address))
+                cache[valueAt: cache.insertIndex(address, default: index)] = index
             }
         } else {
             index = intern(invalidDecision)
@@ -154,6 +176,9 @@ struct Classifier {
             return Classification(verdict: .direct, outcome: outcome, decision: index)
         }
     }
+
+    /// The rule texts of the decisions made so far, by ``Classification/decision``.
+    var rules: [String] { ruleTexts }
 
     /// The rule text stored with evidence.
     func ruleText(_ classification: Classification) -> String {

@@ -92,6 +92,8 @@ struct EvidenceBatch {
         var substatus: Int32
         var verdictCode: UInt8
         var outcomeCode: UInt8
+        /// The row's judgement key (`evidence.key_id`; 0 for gateway-request rows).
+        var keyID: Int64 = 0
     }
 
     var arena: [UInt8] = []
@@ -147,6 +149,18 @@ struct EvidenceBatch {
     mutating func append<Field: BatchField>(_ field: Field, _ text: String) {
         expect(field)
         append(text)
+    }
+
+    /// Sets the last row's judgement key from its address, the field appended last.
+    mutating func setLastKeyID(_ aggregator: Aggregator, _ key: AggregateKey) {
+        guard let span = spans.last, !rows.isEmpty else { return }
+        let id = arena.withUnsafeBytes { raw in
+            aggregator.keyID(
+                key,
+                address: UnsafeRawBufferPointer(rebasing: raw[Int(span.offset)..<Int(span.offset + max(span.count, 0))])
+            )
+        }
+        rows[rows.count - 1].keyID = id
     }
 
     /// Appends the next field of a row: the stored text of an address key.

@@ -107,16 +107,16 @@ public enum Pruner {
                 SELECT substr(hour, 1, 10) || 'T00:00:00Z' AS hour, site, address, verdict, outcome, status, substatus,
                     SUM(requests) AS requests, SUM(bytes) AS bytes, SUM(time_taken_sum) AS time_taken_sum,
                     MAX(time_taken_max) AS time_taken_max, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
-                    source
+                    source, key_id
                 FROM hourly WHERE hour < ?
-                GROUP BY substr(hour, 1, 10), site, address, verdict, outcome, status, substatus, source
+                GROUP BY substr(hour, 1, 10), site, address, verdict, outcome, status, substatus, source, key_id
                 """,
                 [cutoff]
             )
             try db.execute("DELETE FROM hourly WHERE hour < ?", [cutoff])
             let columns =
                 "hour, site, address, verdict, outcome, status, substatus, requests, bytes, time_taken_sum, "
-                + "time_taken_max, first_seen, last_seen, source"
+                + "time_taken_max, first_seen, last_seen, source, key_id"
             let daily = try db.changes("INSERT INTO hourly (\(columns)) SELECT \(columns) FROM gatewatch_rollup", [])
             try db.execute("DROP TABLE gatewatch_rollup", [])
             report.hourlyRolledUpBefore = cutoff

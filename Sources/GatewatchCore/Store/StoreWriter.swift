@@ -18,6 +18,9 @@ final class StoreWriter: IngestWriter {
     private var upsertBatchStatement: Statement?
     private var inventoryBatchStatement: Statement?
     private var latencyStatement: Statement?
+    private var judgementStatement: Statement?
+    /// Judgement keys this transaction has written (or found written).
+    private var knownKeys = Set<Int64>()
     /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
     private let constants: BoundConstants
     private let scratch = RowScratch()
@@ -36,10 +39,10 @@ final class StoreWriter: IngestWriter {
 
     static let hourlyHead = """
         INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-            time_taken_sum, time_taken_max, first_seen, last_seen, source)
+            time_taken_sum, time_taken_max, first_seen, last_seen, source, key_id)
         """
     static let hourlyTail = """
-        ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
+        ON CONFLICT (hour, site, address, key_id, source) DO UPDATE SET
             requests = requests + excluded.requests,
             bytes = bytes + excluded.bytes,
             time_taken_sum = time_taken_sum + excluded.time_taken_sum,
@@ -117,7 +120,7 @@ final class StoreWriter: IngestWriter {
     /// The columns of the evidence insert, in parameter order.
     private static let evidenceColumns = [
         "time", "file_id", "line", "site", "address", "forwarded_for", "method", "uri_stem", "uri_query", "status",
-        "substatus", "user_agent", "host", "verdict", "outcome", "rule", "source",
+        "substatus", "user_agent", "host", "verdict", "outcome", "rule", "source", "key_id",
     ]
     /// The columns of the gateway-request insert, in parameter order.
     private static let gatewayRequestColumns = [
@@ -151,7 +154,8 @@ final class StoreWriter: IngestWriter {
                 textColumns: Self.textParameters(GatewayRequestField.self, in: columns),
                 statusColumns: status,
                 verdictColumns: nil,
-                sourceColumn: nil
+                sourceColumn: nil,
+                keyColumn: nil
             )
         }
         return try makeSink(
@@ -160,7 +164,8 @@ final class StoreWriter: IngestWriter {
             textColumns: Self.textParameters(EvidenceField.self, in: columns),
             statusColumns: status,
             verdictColumns: (Self.parameter("verdict", in: columns), Self.parameter("outcome", in: columns)),
-            sourceColumn: Self.parameter("source", in: columns)
+            sourceColumn: Self.parameter("source", in: columns),
+            keyColumn: Self.parameter("key_id", in: columns)
         )
     }
 
@@ -170,7 +175,8 @@ final class StoreWriter: IngestWriter {
         textColumns: [Int32],
         statusColumns: (Int32, Int32),
         verdictColumns: (Int32, Int32)?,
-        sourceColumn: Int32?
+        sourceColumn: Int32?,
+        keyColumn: Int32?
     ) throws -> (EvidenceBatch) throws -> Void {
         let connection = db.sqliteConnection
         let sql = statement.sql
@@ -229,6 +235,7 @@ final class StoreWriter: IngestWriter {
                                 constants.bind(raw, verdictColumns.1, constants.outcomes[Int(row.outcomeCode)])
                             }
                             if let sourceColumn { constants.bind(raw, sourceColumn, constants.source) }
+                            if let keyColumn { sqlite3_bind_int64(raw, keyColumn, row.keyID) }
                             let code = sqlite3_step(raw)
                             guard code == SQLITE_DONE else {
                                 throw DatabaseError(
@@ -252,11 +259,12 @@ final class StoreWriter: IngestWriter {
     private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
             upsertStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: 1, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: 1, Self.hourlyTail)
             )
             upsertBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 14, rows: Self.rowsPerStatement, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
+            judgementStatement = try db.makeStatement(sql: KeyRow.insertSQL)
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
@@ -336,12 +344,18 @@ final class StoreWriter: IngestWriter {
         }
         order.sort()
         guard let batchStatement = upsertBatchStatement else { return }
-        try writeRows(order, columns: 14, single: statement, batch: batchStatement) { target, entry, base in
+        var newKeys: [KeyRow] = []
+        try writeRows(order, columns: 15, single: statement, batch: batchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             let value = values[Int(entry.index)]
             scratch.bindTime(target, base + 1, key.hour)
             scratch.bindName(target, base + 2, aggregator.siteName(key.site))
-            scratch.bindAddress(target, base + 3, key.address, invalid: key.invalidAddress, aggregator)
+            let keyID = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) { text in
+                scratch.bind(target, base + 3, text)
+                return aggregator.keyID(key, address: text)
+            }
+            if knownKeys.insert(keyID).inserted { newKeys.append(KeyRow(key, id: keyID, in: aggregator)) }
+            sqlite3_bind_int64(target, base + 15, keyID)
             constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
             constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
             sqlite3_bind_int64(target, base + 6, Int64(key.status))
@@ -354,7 +368,29 @@ final class StoreWriter: IngestWriter {
             scratch.bindTime(target, base + 13, value.last)
             constants.bind(target, base + 14, constants.source)
         }
+        if let judgementStatement { try insert(newKeys, with: judgementStatement) }
         aggregator.removeAll()
+    }
+
+    /// Inserts the judgements of keys new to this transaction (known ones are left as they are).
+    private func insert(_ rows: [KeyRow], with statement: Statement) throws {
+        let raw = statement.sqliteStatement
+        defer {
+            sqlite3_reset(raw)
+            sqlite3_clear_bindings(raw)
+        }
+        for row in rows {
+            sqlite3_reset(raw)
+            for (index, value) in row.values.enumerated() {
+                let column = Int32(index + 1)
+                switch value {
+                case .integer(let number): sqlite3_bind_int64(raw, column, number)
+                case .text(let text): bind(raw, column, text)
+                case .null: sqlite3_bind_null(raw, column)
+                }
+            }
+            try check(sqlite3_step(raw), statement)
+        }
     }
 
     /// Writes inventories and latency histograms held in memory and empties them.

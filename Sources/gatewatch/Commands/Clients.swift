@@ -16,6 +16,7 @@ extension Gatewatch {
 
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var anchor: AnchorOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var owners: OwnerOptions
@@ -39,6 +40,7 @@ extension Gatewatch {
             if by != nil { filter.limit = 0 }  // group every caller, then cap the groups
             let path = try store.resolvedPath(config: query.config)
             let database = try store.open(.readOnly, config: query.config)
+            filter.range = try anchor.resolve(time, store: database)
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
             let attribution = try owners.attribution(query: query, storePath: path) { result.clients.map(\.address) }
             let attributed = try result.named(try query.addressNames()).attributed(attribution, store: database)

@@ -57,6 +57,12 @@ extension Gatewatch {
         )
         var jobs: Int?
 
+        @Flag(
+            help:
+                "When the store's verdicts are under another policy, re-judge them under this run's first (as 'gatewatch reclassify'), then ingest."
+        )
+        var reclassify = false
+
         @Argument(help: ArgumentHelp("Files, directories, glob patterns, or - for standard input.", valueName: "path"))
         var paths: [String] = []
 
@@ -90,6 +96,7 @@ extension Gatewatch {
             guard !discovery.paths.isEmpty else { throw ExitCode(2) }
 
             let database = try store.open(.create, config: policy.config)
+            try admitPolicy(options, into: database, errors: errors)
             if verbose { errors.write("gzip inflate: \(ByteSource.Inflater.preferred.explanation)\n") }
             let progress = ProgressBar(enabled: !quiet && !json && errors.isTerminal)
             let ingestor = Ingestor(store: database, options: options)
@@ -137,6 +144,27 @@ extension Gatewatch {
 }
 
 extension Gatewatch.Ingest {
+    /// Refuses a run whose policy is not the one the store's verdicts are under (exit 2), unless
+    /// `--reclassify` re-judges the store under it first.
+    func admitPolicy(_ options: IngestOptions, into database: Store, errors: StandardError) throws {
+        let declaration = PolicyDeclaration(options: options)
+        do {
+            try PolicyRegistry.admit(declaration, into: database)
+        } catch let mismatch as PolicyMismatch {
+            guard reclassify else {
+                errors.write(error: mismatch)
+                throw ExitCode(2)
+            }
+            do {
+                let result = try Reclassifier(declaration: declaration).run(store: database)
+                if !quiet, !json { errors.write(Gatewatch.Reclassify.render(result)) }
+            } catch let refusal as RejudgementError {
+                errors.write(error: refusal)
+                throw ExitCode(2)
+            }
+        }
+    }
+
     /// Says, once, when nothing judged the requests, and which command replaces the rows of files
     /// read before under other settings.
     func warnAboutJudgement(_ report: IngestReport, policy: GatewatchCore.Policy, gateways: [CIDR]) {

@@ -28,6 +28,14 @@ extension Gatewatch {
             let database = try store.open(.readOnly, config: query.config)
             let report = try StatusesQuery(filter: filter, verdict: verdict).run(store: database)
             emit(try report.render(output.format, hasBlockFilter: !filter.cidrs.isEmpty))
+            if verdict.verdict != nil, let split = try PolicyRegistry.latencySplit(store: database) {
+                // The histograms keep the verdict of their ingest (issue 21): said, never silently mixed.
+                StandardError().write(
+                    "warning: the latency percentiles per verdict count requests by the verdict of their ingest "
+                        + "(under \(SafeText.terminal(split.label)) for rows from before the store was reclassified); "
+                        + "the status counts follow the current policy; re-ingest (--reingest) to split latency under it\n"
+                )
+            }
         }
     }
 }

@@ -11,31 +11,60 @@ extension Gatewatch {
                 The JSON form is a stable contract:
                   {"files": N, "requests": N, "malformed": N, "first": "…", "last": "…",
                    "by_verdict": {"gateway": N, "allowed": N, "platform": N, "direct": N, "unjudged": N},
-                   "direct": {"blocked": N, "served": N, "clients": N}}
+                   "direct": {"blocked": N, "served": N, "clients": N},
+                   "policy": {"source": "…", "fingerprint": "…"}}
+                "policy" names the policy the verdicts are under (absent when none was declared yet); \
+                'gatewatch reclassify' changes it.
                 """
         )
 
         @OptionGroup var config: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var anchor: AnchorOptions
         @OptionGroup var output: OutputOptions
 
         @Option(help: "Only what this host ingested (--source of ingest; fleet stores hold several).")
         var source: String?
 
         func run() throws {
-            let range = try time.resolve()
+            _ = try time.resolve()
             let database = try store.open(.readOnly, config: config)
+            let range = try anchor.resolve(time, store: database)
             let summary = try GatewatchCore.Summary.compute(store: database, range: range, source: source)
-            print(try render(summary), terminator: "")
+            let policy = try PolicyRegistry.current(store: database)
+            print(try render(summary, policy: policy), terminator: "")
         }
 
-        func render(_ summary: GatewatchCore.Summary) throws -> String {
+        /// The summary with the policy its verdicts are under.
+        struct Document: Encodable {
+            var summary: GatewatchCore.Summary
+            var policy: PolicyName?
+
+            struct PolicyName: Encodable {
+                var source: String
+                var fingerprint: String
+            }
+
+            enum CodingKeys: String, CodingKey { case policy }
+
+            func encode(to encoder: any Encoder) throws {
+                try summary.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encodeIfPresent(policy, forKey: .policy)
+            }
+        }
+
+        func render(_ summary: GatewatchCore.Summary, policy: PolicyRecord?) throws -> String {
+            let document = Document(
+                summary: summary,
+                policy: policy.map { Document.PolicyName(source: $0.source, fingerprint: $0.fingerprint) }
+            )
             switch output.format {
             case .json:
-                return try JSONOutput.encode(summary) + "\n"
+                return try JSONOutput.encode(document) + "\n"
             case .ndjson:
-                return try JSONOutput.encode(summary) + "\n"
+                return try JSONOutput.encode(document) + "\n"
             case .csv, .table:
                 let rows: [[String]] =
                     [
@@ -73,6 +102,10 @@ extension Gatewatch {
                     } else {
                         text += ".\n"
                     }
+                }
+                if let policy {
+                    text +=
+                        "Verdicts are under the policy \(SafeText.terminal(policy.label)), declared \(policy.declaredAt).\n"
                 }
                 return text
             }

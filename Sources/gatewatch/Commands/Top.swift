@@ -15,6 +15,7 @@ extension Gatewatch {
 
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var anchor: AnchorOptions
         @OptionGroup var query: QueryOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var owners: OwnerOptions
@@ -35,8 +36,9 @@ extension Gatewatch {
         }
 
         func run() throws {
-            let filter = try query.filter(time: time, format: output.format)
+            var filter = try query.filter(time: time, format: output.format)
             let database = try store.open(.readOnly, config: query.config)
+            filter.range = try anchor.resolve(time, store: database)
             if side == .gateway {
                 let callers = try GatewayQueries.topCallers(
                     store: database,

@@ -92,6 +92,13 @@ extension Gatewatch {
             }
             do {
                 let database = try store.open(.create, config: policy.config)
+                do {
+                    // The store's verdicts and the files watch adds are under one policy (issue 21).
+                    try PolicyRegistry.admit(PolicyDeclaration(options: options), into: database)
+                } catch let mismatch as PolicyMismatch {
+                    errors.write(error: mismatch)
+                    throw ExitCode(2)
+                }
                 let watcher = try Watcher(
                     store: database,
                     ingestOptions: options,

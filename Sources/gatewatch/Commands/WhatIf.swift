@@ -27,6 +27,7 @@ extension Gatewatch {
         @OptionGroup var policy: PolicyOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var time: TimeRangeOptions
+        @OptionGroup var anchor: AnchorOptions
         @OptionGroup var output: OutputOptions
 
         @Option(
@@ -42,15 +43,28 @@ extension Gatewatch {
         )
         var valuesPerAddress: Int = 3
 
+        @Flag(
+            name: .customLong("include-history"),
+            help:
+                "Judge direct requests served before enforcement began on their site as breaks too (by default they are history)."
+        )
+        var includeHistory = false
+
+        @Option(
+            name: .customLong("platform-rules"),
+            help: ArgumentHelp("A YAML file of platform-traffic rules (user agents, addresses).", valueName: "file")
+        )
+        var platformRules: String?
+
         func validate() throws {
             try NumericOption.checkLimit(limit)
             try NumericOption.checkLimit(valuesPerAddress, option: "--values")
         }
 
         func run() throws {
-            let range = try time.resolve()
+            _ = try time.resolve()
             let configuration: GatewatchConfiguration
-            let proposed: Policy
+            let declaration: PolicyDeclaration
             do {
                 configuration = try policy.configuration()
                 guard !configuration.policyFiles.isEmpty || !configuration.gateways.isEmpty else {
@@ -58,7 +72,7 @@ extension Gatewatch {
                         "no proposed policy; pass --policy FILE (the allowlist you plan to deploy) and/or --gateway ADDRESS"
                     )
                 }
-                proposed = try configuration.loadPolicy()
+                declaration = try Gatewatch.Reclassify.declaration(configuration, platformRules: platformRules)
             } catch let error as ValidationError {
                 throw error
             } catch {
@@ -74,9 +88,19 @@ extension Gatewatch {
             } catch {
                 throw Gatewatch.badInput(error)
             }
-            let result = try WhatIfQuery(proposed: proposed, range: range, valuesPerAddress: valuesPerAddress).run(
-                store: database
-            ).attributed(owners, store: database)
+            let query = WhatIfQuery(
+                declaration: declaration,
+                range: try anchor.resolve(time, store: database),
+                valuesPerAddress: valuesPerAddress,
+                includeHistory: includeHistory
+            )
+            let result: WhatIfResult
+            do {
+                result = try query.run(store: database).attributed(owners, store: database)
+            } catch let refusal as RejudgementError {
+                StandardError().write(error: refusal)
+                throw ExitCode(2)
+            }
             emit(try result.render(output.format, limit: limit))
             let code = result.outcome.exitCode
             if code != 0 { throw ExitCode(code) }

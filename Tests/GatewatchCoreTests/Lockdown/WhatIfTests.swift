@@ -55,9 +55,16 @@ import Testing
         let path = try MigrationFixtures.webConfig(removing: ["168.63.129.16"])
         let proposed = try MigrationFixtures.policy(path)
         let range = TimeRange(since: nil, until: try MigrationFixtures.time("2026-11-22"))
-        let result = try WhatIfQuery(proposed: proposed, range: range).run(store: store)
-
-        // Days 1–2: every direct caller was served, so enforcing cuts them off.
+        // By default, direct requests served before enforcement began (2026-11-22) are history
+        // (issue 21): days 1–2 break nothing that is served today…
+        let byDefault = try WhatIfQuery(proposed: proposed, range: range).run(store: store)
+        #expect(byDefault.unenforced.isEmpty)
+        #expect(byDefault.history == WhatIfTotal(addresses: 41, requests: 945 + 529))
+        #expect(byDefault.enforcement.map(\.since) == ["2026-11-22T00:02:11Z"])
+        // …and judged with them, every direct caller was served, so enforcing cuts them off.
+        var query = WhatIfQuery(proposed: proposed, range: range)
+        query.includeHistory = true
+        let result = try query.run(store: store)
         #expect(result.newlyBlocked.isEmpty)
         let unenforced = Set(result.unenforced.map(\.address))
         #expect(unenforced.count == 41)

@@ -772,8 +772,12 @@ let hostVectors: [(host: String, verdict: PolicyVerdict, rule: String)] = [
         _ = try TestSupport.ingest([log], db: db) { $0.policy = policy }
         let store = try Store(path: db, readOnly: true)
         let rows = try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT verdict, requests FROM hourly ORDER BY verdict")
-                .map { "\($0["verdict"] as String):\($0["requests"] as Int)" }
+            // Rows keep the logged FDID as a fact (issue 21): summed per verdict.
+            try Row.fetchAll(
+                db,
+                sql: "SELECT verdict, SUM(requests) AS requests FROM hourly GROUP BY verdict ORDER BY verdict"
+            )
+            .map { "\($0["verdict"] as String):\($0["requests"] as Int)" }
         }
         #expect(rows == ["allowed:1", "direct:2"])
         let denied = try store.read { db in

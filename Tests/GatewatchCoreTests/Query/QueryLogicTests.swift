@@ -44,12 +44,20 @@ struct QueryFixture {
             try db.execute(
                 sql: """
                     INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-                        time_taken_sum, time_taken_max, first_seen, last_seen)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+                        time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)
                     """,
                 arguments: [
                     hour, site, address, verdict.rawValue, outcome.rawValue, status, substatus, requests, bytes,
                     first ?? hour, last ?? hour.replacingOccurrences(of: ":00:00Z", with: ":59:59Z"),
+                    // A key per judged group, as ingest names them (the facts stand in for the verdict).
+                    JudgementKey(
+                        address: address,
+                        invalid: false,
+                        status: Int32(status),
+                        substatus: Int32(substatus),
+                        facts: JudgementFacts(fdid: verdict.rawValue, healthProbe: outcome.rawValue)
+                    ).id,
                 ]
             )
         }
@@ -547,7 +555,7 @@ struct QueryFixture {
         )
         #expect(try result.render(.csv).contains("198.51.100.1,2,1.5,,x'00ff',2\r\n"))
         let pragma = try SQLQuery.run("PRAGMA table_info(hourly)", store: store)
-        #expect(pragma.rows.count == 14)  // with v2-source's source column
+        #expect(pragma.rows.count == 15)  // with v2-source's source column and v4-facts' key_id
         let cte = try SQLQuery.run("WITH t(v) AS (VALUES (1), (2), (3)) SELECT v FROM t;", store: store, limit: 2)
         #expect(cte.rows.count == 2)
         #expect(cte.truncated)

@@ -113,6 +113,9 @@ struct SchemaParityTests {
                 tables[name] = table
             } else if statement.hasPrefix("ALTER TABLE "), words.count > 5, words[3] == "ADD", words[4] == "COLUMN" {
                 tables[words[2], default: Table()].columns.append(words[5])
+            } else if statement.hasPrefix("ALTER TABLE "), words.count > 5, words[3] == "ADD", words[4] == "PRIMARY" {
+                // v4-facts re-keys hourly in place (a partitioned table is not rebuilt).
+                tables[words[2], default: Table()].primaryKey = columnList(statement)
             } else if statement.hasPrefix("CREATE INDEX ") || statement.hasPrefix("CREATE UNIQUE INDEX ") {
                 let unique = words[1] == "UNIQUE"
                 let name = words[unique ? 3 : 2]

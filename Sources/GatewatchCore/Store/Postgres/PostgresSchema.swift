@@ -239,14 +239,16 @@ enum PostgresSchema {
 
     /// Every migration: ``migrations``, then owner attribution's reverse DNS cache (issue 24),
     /// kept apart in ``OwnerSchema``.
-    static var allMigrations: [(id: String, sql: String)] { migrations + [OwnerSchema.postgres] }
+    static var allMigrations: [(id: String, sql: String)] {
+        migrations + [OwnerSchema.postgres, FactsSchema.postgres]
+    }
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
     static let tables: [(name: String, identity: String?)] = [
         ("files", "id"), ("malformed_lines", nil), ("hourly", nil), ("evidence", "id"), ("inventory", nil),
         ("latency", nil), ("meta", nil), ("gateway_minutes", nil), ("gateway_callers", nil),
         ("gateway_requests", "id"), ("backend_gateway_requests", "id"), ("alert_state", nil), ("alerts", "id"),
-        ("watch_files", nil), ("rdns_cache", nil),
+        ("watch_files", nil), ("rdns_cache", nil), ("judgements", nil), ("policies", "id"),
     ]
 
     /// Creates or upgrades the schema.

@@ -19,6 +19,8 @@ final class PostgresWriter: IngestWriter {
     /// merge needs no grouping on the server.
     private var hourlyFlushes = 0
     private var inventoryFlushes = 0
+    /// Judgement keys this transaction has staged.
+    private var knownKeys = Set<Int64>()
 
     init(connection: PostgresConnection, source: String) {
         self.connection = connection
@@ -33,7 +35,8 @@ final class PostgresWriter: IngestWriter {
             CREATE TEMP TABLE IF NOT EXISTS stage_hourly (
                 hour \(text), site \(text), address \(text), verdict \(text), outcome \(text),
                 status BIGINT, substatus BIGINT, requests BIGINT, bytes BIGINT, time_taken_sum BIGINT,
-                time_taken_max BIGINT, first_seen \(text), last_seen \(text));
+                time_taken_max BIGINT, first_seen \(text), last_seen \(text), key_id BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_judgements (LIKE judgements);
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
                 day \(text), address \(text), kind \(text), value \(text), requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
@@ -62,7 +65,7 @@ final class PostgresWriter: IngestWriter {
                 evidence
                 ? """
                 COPY evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
-                    status, substatus, user_agent, host, verdict, outcome, rule, source) FROM STDIN
+                    status, substatus, user_agent, host, verdict, outcome, rule, source, key_id) FROM STDIN
                 """
                 : """
                 COPY backend_gateway_requests (time, file_id, line, site, address, method, path, status,
@@ -92,6 +95,7 @@ final class PostgresWriter: IngestWriter {
                             copy.text(Outcome.allCases[Int(row.outcomeCode)].rawValue)
                             copy.text(batch.text(row: index, EvidenceField.rule, in: arena))
                             copy.text(source)
+                            copy.integer(row.keyID)
                         } else {
                             for field in requestLead {
                                 copy.text(batch.text(row: index, field, in: arena))
@@ -124,12 +128,14 @@ final class PostgresWriter: IngestWriter {
             if a.verdictCode != b.verdictCode { return a.verdictCode < b.verdictCode }
             if a.outcomeCode != b.outcomeCode { return a.outcomeCode < b.outcomeCode }
             if a.status != b.status { return a.status < b.status }
-            return a.substatus < b.substatus
+            if a.substatus != b.substatus { return a.substatus < b.substatus }
+            return a.facts < b.facts
         }
+        var newKeys: [KeyRow] = []
         try connection.copyIn(
             """
             COPY stage_hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
-                time_taken_sum, time_taken_max, first_seen, last_seen) FROM STDIN
+                time_taken_sum, time_taken_max, first_seen, last_seen, key_id) FROM STDIN
             """
         ) { copy in
             for (key, value) in entries {
@@ -141,7 +147,11 @@ final class PostgresWriter: IngestWriter {
                     copy.text(hour)
                 }
                 copy.text(table.siteName(key.site))
-                copy.text(table.addressText(key.address, invalid: key.invalidAddress))
+                let address = table.addressText(key.address, invalid: key.invalidAddress)
+                var addressCopy = address
+                let keyID = addressCopy.withUTF8 { table.keyID(key, address: UnsafeRawBufferPointer($0)) }
+                if knownKeys.insert(keyID).inserted { newKeys.append(KeyRow(key, id: keyID, in: table)) }
+                copy.text(address)
                 copy.text(key.verdict.rawValue)
                 copy.text(key.outcome.rawValue)
                 copy.integer(Int64(key.status))
@@ -152,7 +162,23 @@ final class PostgresWriter: IngestWriter {
                 copy.integer(value.timeTakenMax)
                 copy.text(UTCTime.format(value.first))
                 copy.text(UTCTime.format(value.last))
+                copy.integer(keyID)
                 try copy.endRow()
+            }
+        }
+        if !newKeys.isEmpty {
+            try connection.copyIn("COPY stage_judgements (\(KeyRow.columns.joined(separator: ", "))) FROM STDIN") {
+                copy in
+                for row in newKeys {
+                    for value in row.values {
+                        switch value {
+                        case .integer(let number): copy.integer(number)
+                        case .text(let text): copy.text(text)
+                        case .null: copy.text(nil as String?)
+                        }
+                    }
+                    try copy.endRow()
+                }
             }
         }
         aggregator.removeAll()
@@ -224,22 +250,30 @@ final class PostgresWriter: IngestWriter {
             hourlyFlushes <= 1
             ? """
             SELECT hour, site, address, verdict, outcome, status, substatus, CAST(? AS TEXT), requests, bytes,
-                time_taken_sum, time_taken_max, first_seen, last_seen
+                time_taken_sum, time_taken_max, first_seen, last_seen, key_id
             FROM stage_hourly
             """
             : """
             SELECT hour, site, address, verdict, outcome, status, substatus, CAST(? AS TEXT), SUM(requests), SUM(bytes),
-                SUM(time_taken_sum), MAX(time_taken_max), MIN(first_seen), MAX(last_seen)
+                SUM(time_taken_sum), MAX(time_taken_max), MIN(first_seen), MAX(last_seen), key_id
             FROM stage_hourly
-            GROUP BY hour, site, address, verdict, outcome, status, substatus
-            ORDER BY hour, site, address, verdict, outcome, status, substatus
+            GROUP BY hour, site, address, key_id, verdict, outcome, status, substatus
+            ORDER BY hour, site, address, key_id
             """
+        // New keys first, in key order (ingesters that share keys take them in one order).
+        try connection.execute(
+            """
+            INSERT INTO judgements SELECT DISTINCT ON (key_id) * FROM stage_judgements ORDER BY key_id
+            ON CONFLICT (key_id) DO NOTHING
+            """,
+            []
+        )
         try connection.execute(
             """
             INSERT INTO hourly AS h (hour, site, address, verdict, outcome, status, substatus, source, requests, bytes,
-                time_taken_sum, time_taken_max, first_seen, last_seen)
+                time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
             \(hourlyRows)
-            ON CONFLICT (hour, site, address, verdict, outcome, status, substatus, source) DO UPDATE SET
+            ON CONFLICT (hour, site, address, key_id, source) DO UPDATE SET
                 requests = h.requests + excluded.requests,
                 bytes = h.bytes + excluded.bytes,
                 time_taken_sum = h.time_taken_sum + excluded.time_taken_sum,
@@ -276,6 +310,6 @@ final class PostgresWriter: IngestWriter {
         )
         hourlyFlushes = 0
         inventoryFlushes = 0
-        try connection.execute("TRUNCATE stage_hourly, stage_inventory, stage_latency", [])
+        try connection.execute("TRUNCATE stage_hourly, stage_inventory, stage_latency, stage_judgements", [])
     }
 }

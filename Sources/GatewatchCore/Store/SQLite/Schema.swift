@@ -157,6 +157,8 @@ enum Schema {
         }
         // Owner attribution's reverse DNS cache (issue 24); kept in OwnerSchema.swift.
         OwnerSchema.register(in: &migrator)
+        // Facts and judgements apart, the policy registry (issue 21); kept in FactsSchema.swift.
+        FactsSchema.register(in: &migrator)
         return migrator
     }
 }

@@ -1,0 +1,214 @@
+import GRDB
+
+/// Requests that a re-judgement moves from one verdict and outcome to another.
+public struct JudgementMove: Sendable, Equatable, Codable {
+    /// The verdict before.
+    public var fromVerdict: String
+    /// The outcome before (empty for none).
+    public var fromOutcome: String
+    /// The verdict after.
+    public var toVerdict: String
+    /// The outcome after.
+    public var toOutcome: String
+    /// Distinct addresses.
+    public var addresses: Int
+    /// Requests.
+    public var requests: Int
+
+    enum CodingKeys: String, CodingKey {
+        case fromVerdict = "from_verdict"
+        case fromOutcome = "from_outcome"
+        case toVerdict = "to_verdict"
+        case toOutcome = "to_outcome"
+        case addresses, requests
+    }
+
+    /// `direct/served → allowed`.
+    public var text: String {
+        func name(_ verdict: String, _ outcome: String) -> String {
+            outcome.isEmpty ? verdict : "\(verdict)/\(outcome)"
+        }
+        return "\(name(fromVerdict, fromOutcome)) → \(name(toVerdict, toOutcome))"
+    }
+}
+
+/// What `reclassify` did.
+public struct ReclassifyResult: Sendable, Equatable, Codable {
+    /// The policy the verdicts were under.
+    public var previous: PolicyRecord?
+    /// The policy they are under now.
+    public var current: PolicyRecord
+    /// Judgement keys judged.
+    public var keys: Int
+    /// Keys whose verdict, outcome or rule changed.
+    public var changedKeys: Int
+    /// Requests moved, per move.
+    public var moves: [JudgementMove]
+    /// What the store cannot follow without a re-ingest.
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case previous, current, keys
+        case changedKeys = "changed_keys"
+        case moves, notes
+    }
+}
+
+/// Re-judges the whole store under a declared policy, in one transaction.
+///
+/// Time is proportional to the distinct judgement keys, plus one pass over `hourly` and `evidence`
+/// to rewrite the rows of keys that moved. No alert is fired for history.
+public struct Reclassifier: Sendable {
+    /// The policy to judge under.
+    public var declaration: PolicyDeclaration
+
+    /// Creates the operation.
+    public init(declaration: PolicyDeclaration) { self.declaration = declaration }
+
+    /// Runs it.
+    ///
+    /// - Parameter store: The store (SQLite or PostgreSQL).
+    /// - Returns: What moved.
+    /// - Throws: ``RejudgementError`` when the policy needs facts the store does not keep.
+    public func run(store: Store) throws -> ReclassifyResult {
+        try store.write { db in
+            if db.dialect == .postgres {
+                // One re-judgement at a time, and no ingest writing keys meanwhile.
+                try db.execute("LOCK TABLE judgements IN EXCLUSIVE MODE", [])
+            }
+            return try run(db)
+        }
+    }
+
+    func run(_ db: any SQLDatabase) throws -> ReclassifyResult {
+        let previous = try PolicyRegistry.current(db)
+        let rejudged = try Rejudgement.judge(db, declaration: declaration)
+        try Rejudgement.stage(rejudged.changes, into: "changed_keys", db)
+        let moves = try Self.moves(db, table: "changed_keys", range: nil)
+        try db.execute(
+            """
+            UPDATE judgements SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
+            FROM changed_keys c WHERE judgements.key_id = c.key_id
+            """,
+            []
+        )
+        if rejudged.changes.contains(where: \.moves) {
+            try db.execute(
+                """
+                UPDATE hourly SET verdict = c.verdict, outcome = c.outcome
+                FROM changed_keys c WHERE hourly.key_id = c.key_id AND c.moves = 1
+                """,
+                []
+            )
+        }
+        try db.execute(
+            """
+            UPDATE evidence SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
+            FROM changed_keys c WHERE evidence.key_id = c.key_id
+            """,
+            []
+        )
+        let notes = try Self.notes(db, rejudged: rejudged, moves: moves)
+        if rejudged.changes.contains(where: \.moves), try StoreMeta.value(db, "latency_policy") == nil,
+            let previous
+        {
+            // The latency histograms keep the verdict they were split by at ingest.
+            try StoreMeta.set(db, "latency_policy", previous.fingerprint)
+        }
+        try db.execute("DROP TABLE changed_keys", [])
+        try PolicyRegistry.declare(db, declaration)
+        // Every backend file's verdicts are now under this policy: a later ingest of the same file
+        // under it has nothing to warn about.
+        try db.execute(
+            "UPDATE files SET policy_fingerprint = ?, policy_source = ? WHERE format = 'w3c'",
+            [declaration.fingerprint, declaration.source]
+        )
+        guard let current = try PolicyRegistry.current(db) else {
+            throw SQLError(message: "the policy was not recorded", code: "XX000", sql: "INSERT INTO policies")
+        }
+        return ReclassifyResult(
+            previous: previous,
+            current: current,
+            keys: rejudged.keys,
+            changedKeys: rejudged.changes.count,
+            moves: moves,
+            notes: notes
+        )
+    }
+
+    /// Requests per move of the keys staged in `table`, from `hourly` (within `range` when given).
+    static func moves(_ db: any SQLDatabase, table: String, range: TimeRange?) throws -> [JudgementMove] {
+        var conditions = "c.moves = 1"
+        var arguments: [any DatabaseValueConvertible] = []
+        if let since = range?.since {
+            conditions += " AND h.hour >= ?"
+            arguments.append(UTCTime.format(since - since % 3600))
+        }
+        if let until = range?.until {
+            conditions += " AND h.hour < ?"
+            arguments.append(UTCTime.format(until))
+        }
+        var moves: [JudgementMove] = []
+        try db.forEachRow(
+            """
+            SELECT c.old_verdict, c.old_outcome, c.verdict, c.outcome, COUNT(DISTINCT h.address), SUM(h.requests)
+            FROM \(table) c JOIN hourly h ON h.key_id = c.key_id
+            WHERE \(conditions)
+            GROUP BY c.old_verdict, c.old_outcome, c.verdict, c.outcome
+            ORDER BY SUM(h.requests) DESC, c.old_verdict, c.old_outcome, c.verdict, c.outcome
+            """,
+            arguments
+        ) { row in
+            moves.append(
+                JudgementMove(
+                    fromVerdict: row[0],
+                    fromOutcome: row[1],
+                    toVerdict: row[2],
+                    toOutcome: row[3],
+                    addresses: row[4],
+                    requests: row[5]
+                )
+            )
+        }
+        return moves
+    }
+
+    /// What the re-judged store cannot show without reading the logs again.
+    static func notes(_ db: any SQLDatabase, rejudged: Rejudgement, moves: [JudgementMove]) throws -> [String] {
+        var notes: [String] = []
+        let newlyDirect = Set(
+            rejudged.changes.filter { $0.new.verdict == .direct && $0.old.verdict != .direct }
+                .map(\.address)
+        )
+        if !newlyDirect.isEmpty {
+            notes.append(
+                "evidence (sample requests) is recorded at ingest for direct requests only: the \(newlyDirect.count) "
+                    + "address(es) that became direct have none until their logs are ingested again (--reingest)"
+            )
+        }
+        let leftGateway = Set(
+            rejudged.changes.filter { $0.old.verdict == .gateway && $0.new.verdict != .gateway }
+                .map(\.address)
+        )
+        if !leftGateway.isEmpty {
+            notes.append(
+                "endpoint and user-agent inventories are recorded at ingest for non-gateway traffic only: the "
+                    + "\(leftGateway.count) address(es) no longer declared gateways have none until their logs are "
+                    + "ingested again (--reingest)"
+            )
+        }
+        if rejudged.legacyGatewayKeys > 0 {
+            notes.append(
+                "\(rejudged.legacyGatewayKeys) judgement key(s) of gateway traffic come from a store made before facts "
+                    + "were kept (schema v4-facts): their platform class is unknown and was taken as not platform"
+            )
+        }
+        if rejudged.changes.contains(where: \.moves) {
+            notes.append(
+                "latency histograms ('statuses --verdict') keep the verdict split of their ingest; after this "
+                    + "reclassify they are reported with that caveat"
+            )
+        }
+        return notes
+    }
+}
