@@ -292,9 +292,11 @@ struct FleetTests {
         #expect(unjudged.status == 0, "\(unjudged.stderr)")
         #expect(unjudged.stderr.contains("nothing to judge against"))
         let policy = ["--gateway", "20.50.10.0/28"]
+        // Issue 21: another policy is refused, naming both; reclassify re-judges the history.
         let again = try CLI.run(["ingest", "--db", url] + policy + files)
-        #expect(again.stdout.contains("0 new, 2 already known"))
-        #expect(again.stderr.contains("--reingest"), "\(again.stderr)")
+        #expect(again.status == 2 && again.stderr.contains("gatewatch reclassify"), "\(again.stderr)")
+        let reclassified = try CLI.run(["reclassify", "--db", url] + policy)
+        #expect(reclassified.status == 0, "\(reclassified.stderr)")
         // One file alone shares no day with the other (genlog writes one day per file).
         let one = try CLI.run(["ingest", "--reingest", "--quiet", "--db", url] + policy + [files[0]])
         #expect(one.status == 0, "\(one.stderr)")
