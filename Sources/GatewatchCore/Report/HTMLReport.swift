@@ -139,6 +139,7 @@ public struct HTMLReport: Sendable {
         html +=
             "</main>\n<footer><p>Made by gatewatch from <code>\(h(URL(fileURLWithPath: data.databasePath).lastPathComponent))</code>"
         if let generatedAt = data.options.generatedAt { html += " on \(h(generatedAt))" }
+        if let policy = data.policy { html += ". Verdicts under the policy <code>\(h(policy.label))</code>" }
         html += ". Verdicts: <b>gateway</b> — from a declared gateway address; <b>allowed</b> — let in by the "
         html += "allowlist; <b>platform</b> — Always On, health checks, probes, warm-up; <b>direct</b> — denied by "
         html += "the allowlist, <b>blocked</b> when the log shows the denial, <b>served</b> when the backend answered."

@@ -130,6 +130,8 @@ struct ReportData {
     var platform: [ReportPlatformRow]
     var findings: [LintFinding]?
     var correlation: ReportCorrelation
+    /// The policy the stored verdicts are under (issue 21), when the store records one.
+    var policy: PolicyRecord? = nil
 
     /// Reads the report's data.
     static func load(store: Store, options: ReportOptions) throws -> ReportData {
@@ -191,6 +193,7 @@ struct ReportData {
             }
         }
         data.correlation = try Self.correlation(store: store, range: range)
+        data.policy = try PolicyRegistry.current(store: store)
         return data
     }
 
