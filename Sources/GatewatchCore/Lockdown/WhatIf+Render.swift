@@ -228,7 +228,9 @@ extension WhatIfResult: Encodable {
         if enforcement.isEmpty {
             output += "Enforcement: no logged denial with the proposed policy's status: every request is judged\n"
         } else {
-            let sites = enforcement.map { $0.site.isEmpty ? $0.since : "\(SafeText.terminal($0.site)) since \($0.since)" }
+            let sites = enforcement.map {
+                $0.site.isEmpty ? $0.since : "\(SafeText.terminal($0.site)) since \($0.since)"
+            }
             output += "Enforcement began: \(sites.joined(separator: ", ")); served direct requests before it are "
             output += "history (\(history.requests) request(s) from \(history.addresses) address(es))\n"
         }
