@@ -35,9 +35,9 @@ import Testing
         try DatabaseQueue(path: db).write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+                    INSERT INTO hourly_facts (hour, site, address, status, substatus, requests, bytes,
                         time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
-                    SELECT ?, site, ?, verdict, outcome, status, substatus, requests, bytes,
+                    SELECT ?, site, ?, status, substatus, requests, bytes,
                         time_taken_sum, time_taken_max, ?, ?, key_id
                     FROM hourly WHERE verdict = 'direct' LIMIT 1
                     """,

@@ -102,7 +102,7 @@ extension Ingestor {
             for span in spans {
                 let start = span.lowerBound + "T00:00:00Z"
                 let end = UTCTime.format((TimeDisplay.parse(span.upperBound + "T00:00:00Z") ?? 0) + 86_400)
-                try db.execute("DELETE FROM hourly WHERE hour >= ? AND hour < ?", [start, end])
+                try db.execute("DELETE FROM hourly_facts WHERE hour >= ? AND hour < ?", [start, end])
                 try db.execute("DELETE FROM inventory WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
                 try db.execute("DELETE FROM latency WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
             }

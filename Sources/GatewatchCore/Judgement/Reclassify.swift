@@ -56,8 +56,9 @@ public struct ReclassifyResult: Sendable, Equatable, Codable {
 
 /// Re-judges the whole store under a declared policy, in one transaction.
 ///
-/// Time is proportional to the distinct judgement keys, plus one pass over `hourly` and `evidence`
-/// to rewrite the rows of keys that moved. No alert is fired for history.
+/// Time is proportional to the distinct judgement keys: `hourly` is a view that reads each row's
+/// verdict from `judgements`; one read of the hourly facts counts the requests that moved, and
+/// `evidence` rows of keys that changed are rewritten. No alert is fired for history.
 public struct Reclassifier: Sendable {
     /// The policy to judge under.
     public var declaration: PolicyDeclaration
@@ -84,7 +85,7 @@ public struct Reclassifier: Sendable {
         let previous = try PolicyRegistry.current(db)
         let rejudged = try Rejudgement.judge(db, declaration: declaration)
         try Rejudgement.stage(rejudged.changes, into: "changed_keys", db)
-        let moves = try Self.moves(db, table: "changed_keys", range: nil)
+        let moves = try Self.moves(db, changes: rejudged.changes)
         try db.execute(
             """
             UPDATE judgements SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
@@ -92,15 +93,7 @@ public struct Reclassifier: Sendable {
             """,
             []
         )
-        if rejudged.changes.contains(where: \.moves) {
-            try db.execute(
-                """
-                UPDATE hourly SET verdict = c.verdict, outcome = c.outcome
-                FROM changed_keys c WHERE hourly.key_id = c.key_id AND c.moves = 1
-                """,
-                []
-            )
-        }
+        // `hourly` reads the verdict of its key from `judgements`; `evidence` keeps its own copy.
         try db.execute(
             """
             UPDATE evidence SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
@@ -136,41 +129,56 @@ public struct Reclassifier: Sendable {
         )
     }
 
-    /// Requests per move of the keys staged in `table`, from `hourly` (within `range` when given).
-    static func moves(_ db: any SQLDatabase, table: String, range: TimeRange?) throws -> [JudgementMove] {
-        var conditions = "c.moves = 1"
-        var arguments: [any DatabaseValueConvertible] = []
-        if let since = range?.since {
-            conditions += " AND h.hour >= ?"
-            arguments.append(UTCTime.format(since - since % 3600))
+    /// Requests per move of `changes`, from one pass over the stored hourly facts.
+    static func moves(_ db: any SQLDatabase, changes: [KeyChange]) throws -> [JudgementMove] {
+        var moving: [Int64: Int] = [:]
+        var names: [String: Int] = [:]
+        var tallies: [(move: JudgementMove, addresses: Set<String>)] = []
+        for change in changes where change.moves {
+            let name =
+                "\(change.old.verdict.rawValue)|\(change.old.outcome.rawValue)|\(change.new.verdict.rawValue)|"
+                + change.new.outcome.rawValue
+            let index =
+                names[name]
+                ?? {
+                    tallies.append(
+                        (
+                            JudgementMove(
+                                fromVerdict: change.old.verdict.rawValue,
+                                fromOutcome: change.old.outcome.rawValue,
+                                toVerdict: change.new.verdict.rawValue,
+                                toOutcome: change.new.outcome.rawValue,
+                                addresses: 0,
+                                requests: 0
+                            ), []
+                        )
+                    )
+                    names[name] = tallies.count - 1
+                    return tallies.count - 1
+                }()
+            moving[change.id] = index
         }
-        if let until = range?.until {
-            conditions += " AND h.hour < ?"
-            arguments.append(UTCTime.format(until))
+        guard !moving.isEmpty else { return [] }
+        var addressOf: [Int64: String] = [:]
+        for change in changes where change.moves { addressOf[change.id] = change.address }
+        try db.forEachRow("SELECT key_id, requests FROM hourly_facts", []) { row in
+            let id: Int64 = row[0]
+            guard let index = moving[id] else { return }
+            tallies[index].move.requests += row[1] as Int
+            if let address = addressOf[id] { tallies[index].addresses.insert(address) }
         }
-        var moves: [JudgementMove] = []
-        try db.forEachRow(
-            """
-            SELECT c.old_verdict, c.old_outcome, c.verdict, c.outcome, COUNT(DISTINCT h.address), SUM(h.requests)
-            FROM \(table) c JOIN hourly h ON h.key_id = c.key_id
-            WHERE \(conditions)
-            GROUP BY c.old_verdict, c.old_outcome, c.verdict, c.outcome
-            ORDER BY SUM(h.requests) DESC, c.old_verdict, c.old_outcome, c.verdict, c.outcome
-            """,
-            arguments
-        ) { row in
-            moves.append(
-                JudgementMove(
-                    fromVerdict: row[0],
-                    fromOutcome: row[1],
-                    toVerdict: row[2],
-                    toOutcome: row[3],
-                    addresses: row[4],
-                    requests: row[5]
-                )
+        let moves = tallies.filter { !$0.addresses.isEmpty }.map { tally in
+            var move = tally.move
+            move.addresses = tally.addresses.count
+            return move
+        }
+        // As `ORDER BY requests DESC, from_verdict, from_outcome, to_verdict, to_outcome`.
+        return moves.sorted { lhs, rhs in
+            if lhs.requests != rhs.requests { return lhs.requests > rhs.requests }
+            return [lhs.fromVerdict, lhs.fromOutcome, lhs.toVerdict, lhs.toOutcome].lexicographicallyPrecedes(
+                [rhs.fromVerdict, rhs.fromOutcome, rhs.toVerdict, rhs.toOutcome]
             )
         }
-        return moves
     }
 
     /// What the re-judged store cannot show without reading the logs again.

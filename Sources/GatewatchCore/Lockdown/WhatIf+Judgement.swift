@@ -22,7 +22,7 @@ extension WhatIfQuery {
         // When enforcement began per site: the first request, in all history, that the proposal
         // judges denied and that the log shows refused.
         var enforcement: [String: String] = [:]
-        try db.forEachRow("SELECT key_id, site, MIN(first_seen) FROM hourly GROUP BY key_id, site", []) { row in
+        try db.forEachRow("SELECT key_id, site, MIN(first_seen) FROM hourly_facts GROUP BY key_id, site", []) { row in
             let id: Int64 = row[0]
             guard let judged = keys[id], judged.new.verdict == .direct, judged.new.outcome == .blocked else { return }
             let site: String = row[1]
@@ -39,7 +39,7 @@ extension WhatIfQuery {
         var last = ""
         try db.forEachRow(
             """
-            SELECT key_id, site, SUM(requests), MIN(first_seen), MAX(last_seen) FROM hourly
+            SELECT key_id, site, SUM(requests), MIN(first_seen), MAX(last_seen) FROM hourly_facts
             \(conditions.whereClause) GROUP BY key_id, site
             """,
             conditions.values

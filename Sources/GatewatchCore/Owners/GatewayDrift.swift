@@ -45,7 +45,7 @@ public struct GatewayDrift: Sendable, Equatable, Codable {
     /// - Returns: The drifts, oldest first.
     /// - Throws: Database errors.
     public static func detect(_ db: any SQLDatabase, attribution: OwnerAttribution) throws -> [GatewayDrift] {
-        guard let newestText = try db.value(String.self, "SELECT MAX(last_seen) FROM hourly"),
+        guard let newestText = try db.value(String.self, "SELECT MAX(last_seen) FROM hourly_facts"),
             let newest = TimeDisplay.parse(newestText)
         else { return [] }
         var gone: [(address: String, last: String, lastTime: Int64)] = []

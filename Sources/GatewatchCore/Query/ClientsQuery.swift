@@ -111,7 +111,7 @@ public struct ClientsQuery: Sendable {
             guard
                 let newestText = try db.value(
                     String.self,
-                    "SELECT MAX(last_seen) FROM hourly \(all.whereClause)",
+                    "SELECT MAX(last_seen) FROM hourly_facts \(all.whereClause)",
                     all.values
                 ),
                 let newest = TimeDisplay.parse(newestText)

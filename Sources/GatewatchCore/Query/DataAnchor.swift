@@ -13,11 +13,11 @@ public enum DataAnchor {
             if let bound {
                 text = try db.value(
                     String.self,
-                    "SELECT MAX(last_seen) FROM hourly WHERE hour < ? AND last_seen < ?",
+                    "SELECT MAX(last_seen) FROM hourly_facts WHERE hour < ? AND last_seen < ?",
                     [UTCTime.format(bound), UTCTime.format(bound)]
                 )
             } else {
-                text = try db.value(String.self, "SELECT MAX(last_seen) FROM hourly")
+                text = try db.value(String.self, "SELECT MAX(last_seen) FROM hourly_facts")
             }
             return text.flatMap(TimeDisplay.parse)
         }

@@ -142,7 +142,7 @@ public struct QueryFilter: Sendable, Equatable {
         let set = CIDRSet(cidrs)
         var result: [String] = []
         // Covered by the hourly_address index: one pass over distinct addresses.
-        try db.forEachRow("SELECT DISTINCT address FROM hourly", []) { row in
+        try db.forEachRow("SELECT DISTINCT address FROM hourly_facts", []) { row in
             if let address = row.optional(String.self, at: 0), let parsed = IPAddress(address), set.contains(parsed) {
                 result.append(address)
             }

@@ -92,7 +92,7 @@ public struct Summary: Sendable, Equatable, Codable {
                 if outcome == Outcome.served.rawValue { served += count }
             }
             let bounds = try db.row(
-                "SELECT MIN(first_seen) AS first, MAX(last_seen) AS last FROM hourly \(conditions.whereClause)",
+                "SELECT MIN(first_seen) AS first, MAX(last_seen) AS last FROM hourly_facts \(conditions.whereClause)",
                 conditions.values
             )
             var direct = conditions

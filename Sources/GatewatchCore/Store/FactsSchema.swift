@@ -13,9 +13,12 @@ import GRDB
 /// - `policies`: every declared policy (fingerprint of the policy text, gateways and platform
 ///   rules; its source; when it was declared); `meta.current_policy` names the one the verdicts
 ///   are under.
-/// - `hourly.key_id` and `evidence.key_id`: the rows' key. `verdict` and `outcome` stay as columns,
-///   derived from the key's judgement (kept equal by `reclassify`), so every query reads them as
-///   before. `hourly`'s primary key is `(hour, site, address, key_id, source)`.
+/// - `hourly_facts`: what `hourly` stored, without `verdict` and `outcome`, with the row's
+///   `key_id`; primary key `(hour, site, address, key_id, source)`. `hourly` is now a view that
+///   joins each row to its key's judgement, so every query and `sql` user reads the same columns as
+///   before, and `reclassify` rewrites `judgements` alone (time proportional to the keys).
+/// - `evidence.key_id`: the row's key; `evidence` keeps its `verdict`, `outcome` and `rule` columns,
+///   derived from the key's judgement (kept equal by `reclassify`).
 ///
 /// Existing stores keep every count: each distinct (address, verdict, outcome, status,
 /// sub-status) of `hourly` becomes a key judged as it was at ingest, under the policy the files'
@@ -62,6 +65,15 @@ enum FactsSchema {
         FROM (SELECT DISTINCT address, verdict, outcome, status, substatus FROM hourly) AS groups;
         """
 
+    /// `hourly` as every query reads it: the stored facts with the verdict and outcome of their key
+    /// under the current policy, so `reclassify` rewrites `judgements` only.
+    static let hourlyView = """
+        CREATE VIEW hourly AS
+        SELECT h.hour, h.site, h.address, j.verdict, j.outcome, h.status, h.substatus, h.requests, h.bytes,
+            h.time_taken_sum, h.time_taken_max, h.first_seen, h.last_seen, h.source, h.key_id
+        FROM hourly_facts h JOIN judgements j ON j.key_id = h.key_id;
+        """
+
     /// The policy the ledger names, when every judged file names the same one.
     private static let recordedPolicy = """
         INSERT INTO policies (fingerprint, source, declared_at, gateways, platform_rules, options)
@@ -98,12 +110,10 @@ enum FactsSchema {
             try db.execute(sql: legacyKeys)
             try db.execute(
                 sql: """
-                    CREATE TABLE hourly_v4 (
+                    CREATE TABLE hourly_facts (
                         hour TEXT NOT NULL,
                         site TEXT NOT NULL,
                         address TEXT NOT NULL,
-                        verdict TEXT NOT NULL,
-                        outcome TEXT NOT NULL,
                         status INTEGER NOT NULL,
                         substatus INTEGER NOT NULL,
                         requests INTEGER NOT NULL,
@@ -116,14 +126,13 @@ enum FactsSchema {
                         key_id INTEGER NOT NULL,
                         PRIMARY KEY (hour, site, address, key_id, source)
                     ) WITHOUT ROWID;
-                    INSERT INTO hourly_v4
-                    SELECT h.hour, h.site, h.address, h.verdict, h.outcome, h.status, h.substatus, h.requests, h.bytes,
-                        h.time_taken_sum, h.time_taken_max, h.first_seen, h.last_seen, h.source, j.key_id
+                    INSERT INTO hourly_facts
+                    SELECT h.hour, h.site, h.address, h.status, h.substatus, h.requests, h.bytes, h.time_taken_sum,
+                        h.time_taken_max, h.first_seen, h.last_seen, h.source, j.key_id
                     FROM hourly h JOIN judgements j ON j.address = h.address AND j.verdict = h.verdict
                         AND j.outcome = h.outcome AND j.status = h.status AND j.substatus = h.substatus;
                     DROP TABLE hourly;
-                    ALTER TABLE hourly_v4 RENAME TO hourly;
-                    CREATE INDEX hourly_address ON hourly(address, hour);
+                    CREATE INDEX hourly_address ON hourly_facts(address, hour);
                     ALTER TABLE evidence ADD COLUMN key_id INTEGER;
                     UPDATE evidence SET key_id = (
                         SELECT j.key_id FROM judgements j WHERE j.address = evidence.address
@@ -131,6 +140,7 @@ enum FactsSchema {
                             AND j.status = evidence.status AND j.substatus = evidence.substatus);
                     """
             )
+            try db.execute(sql: hourlyView)
             try db.execute(sql: recordedPolicy)
             try db.execute(
                 sql: """
@@ -166,6 +176,12 @@ enum FactsSchema {
                 ALTER TABLE hourly ALTER COLUMN key_id SET NOT NULL;
                 ALTER TABLE hourly DROP CONSTRAINT hourly_pkey;
                 ALTER TABLE hourly ADD PRIMARY KEY (hour, site, address, key_id, source);
+                ALTER TABLE hourly DROP COLUMN verdict;
+                ALTER TABLE hourly DROP COLUMN outcome;
+                ALTER TABLE hourly RENAME TO hourly_facts;
+                ALTER INDEX hourly_pkey RENAME TO hourly_facts_pkey;
+                """ + hourlyView
+                + """
                 ALTER TABLE evidence ADD COLUMN key_id BIGINT;
                 UPDATE evidence e SET key_id = j.key_id FROM judgements j WHERE j.address = e.address
                     AND j.verdict = e.verdict AND j.outcome = e.outcome AND j.status = e.status AND j.substatus = e.substatus;

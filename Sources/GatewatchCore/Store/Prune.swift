@@ -28,8 +28,10 @@ public struct PruneReport: Sendable, Codable, Equatable {
 /// The ledger (`files`) is kept, so pruned logs are still recognised and never ingested again.
 public enum Pruner {
     /// Tables with a time column, and that column; each table is pruned only if it exists.
+    ///
+    /// `hourly_facts` (what the `hourly` view reads) is reported as `hourly`.
     static let tables: [(table: String, column: String, isDay: Bool)] = [
-        ("hourly", "hour", false),
+        ("hourly_facts", "hour", false),
         ("evidence", "time", false),
         ("inventory", "day", true),
         ("latency", "day", true),
@@ -58,11 +60,11 @@ public enum Pruner {
                     continue
                 }
                 var count = 0
-                if table == "hourly", db.dialect == .postgres {
+                if table == "hourly_facts", db.dialect == .postgres {
                     count += try dropHourlyPartitions(db, before: cutoff)
                 }
                 count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [isDay ? day : cutoff])
-                removed[table] = count
+                removed[table == "hourly_facts" ? "hourly" : table] = count
             }
         }
         return PruneReport(before: cutoff, rows: removed)
@@ -98,26 +100,29 @@ public enum Pruner {
         let midnight = hourlyBefore - ((hourlyBefore % 86_400) + 86_400) % 86_400
         let cutoff = UTCTime.format(midnight)
         try store.write { db in
-            guard try hasColumn(db, table: "hourly", column: "hour") else { return }
-            let before = try db.value(Int.self, "SELECT COUNT(*) FROM hourly WHERE hour < ?", [cutoff]) ?? 0
+            guard try hasColumn(db, table: "hourly_facts", column: "hour") else { return }
+            let before = try db.value(Int.self, "SELECT COUNT(*) FROM hourly_facts WHERE hour < ?", [cutoff]) ?? 0
             try db.execute("DROP TABLE IF EXISTS gatewatch_rollup", [])
             try db.execute(
                 """
                 CREATE TEMPORARY TABLE gatewatch_rollup AS
-                SELECT substr(hour, 1, 10) || 'T00:00:00Z' AS hour, site, address, verdict, outcome, status, substatus,
+                SELECT substr(hour, 1, 10) || 'T00:00:00Z' AS hour, site, address, status, substatus,
                     SUM(requests) AS requests, SUM(bytes) AS bytes, SUM(time_taken_sum) AS time_taken_sum,
                     MAX(time_taken_max) AS time_taken_max, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen,
                     source, key_id
-                FROM hourly WHERE hour < ?
-                GROUP BY substr(hour, 1, 10), site, address, verdict, outcome, status, substatus, source, key_id
+                FROM hourly_facts WHERE hour < ?
+                GROUP BY substr(hour, 1, 10), site, address, status, substatus, source, key_id
                 """,
                 [cutoff]
             )
-            try db.execute("DELETE FROM hourly WHERE hour < ?", [cutoff])
+            try db.execute("DELETE FROM hourly_facts WHERE hour < ?", [cutoff])
             let columns =
-                "hour, site, address, verdict, outcome, status, substatus, requests, bytes, time_taken_sum, "
+                "hour, site, address, status, substatus, requests, bytes, time_taken_sum, "
                 + "time_taken_max, first_seen, last_seen, source, key_id"
-            let daily = try db.changes("INSERT INTO hourly (\(columns)) SELECT \(columns) FROM gatewatch_rollup", [])
+            let daily = try db.changes(
+                "INSERT INTO hourly_facts (\(columns)) SELECT \(columns) FROM gatewatch_rollup",
+                []
+            )
             try db.execute("DROP TABLE gatewatch_rollup", [])
             report.hourlyRolledUpBefore = cutoff
             report.hourlyRowsRolledUp = before
@@ -151,7 +156,7 @@ public enum Pruner {
             """
             SELECT CAST(c.relname AS TEXT) FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-            WHERE p.relname = 'hourly' AND c.relname LIKE 'hourly\\_%' AND c.relname <> 'hourly_other'
+            WHERE p.relname = 'hourly_facts' AND c.relname LIKE 'hourly\\_%' AND c.relname <> 'hourly_other'
             ORDER BY 1
             """
         )

@@ -64,7 +64,7 @@ public enum StoreCopy {
                     }
                     let months = try reader.values(
                         String.self,
-                        "SELECT DISTINCT substr(hour, 1, 7) FROM hourly ORDER BY 1"
+                        "SELECT DISTINCT substr(hour, 1, 7) FROM hourly_facts ORDER BY 1"
                     )
                     try PostgresSchema.ensurePartitions(months, on: connection)
                     for (table, identity) in PostgresSchema.tables {

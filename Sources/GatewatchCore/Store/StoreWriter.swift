@@ -27,7 +27,7 @@ final class StoreWriter: IngestWriter {
     var betweenRows: (() throws -> Void)?
     /// Rows the flushes write between two calls of ``betweenRows`` (a few milliseconds).
     static let rowsBetweenCalls = 2_048
-    /// Rows per multi-row upsert (14 parameters each for the hourly rows, far below SQLite's
+    /// Rows per multi-row upsert (13 parameters each for the hourly rows, far below SQLite's
     /// limit of 32,766); a flush writes the rest one row at a time.
     static let rowsPerStatement = 64
 
@@ -38,7 +38,7 @@ final class StoreWriter: IngestWriter {
     }
 
     static let hourlyHead = """
-        INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+        INSERT INTO hourly_facts (hour, site, address, status, substatus, requests, bytes,
             time_taken_sum, time_taken_max, first_seen, last_seen, source, key_id)
         """
     static let hourlyTail = """
@@ -259,10 +259,10 @@ final class StoreWriter: IngestWriter {
     private func prepareAggregateStatements() throws {
         if upsertStatement == nil {
             upsertStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: 1, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 13, rows: 1, Self.hourlyTail)
             )
             upsertBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.hourlyHead, columns: 15, rows: Self.rowsPerStatement, Self.hourlyTail)
+                sql: Self.multiRowSQL(Self.hourlyHead, columns: 13, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
             judgementStatement = try db.makeStatement(sql: KeyRow.insertSQL)
         }
@@ -345,7 +345,7 @@ final class StoreWriter: IngestWriter {
         order.sort()
         guard let batchStatement = upsertBatchStatement else { return }
         var newKeys: [KeyRow] = []
-        try writeRows(order, columns: 15, single: statement, batch: batchStatement) { target, entry, base in
+        try writeRows(order, columns: 13, single: statement, batch: batchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             let value = values[Int(entry.index)]
             scratch.bindTime(target, base + 1, key.hour)
@@ -355,18 +355,16 @@ final class StoreWriter: IngestWriter {
                 return aggregator.keyID(key, address: text)
             }
             if knownKeys.insert(keyID).inserted { newKeys.append(KeyRow(key, id: keyID, in: aggregator)) }
-            sqlite3_bind_int64(target, base + 15, keyID)
-            constants.bind(target, base + 4, constants.verdicts[Int(key.verdictCode)])
-            constants.bind(target, base + 5, constants.outcomes[Int(key.outcomeCode)])
-            sqlite3_bind_int64(target, base + 6, Int64(key.status))
-            sqlite3_bind_int64(target, base + 7, Int64(key.substatus))
-            sqlite3_bind_int64(target, base + 8, value.requests)
-            sqlite3_bind_int64(target, base + 9, value.bytes)
-            sqlite3_bind_int64(target, base + 10, value.timeTakenSum)
-            sqlite3_bind_int64(target, base + 11, value.timeTakenMax)
-            scratch.bindTime(target, base + 12, value.first)
-            scratch.bindTime(target, base + 13, value.last)
-            constants.bind(target, base + 14, constants.source)
+            sqlite3_bind_int64(target, base + 13, keyID)
+            sqlite3_bind_int64(target, base + 4, Int64(key.status))
+            sqlite3_bind_int64(target, base + 5, Int64(key.substatus))
+            sqlite3_bind_int64(target, base + 6, value.requests)
+            sqlite3_bind_int64(target, base + 7, value.bytes)
+            sqlite3_bind_int64(target, base + 8, value.timeTakenSum)
+            sqlite3_bind_int64(target, base + 9, value.timeTakenMax)
+            scratch.bindTime(target, base + 10, value.first)
+            scratch.bindTime(target, base + 11, value.last)
+            constants.bind(target, base + 12, constants.source)
         }
         if let judgementStatement { try insert(newKeys, with: judgementStatement) }
         aggregator.removeAll()

@@ -40,24 +40,36 @@ struct QueryFixture {
         first: String? = nil,
         last: String? = nil
     ) throws {
+        // A key per judged group, as ingest names them (the facts stand in for the verdict).
+        let key = JudgementKey(
+            address: address,
+            invalid: false,
+            status: Int32(status),
+            substatus: Int32(substatus),
+            facts: JudgementFacts(fdid: verdict.rawValue, healthProbe: outcome.rawValue)
+        ).id
         try writer.writeSQLite { db in
             try db.execute(
                 sql: """
-                    INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
+                    INSERT INTO hourly_facts (hour, site, address, status, substatus, requests, bytes,
                         time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)
                     """,
                 arguments: [
-                    hour, site, address, verdict.rawValue, outcome.rawValue, status, substatus, requests, bytes,
-                    first ?? hour, last ?? hour.replacingOccurrences(of: ":00:00Z", with: ":59:59Z"),
-                    // A key per judged group, as ingest names them (the facts stand in for the verdict).
-                    JudgementKey(
-                        address: address,
-                        invalid: false,
-                        status: Int32(status),
-                        substatus: Int32(substatus),
-                        facts: JudgementFacts(fdid: verdict.rawValue, healthProbe: outcome.rawValue)
-                    ).id,
+                    hour, site, address, status, substatus, requests, bytes,
+                    first ?? hour, last ?? hour.replacingOccurrences(of: ":00:00Z", with: ":59:59Z"), key,
+                ]
+            )
+            // `hourly` reads the row's verdict from its key's judgement.
+            try db.execute(
+                sql: """
+                    INSERT INTO judgements (key_id, address, invalid, status, substatus, platform, fdid, health_probe,
+                        kept, verdict, outcome, rule)
+                    VALUES (?, ?, 0, ?, ?, 0, ?, ?, 0, ?, ?, '') ON CONFLICT (key_id) DO NOTHING
+                    """,
+                arguments: [
+                    key, address, status, substatus, verdict.rawValue, outcome.rawValue, verdict.rawValue,
+                    outcome.rawValue,
                 ]
             )
         }

@@ -259,7 +259,7 @@ public enum Correlation {
         else {
             throw CorrelationError.noGatewayData
         }
-        let backendSpan = try db.row("SELECT min(first_seen), max(last_seen) FROM hourly")
+        let backendSpan = try db.row("SELECT min(first_seen), max(last_seen) FROM hourly_facts")
         guard let backendFirst = seconds(backendSpan?.optional(String.self, at: 0)),
             let backendLast = seconds(backendSpan?.optional(String.self, at: 1))
         else {

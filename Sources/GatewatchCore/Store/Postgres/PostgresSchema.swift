@@ -245,7 +245,7 @@ enum PostgresSchema {
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
     static let tables: [(name: String, identity: String?)] = [
-        ("files", "id"), ("malformed_lines", nil), ("hourly", nil), ("evidence", "id"), ("inventory", nil),
+        ("files", "id"), ("malformed_lines", nil), ("hourly_facts", nil), ("evidence", "id"), ("inventory", nil),
         ("latency", nil), ("meta", nil), ("gateway_minutes", nil), ("gateway_callers", nil),
         ("gateway_requests", "id"), ("backend_gateway_requests", "id"), ("alert_state", nil), ("alerts", "id"),
         ("watch_files", nil), ("rdns_cache", nil), ("judgements", nil), ("policies", "id"),
@@ -301,12 +301,12 @@ enum PostgresSchema {
         return missing.isEmpty
     }
 
-    /// The partition of `hourly` holding a month: `hourly_2026_11` for `2026-11`.
+    /// The partition of `hourly_facts` (`hourly` before schema v4-facts) holding a month: `hourly_2026_11` for `2026-11`.
     static func partitionName(month: String) -> String {
         "hourly_" + month.replacingOccurrences(of: "-", with: "_")
     }
 
-    /// Creates the monthly partitions of `hourly` for the given `YYYY-MM` months that do not exist.
+    /// Creates the monthly partitions of `hourly_facts` for the given `YYYY-MM` months that do not exist.
     ///
     /// - Parameters:
     ///   - months: Months as `YYYY-MM`.
@@ -329,7 +329,7 @@ enum PostgresSchema {
             try connection.execute("SAVEPOINT gatewatch_partition", [])
             do {
                 try connection.execute(
-                    "CREATE TABLE \(name) PARTITION OF hourly FOR VALUES FROM ('\(month)') TO ('\(next)')",
+                    "CREATE TABLE \(name) PARTITION OF hourly_facts FOR VALUES FROM ('\(month)') TO ('\(next)')",
                     []
                 )
                 try connection.execute("RELEASE SAVEPOINT gatewatch_partition", [])

@@ -249,15 +249,15 @@ final class PostgresWriter: IngestWriter {
         let hourlyRows =
             hourlyFlushes <= 1
             ? """
-            SELECT hour, site, address, verdict, outcome, status, substatus, CAST(? AS TEXT), requests, bytes,
+            SELECT hour, site, address, status, substatus, CAST(? AS TEXT), requests, bytes,
                 time_taken_sum, time_taken_max, first_seen, last_seen, key_id
             FROM stage_hourly
             """
             : """
-            SELECT hour, site, address, verdict, outcome, status, substatus, CAST(? AS TEXT), SUM(requests), SUM(bytes),
+            SELECT hour, site, address, status, substatus, CAST(? AS TEXT), SUM(requests), SUM(bytes),
                 SUM(time_taken_sum), MAX(time_taken_max), MIN(first_seen), MAX(last_seen), key_id
             FROM stage_hourly
-            GROUP BY hour, site, address, key_id, verdict, outcome, status, substatus
+            GROUP BY hour, site, address, key_id, status, substatus
             ORDER BY hour, site, address, key_id
             """
         // New keys first, in key order (ingesters that share keys take them in one order).
@@ -270,7 +270,7 @@ final class PostgresWriter: IngestWriter {
         )
         try connection.execute(
             """
-            INSERT INTO hourly AS h (hour, site, address, verdict, outcome, status, substatus, source, requests, bytes,
+            INSERT INTO hourly_facts AS h (hour, site, address, status, substatus, source, requests, bytes,
                 time_taken_sum, time_taken_max, first_seen, last_seen, key_id)
             \(hourlyRows)
             ON CONFLICT (hour, site, address, key_id, source) DO UPDATE SET
