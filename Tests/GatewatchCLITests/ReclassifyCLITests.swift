@@ -101,6 +101,50 @@ import Testing
         #expect(summary.stdout.contains("web.no-office.config"))
     }
 
+    @Test("config show names the store's policy (table and JSON) and says when the configuration's differs")
+    func configShowNamesThePolicy() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = directory + "/store.db"
+        let show = ["config", "show", "--db", db, "--config", Self.config]
+
+        let none = try CLI.run(show)
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stdout.contains("# verdicts under: - (no store yet)"), "\(none.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+
+        #expect(try CLI.run(["ingest", "--quiet", "--db", db, Self.backend]).status == 0)
+        let differs = try CLI.run(show)
+        #expect(differs.status == 0, "\(differs.stderr)")
+        #expect(differs.stdout.hasPrefix("# effective configuration"), "the YAML comes first: \(differs.stdout)")
+        #expect(differs.stdout.contains("# verdicts under: none (unjudged)"), "\(differs.stdout)")
+        #expect(differs.stdout.contains("#   declared at: 20"), "\(differs.stdout)")
+        let line = differs.stdout.split(separator: "\n").first { $0.hasPrefix("# this configuration: ") }
+        #expect(line?.contains("web.config") == true, "\(differs.stdout)")
+        #expect(differs.stdout.contains("run 'gatewatch reclassify'"), "\(differs.stdout)")
+        let differsJSON = try Self.json(try CLI.run(show + ["--json"]).stdout)
+        let policy = try #require(differsJSON["policy"] as? [String: Any])
+        #expect(policy["reclassify_needed"] as? Bool == true)
+        let stored = try #require(policy["store_policy"] as? [String: Any])
+        let declared = try #require(policy["config_policy"] as? [String: Any])
+        #expect((stored["source"] as? String)?.hasPrefix("none (unjudged)") == true, "\(stored)")
+        #expect(stored["declared_at"] is String)
+        #expect(stored["fingerprint"] as? String != declared["fingerprint"] as? String)
+        #expect((differsJSON["yaml"] as? String)?.contains("iis_version: 10") == true)
+
+        #expect(try CLI.run(["reclassify", "--db", db, "--config", Self.config]).status == 0)
+        let same = try CLI.run(show)
+        #expect(same.stdout.contains("# the store's verdicts are under this configuration's policy"), "\(same.stdout)")
+        #expect(!same.stdout.contains("reclassify'"), "\(same.stdout)")
+        let sameJSON = try Self.json(try CLI.run(show + ["--json"]).stdout)
+        let now = try #require(sameJSON["policy"] as? [String: Any])
+        #expect(now["reclassify_needed"] as? Bool == false)
+        #expect(
+            (now["store_policy"] as? [String: Any])?["fingerprint"] as? String
+                == (now["config_policy"] as? [String: Any])?["fingerprint"] as? String
+        )
+    }
+
     @Test("a policy that reads X-Forwarded-For, on a store that kept none, needs a re-ingest (exit 2)")
     func proxyModeNeedsReingest() throws {
         let directory = try CLI.scratch()
