@@ -100,8 +100,13 @@ extension PassState {
                 )
             )
             evidence.append(EvidenceField.site, aggregator.siteName(siteID))
-            evidence.appendAddress(EvidenceField.address, key.address, invalid: invalidID, aggregator)
-            evidence.setLastKeyID(aggregator, key)
+            evidence.appendAddress(
+                EvidenceField.address,
+                key.address,
+                invalid: invalidID,
+                self.aggregator.addressText(key.address, invalid: invalidID)
+            )
+            evidence.setLastKeyID(seed: aggregator.facts.seeds[Int(factsID)], key)
             evidence.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
             evidence.append(EvidenceField.method, parser.field(.method))
             evidence.append(EvidenceField.uriStem, stem)
@@ -122,7 +127,12 @@ extension PassState {
                 )
             )
             gatewayRequests.append(GatewayRequestField.site, aggregator.siteName(siteID))
-            gatewayRequests.appendAddress(GatewayRequestField.address, key.address, invalid: invalidID, aggregator)
+            gatewayRequests.appendAddress(
+                GatewayRequestField.address,
+                key.address,
+                invalid: invalidID,
+                self.aggregator.addressText(key.address, invalid: invalidID)
+            )
             gatewayRequests.append(GatewayRequestField.method, parser.field(.method) ?? Self.emptyBytes)
             gatewayRequests.append(GatewayRequestField.path, stem ?? Self.emptyBytes)
             let requestID = parser.field(.requestID)

@@ -152,41 +152,34 @@ struct EvidenceBatch {
     }
 
     /// Sets the last row's judgement key from its address, the field appended last.
-    mutating func setLastKeyID(_ aggregator: Aggregator, _ key: AggregateKey) {
+    mutating func setLastKeyID(seed: UInt64, _ key: AggregateKey) {
         guard let span = spans.last, !rows.isEmpty else { return }
         let id = arena.withUnsafeBytes { raw in
-            aggregator.keyID(
-                key,
-                address: UnsafeRawBufferPointer(rebasing: raw[Int(span.offset)..<Int(span.offset + max(span.count, 0))])
+            JudgementKey.id(
+                seed: seed,
+                address: UnsafeRawBufferPointer(
+                    rebasing: raw[Int(span.offset)..<Int(span.offset + max(span.count, 0))]
+                ),
+                invalid: key.invalidAddress != 0,
+                status: key.status,
+                substatus: key.substatus
             )
         }
         rows[rows.count - 1].keyID = id
     }
 
-    /// Appends the next field of a row: the stored text of an address key.
+    /// Appends the next field of a row: the stored text of an address key; `invalidText` is the
+    /// logged text of an address that is not one (``Aggregator/addressText(_:invalid:)``), read
+    /// only then, so the per-line path never copies the aggregator.
     mutating func appendAddress<Field: BatchField>(
         _ field: Field,
         _ address: IPAddress,
         invalid: Int32,
-        _ aggregator: Aggregator
+        _ invalidText: @autoclosure () -> String
     ) {
         expect(field)
-        appendAddress(address, invalid: invalid, aggregator)
-    }
-
-    private mutating func append(_ bytes: UnsafeRawBufferPointer?) {
-        guard let bytes else {
-            spans.append(Span(offset: 0, count: -1))
-            return
-        }
-        spans.append(Span(offset: Int32(arena.count), count: Int32(bytes.count)))
-        arena.append(contentsOf: bytes)
-    }
-
-    /// Appends the stored text of an address key (no `String` for an IP address).
-    private mutating func appendAddress(_ address: IPAddress, invalid: Int32, _ aggregator: Aggregator) {
         guard invalid == 0 else {
-            append(aggregator.addressText(address, invalid: invalid))
+            append(invalidText())
             return
         }
         let start = arena.count
@@ -196,6 +189,15 @@ struct EvidenceBatch {
         }
         arena.removeLast(48 - count)
         spans.append(Span(offset: Int32(start), count: Int32(count)))
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer?) {
+        guard let bytes else {
+            spans.append(Span(offset: 0, count: -1))
+            return
+        }
+        spans.append(Span(offset: Int32(arena.count), count: Int32(bytes.count)))
+        arena.append(contentsOf: bytes)
     }
 
     private mutating func append(_ text: String) {
