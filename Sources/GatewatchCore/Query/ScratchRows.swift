@@ -7,16 +7,16 @@ import GRDB
 /// A query that reads the store address by address but must list the addresses busiest first
 /// renders each row as it goes, stores it here with its sort keys, and reads the rows back
 /// sorted: SQLite sorts on disk, so memory stays bounded whatever the number of rows. The file
-/// sits among the system's temporary files and is removed when the value goes away.
+/// sits among the system's temporary files, unlinked as soon as it is open (no journal: nothing
+/// else is created), so that nothing is left behind however the process ends.
 final class ScratchRows {
-    private let path: String
     private let queue: DatabaseQueue
 
     /// Creates the scratch file.
     ///
     /// - Throws: Database errors.
     init() throws {
-        path = NSTemporaryDirectory() + "/gatewatch-scratch-\(getpid())-\(UUID().uuidString).db"
+        let path = NSTemporaryDirectory() + "/gatewatch-scratch-\(getpid())-\(UUID().uuidString).db"
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = OFF")
@@ -24,9 +24,8 @@ final class ScratchRows {
             try db.execute(sql: "PRAGMA temp_store = FILE")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
+        unlink(path)
     }
-
-    deinit { unlink(path) }
 
     /// Fills the file: `body` gets a function that stores one row (`list`, `requests`, `address`,
     /// `tie`, `text`); the rows are committed, and indexed in their output order, when it returns.
