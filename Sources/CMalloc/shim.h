@@ -19,6 +19,12 @@ static inline int gw_set_mmap_threshold(int bytes) {
 #endif
 }
 
+/// Writes `count` bytes to standard output through its C library buffer (as `print` does), so
+/// that ``gw_flush_stdout`` sees a failed write. Returns the bytes written.
+static inline size_t gw_write_stdout(const void *bytes, size_t count) {
+    return fwrite(bytes, 1, count, stdout);
+}
+
 /// Flushes standard output; returns 0 when everything written to it so far got there, -1 when
 /// this flush failed (`errno` says why), -2 when an earlier write had failed (`errno` no longer
 /// says why).

@@ -73,8 +73,13 @@ public struct PolicyDeclaration: Sendable {
 /// from the facts a key holds instead of the log line.
 ///
 /// Decisions are cached per address when the policy looks at the address only, so judging a store
-/// costs one policy evaluation per distinct address.
+/// costs one policy evaluation per distinct address; the cache is emptied past
+/// ``cacheLimit`` addresses, so that judging a store of millions of addresses stays in bounded
+/// memory (issue 23: about 36 bytes an address, 108 MB for 3M).
 struct Judge {
+    /// The most addresses the decision cache holds.
+    static let cacheLimit = 1 << 16
+
     private var classifier: Classifier
     /// The facts the policy reads besides those every key holds.
     let needed: FactCoverage
@@ -90,6 +95,7 @@ struct Judge {
 
     /// The judgement of a key.
     mutating func judge(_ key: JudgementKey) -> Judgement {
+        if classifier.cachedAddresses >= Self.cacheLimit { classifier.forgetAddresses() }
         let address = key.invalid == true ? nil : IPAddress(key.address)
         let facts = key.facts
         let classification = classifier.judge(

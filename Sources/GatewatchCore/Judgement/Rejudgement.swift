@@ -36,9 +36,6 @@ struct KeyChange: Sendable {
 struct Rejudgement: Sendable {
     /// Keys whose judgement changes (the rule text included).
     var changes: [KeyChange]
-    /// Every key's address and judgements before and after, by id (the what-if's scratch
-    /// judgement); filled only when asked for.
-    var judgements: [Int64: (address: String, old: Judgement, new: Judgement)]
     /// Keys judged.
     var keys: Int
     /// Legacy keys of gateway traffic (platform class unknown) that the policy no longer treats as
@@ -109,23 +106,12 @@ struct Rejudgement: Sendable {
     /// Judges every stored key under `declaration`.
     ///
     /// O(keys), one policy evaluation per distinct address for an address-only policy.
-    static func judge(
-        _ db: any SQLDatabase,
-        declaration: PolicyDeclaration,
-        keepAll: Bool = false,
-        lenient: Bool = false
-    ) throws -> Rejudgement {
-        let note = try checkFacts(db, declaration: declaration, lenient: lenient)
-        var judge = Judge(declaration)
+    static func judge(_ db: any SQLDatabase, declaration: PolicyDeclaration) throws -> Rejudgement {
         var changes: [KeyChange] = []
-        var judgements: [Int64: (address: String, old: Judgement, new: Judgement)] = [:]
         var keys = 0
         var legacyGateway = 0
-        try db.forEachRow("SELECT \(keyColumns) FROM judgements", []) { row in
-            let (id, key, old) = Self.read(row)
-            let new = judge.judge(key)
+        let note = try forEachKey(db, declaration: declaration) { id, key, old, new in
             keys += 1
-            if keepAll { judgements[id] = (key.address, old, new) }
             if key.facts.kept.contains(.legacy), old.verdict == .gateway, new.verdict != .gateway {
                 legacyGateway += 1
             }
@@ -133,11 +119,39 @@ struct Rejudgement: Sendable {
         }
         return Rejudgement(
             changes: changes,
-            judgements: judgements,
             keys: keys,
             legacyGatewayKeys: legacyGateway,
             note: note
         )
+    }
+
+    /// Judges every stored key under `declaration` and hands each to `body` (id, key, stored and
+    /// new judgement) as it is read, so that a what-if over millions of keys holds none of them
+    /// (issue 23).
+    ///
+    /// - Parameters:
+    ///   - db: The store's database.
+    ///   - declaration: The policy.
+    ///   - lenient: Judge keys that lack facts the policy reads as requests without them (what-if)
+    ///     instead of refusing.
+    ///   - body: Called with each key.
+    /// - Returns: The lenient judgement's note, if any.
+    /// - Throws: ``RejudgementError/needsReingest(_:)`` (not lenient), database errors, what `body`
+    ///   throws.
+    @discardableResult
+    static func forEachKey(
+        _ db: any SQLDatabase,
+        declaration: PolicyDeclaration,
+        lenient: Bool = false,
+        _ body: (Int64, JudgementKey, Judgement, Judgement) throws -> Void
+    ) throws -> String? {
+        let note = try checkFacts(db, declaration: declaration, lenient: lenient)
+        var judge = Judge(declaration)
+        try db.forEachRow("SELECT \(keyColumns) FROM judgements", []) { row in
+            let (id, key, old) = Self.read(row)
+            try body(id, key, old, judge.judge(key))
+        }
+        return note
     }
 
     /// A key row: its id, key and current judgement.

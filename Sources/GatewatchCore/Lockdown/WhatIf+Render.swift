@@ -81,9 +81,9 @@ extension WhatIfResult: Encodable {
 
     private var totals: Totals {
         Totals(
-            newlyBlocked: Self.total(newlyBlocked),
-            unenforced: Self.total(unenforced),
-            newlyAllowed: Self.total(newlyAllowed),
+            newlyBlocked: total(.newlyBlocked),
+            unenforced: total(.unenforced),
+            newlyAllowed: total(.newlyAllowed),
             platformBroken: WhatIfTotal(
                 addresses: platformBroken.count,
                 requests: platformBroken.reduce(0) { $0 + $1.requests }
@@ -107,31 +107,19 @@ extension WhatIfResult: Encodable {
         switch format {
         case .json:
             return try JSONOutput.encode(self) + "\n"
-        case .ndjson:
-            return try flatRows.map { try JSONOutput.encode($0) }.joined(separator: "\n")
-                + (flatRows.isEmpty ? "" : "\n")
-        case .csv:
-            let table = TextTable(
-                columns: [
-                    "group", "address", "current", "requests", "blocked", "first_seen", "last_seen", "proposed", "rule",
-                    "status", "endpoints", "user_agents",
-                ],
-                rows: flatRows.map { row in
-                    [
-                        row.group, row.address, row.current, String(row.requests), String(row.blocked), row.firstSeen,
-                        row.lastSeen, row.proposed, row.rule, row.status ?? "", row.endpoints.joined(separator: " | "),
-                        row.userAgents.joined(separator: " | "),
-                    ]
-                }
-            )
-            return table.renderCSV()
+        case .ndjson, .csv:
+            let sink = OutputSink.string()
+            var writer = ListWriter<FlatRow>(format: format, sink: sink, columns: FlatRow.columns)
+            for row in flatRows { writer.add(row, cells: \.cells) }
+            writer.finish()
+            return sink.text
         case .table:
             return renderText(limit: limit)
         }
     }
 
     /// One row of the flat (`csv`, `ndjson`) forms.
-    private struct FlatRow: Encodable {
+    struct FlatRow: Encodable {
         var group: String
         var address: String
         var current: String
@@ -155,27 +143,12 @@ extension WhatIfResult: Encodable {
     }
 
     private var flatRows: [FlatRow] {
-        func rows(_ group: String, _ entries: [WhatIfEntry]) -> [FlatRow] {
-            entries.map {
-                FlatRow(
-                    group: group,
-                    address: $0.address,
-                    current: $0.current,
-                    requests: $0.requests,
-                    blocked: $0.blocked,
-                    firstSeen: $0.firstSeen,
-                    lastSeen: $0.lastSeen,
-                    proposed: $0.proposed,
-                    rule: $0.rule,
-                    status: $0.status,
-                    endpoints: $0.endpoints.map(\.value),
-                    userAgents: $0.userAgents.map(\.value)
-                )
-            }
-        }
-        var result = rows("newly-blocked", newlyBlocked) + rows("unenforced", unenforced)
-        result += rows("newly-allowed", newlyAllowed)
-        result += platformBroken.map {
+        WhatIfQuery.List.allCases.flatMap { list in entries(list).map { FlatRow(list, $0) } } + trailingFlatRows
+    }
+
+    /// The flat rows after the three lists: platform traffic and denied gateways.
+    var trailingFlatRows: [FlatRow] {
+        var result = platformBroken.map {
             FlatRow(
                 group: "platform-broken",
                 address: $0.address,
@@ -242,9 +215,10 @@ extension WhatIfResult: Encodable {
                 output += "  \(move.text): \(move.requests) request(s) from \(move.addresses) address(es)\n"
             }
         }
-        func section(_ title: String, _ entries: [WhatIfEntry], lastColumn: String = "LAST SEEN") {
-            let total = Self.total(entries)
-            output += "\n\(title): \(total.addresses) address(es), \(total.requests) request(s)\n"
+        func section(_ title: String, _ list: WhatIfQuery.List, lastColumn: String = "LAST SEEN") {
+            let sum = self.total(list)
+            let entries = self.entries(list)
+            output += "\n\(title): \(sum.addresses) address(es), \(sum.requests) request(s)\n"
             guard !entries.isEmpty else { return }
             let shown = limit > 0 ? Array(entries.prefix(limit)) : entries
             // OWNER only when attribution named someone (a run without service tags or names reads as before).
@@ -263,17 +237,17 @@ extension WhatIfResult: Encodable {
                 numericColumns: [2, 3]
             )
             output += table.renderText()
-            if shown.count < entries.count {
-                output += "… \(entries.count - shown.count) more (use --limit 0 or --format json)\n"
+            if shown.count < entryCount(list) {
+                output += "… \(entryCount(list) - shown.count) more (use --limit 0 or --format json)\n"
             }
         }
-        section("Newly blocked (the current policy lets them in)", newlyBlocked)
+        section("Newly blocked (the current policy lets them in)", .newlyBlocked)
         section(
             "Cut off once enforced (denied by both policies, but served: the allowlist is not enforced)",
-            unenforced,
+            .unenforced,
             lastColumn: "LAST SERVED"
         )
-        section("Newly allowed (the current policy denies them)", newlyAllowed)
+        section("Newly allowed (the current policy denies them)", .newlyAllowed)
 
         let platformRequests = platformBroken.reduce(0) { $0 + $1.requests }
         output +=
@@ -307,5 +281,71 @@ extension WhatIfResult: Encodable {
             for note in notes { output += "  - \(SafeText.terminal(note))\n" }
         }
         return output
+    }
+}
+
+extension WhatIfResult.FlatRow: FastJSONObject {
+    /// The CSV header.
+    static let columns = [
+        "group", "address", "current", "requests", "blocked", "first_seen", "last_seen", "proposed", "rule", "status",
+        "endpoints", "user_agents",
+    ]
+
+    /// The row of an entry of a list.
+    init(_ list: WhatIfQuery.List, _ entry: WhatIfEntry) {
+        self.init(
+            group: list.group,
+            address: entry.address,
+            current: entry.current,
+            requests: entry.requests,
+            blocked: entry.blocked,
+            firstSeen: entry.firstSeen,
+            lastSeen: entry.lastSeen,
+            proposed: entry.proposed,
+            rule: entry.rule,
+            status: entry.status,
+            endpoints: entry.endpoints.map(\.value),
+            userAgents: entry.userAgents.map(\.value)
+        )
+    }
+
+    /// The CSV cells.
+    var cells: [String] {
+        [
+            group, address, current, String(requests), String(blocked), firstSeen, lastSeen, proposed, rule,
+            status ?? "", endpoints.joined(separator: " | "), userAgents.joined(separator: " | "),
+        ]
+    }
+
+    func writeMembers(to writer: inout JSONObjectWriter) {
+        writer.member("address", address)
+        writer.member("blocked", blocked)
+        writer.member("current", current)
+        writer.member("endpoints", endpoints)
+        writer.member("first_seen", firstSeen)
+        writer.member("group", group)
+        writer.member("last_seen", lastSeen)
+        writer.member("proposed", proposed)
+        writer.member("requests", requests)
+        writer.member("rule", rule)
+        if let status { writer.member("status", status) }
+        writer.member("user_agents", userAgents)
+    }
+}
+
+extension WhatIfEntry: FastJSONObject {
+    func writeMembers(to writer: inout JSONObjectWriter) {
+        writer.member("address", address)
+        writer.member("blocked", blocked)
+        writer.member("current", current)
+        writer.member("endpoints", endpoints)
+        writer.member("first_seen", firstSeen)
+        writer.member("last_seen", lastSeen)
+        if let owner { writer.member("owner", owner) }
+        writer.member("proposed", proposed)
+        writer.member("requests", requests)
+        writer.member("rule", rule)
+        if let status { writer.member("status", status) }
+        writer.member("user_agents", userAgents)
     }
 }

@@ -145,18 +145,45 @@ public struct WhatIfResult: Sendable, Equatable {
     /// Requests whose verdict or outcome the proposal changes, per move: what `reclassify` under
     /// it would move in the window.
     public var moves: [JudgementMove] = []
+    /// The counts of the whole lists when the lists hold only a page of them (a streamed
+    /// `whatif`), else `nil`.
+    var counts: WhatIfCounts?
 
     /// The change-pipeline verdict: platform breakage first, then blocked traffic.
     public var outcome: WhatIfOutcome {
         if platformBroken.contains(where: \.isNewlyBroken) { return .breaksPlatform }
-        if !newlyBlocked.isEmpty || !unenforced.isEmpty || !gatewaysDenied.isEmpty { return .blocksTraffic }
+        if entryCount(.newlyBlocked) > 0 || entryCount(.unenforced) > 0 || !gatewaysDenied.isEmpty {
+            return .blocksTraffic
+        }
         return .ok
     }
+
+    /// The entries of a list (a page of it when ``counts`` is set).
+    func entries(_ list: WhatIfQuery.List) -> [WhatIfEntry] {
+        switch list {
+        case .newlyBlocked: newlyBlocked
+        case .unenforced: unenforced
+        case .newlyAllowed: newlyAllowed
+        }
+    }
+
+    /// How many entries a whole list has.
+    func entryCount(_ list: WhatIfQuery.List) -> Int { counts?.entries[list.rawValue] ?? entries(list).count }
+
+    /// Addresses and requests of a whole list.
+    func total(_ list: WhatIfQuery.List) -> WhatIfTotal { counts?.totals[list.rawValue] ?? Self.total(entries(list)) }
 
     /// Totals of a list of entries.
     static func total(_ entries: [WhatIfEntry]) -> WhatIfTotal {
         WhatIfTotal(addresses: Set(entries.map(\.address)).count, requests: entries.reduce(0) { $0 + $1.requests })
     }
+}
+
+/// Addresses, requests and entries of each what-if list, as counted in the scratch file of a
+/// streamed `whatif`.
+struct WhatIfCounts: Sendable, Equatable {
+    var totals = Array(repeating: WhatIfTotal(addresses: 0, requests: 0), count: WhatIfQuery.List.allCases.count)
+    var entries = Array(repeating: 0, count: WhatIfQuery.List.allCases.count)
 }
 
 /// Evaluates a proposed allowlist (and/or gateway set) over the stored history, per address,
@@ -225,18 +252,18 @@ public struct WhatIfQuery: Sendable {
         self.includeHistory = includeHistory
     }
 
-    /// Stored history of one address under one current classification.
-    struct Tally {
-        var requests = 0
-        var blocked = 0
-        var first = ""
-        var last = ""
+    /// The lists of affected addresses, in the order the flat formats list them.
+    enum List: Int, CaseIterable, Sendable {
+        case newlyBlocked = 0
+        case unenforced, newlyAllowed
 
-        mutating func add(requests count: Int, blocked isBlocked: Bool, first: String, last: String) {
-            requests += count
-            if isBlocked { blocked += count }
-            if self.first.isEmpty || first < self.first { self.first = first }
-            if last > self.last { self.last = last }
+        /// The `group` of the flat formats.
+        var group: String {
+            switch self {
+            case .newlyBlocked: "newly-blocked"
+            case .unenforced: "unenforced"
+            case .newlyAllowed: "newly-allowed"
+            }
         }
     }
 
@@ -248,7 +275,22 @@ public struct WhatIfQuery: Sendable {
     /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
-        try store.query { db in try run(db, path: store.path) }
+        let pass = try self.pass(store: store, owners: nil, format: .json)
+        var result = pass.result
+        let decoder = JSONDecoder()
+        for list in List.allCases {
+            var entries: [WhatIfEntry] = []
+            try pass.scratch.forEach(list: list.rawValue) {
+                entries.append(try decoder.decode(WhatIfEntry.self, from: Data($0.utf8)))
+            }
+            switch list {
+            case .newlyBlocked: result.newlyBlocked = entries
+            case .unenforced: result.unenforced = entries
+            case .newlyAllowed: result.newlyAllowed = entries
+            }
+        }
+        result.counts = nil
+        return result
     }
 
     /// Declared gateway ranges whose first or last address the proposed policy denies.
@@ -273,7 +315,7 @@ public struct WhatIfQuery: Sendable {
     }
 
     /// The limits that apply to this evaluation.
-    func notes(for result: WhatIfResult) -> [String] {
+    func notes(blocksGateway: Bool) -> [String] {
         var notes: [String] = []
         if proposed.dynamic != nil {
             notes.append(
@@ -286,20 +328,12 @@ public struct WhatIfQuery: Sendable {
                 + "the proposed policy does to it; check a deployment agent with 'gatewatch check --host "
                 + "<app>.scm.azurewebsites.net ADDRESS'"
         )
-        if result.newlyBlocked.contains(where: { $0.current == Verdict.gateway.rawValue }) {
+        if blocksGateway {
             notes.append(
                 "gateway traffic keeps no endpoint or user-agent inventory, so newly blocked gateway addresses list none"
             )
         }
         return notes
-    }
-
-    static func sorted(_ entries: [WhatIfEntry]) -> [WhatIfEntry] {
-        entries.sorted {
-            if $0.requests != $1.requests { return $0.requests > $1.requests }
-            if $0.address != $1.address { return byteOrder($0.address, $1.address) }
-            return $0.current < $1.current
-        }
     }
 
     static func ruleText(_ decision: PolicyDecision) -> String { "\(decision.layer.rawValue): \(decision.rule)" }

@@ -25,6 +25,13 @@ struct Classifier {
     private var ruleTexts: [String] = []
     private var decisionIndex: [PolicyDecision: Int32] = [:]
     private var cache = FlatMap<IPAddress, Int32>()
+
+    /// How many addresses the per-address decision cache holds.
+    var cachedAddresses: Int { cache.count }
+
+    /// Empties the per-address decision cache (its storage is kept): for a caller that judges
+    /// millions of addresses once each and must stay within bounded memory (issue 23).
+    mutating func forgetAddresses() { cache.removeAll() }
     private let invalidDecision = PolicyDecision(
         verdict: .indeterminate,
         rule: "client address is not an IP address",

@@ -359,6 +359,54 @@ struct InventoryLookup {
         source = try PortableSQL.hasRows(db, table: "inventory") ? .inventory : .evidence
     }
 
+    /// A statement of every address's endpoints and user agents in the window.
+    ///
+    /// Rows of `(address, 1, kind, value, requests)`, followed by `nulls` NULL columns: from the
+    /// inventory, or in a store without one, the evidence, as ``values(for:kinds:)`` reads them.
+    /// For a `UNION ALL` with a statement of per-address rows, sorted by address, so that a query reads
+    /// one address at a time (issue 23).
+    static func valuesStatement(
+        _ db: any SQLDatabase,
+        filter: QueryFilter,
+        nulls: Int
+    ) throws -> (String, [any DatabaseValueConvertible]) {
+        let padding = String(repeating: ", NULL", count: nulls)
+        if try PortableSQL.hasRows(db, table: "inventory") {
+            var conditions = filter.dayConditions()
+            let (clause, argument) = try db.inTextList("kind", ["endpoint", "user_agent"])
+            conditions.add(clause, argument)
+            return (
+                """
+                SELECT address, 1, kind, value, SUM(requests)\(padding)
+                FROM inventory \(conditions.whereClause) GROUP BY address, kind, value
+                """,
+                conditions.values
+            )
+        }
+        let conditions = try filter.evidenceConditions(db, blocks: false)
+        let statements = [("endpoint", "uri_stem"), ("user_agent", "user_agent")].map { kind, column in
+            """
+            SELECT address, 1, '\(kind)', \(column), COUNT(*)\(padding)
+            FROM evidence \(conditions.whereClause) GROUP BY address, \(column)
+            """
+        }
+        return (statements.joined(separator: " UNION ALL "), conditions.values + conditions.values)
+    }
+
+    /// One address's values of one kind: busiest first, `(other)` last, at most `perAddress`
+    /// (0 = all).
+    static func ranked(_ counts: [String: Int], perAddress: Int) -> [ValueCount] {
+        var list = counts.map { ValueCount(value: $0.key, requests: $0.value) }
+        list.sort { lhs, rhs in
+            let lhsOther = lhs.value == Self.other
+            let rhsOther = rhs.value == Self.other
+            if lhsOther != rhsOther { return rhsOther }
+            return lhs.requests != rhs.requests ? lhs.requests > rhs.requests : byteOrder(lhs.value, rhs.value)
+        }
+        if perAddress > 0, list.count > perAddress { list.removeSubrange(perAddress...) }
+        return list
+    }
+
     /// Values for the given addresses; per address, busiest first, `(other)` last, capped at
     /// `perAddress` (0 = all).
     func values(for addresses: [String], kinds: Set<String> = ["endpoint", "method", "user_agent"]) throws -> Values {
@@ -409,17 +457,7 @@ struct InventoryLookup {
             }
         }
         func ranked(_ kind: String) -> [String: [ValueCount]] {
-            (counts[kind] ?? [:]).mapValues { map in
-                var list = map.map { ValueCount(value: $0.key, requests: $0.value) }
-                list.sort { lhs, rhs in
-                    let lhsOther = lhs.value == Self.other
-                    let rhsOther = rhs.value == Self.other
-                    if lhsOther != rhsOther { return rhsOther }
-                    return lhs.requests != rhs.requests ? lhs.requests > rhs.requests : byteOrder(lhs.value, rhs.value)
-                }
-                if perAddress > 0, list.count > perAddress { list.removeSubrange(perAddress...) }
-                return list
-            }
+            (counts[kind] ?? [:]).mapValues { Self.ranked($0, perAddress: perAddress) }
         }
         values.endpoints = ranked("endpoint")
         values.methods = ranked("method")

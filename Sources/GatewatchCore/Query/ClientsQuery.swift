@@ -105,74 +105,27 @@ public struct ClientsQuery: Sendable {
     /// - Returns: The inventory, busiest callers first (ties by address).
     /// - Throws: Database errors.
     public func run(store: Store) throws -> ClientsResult {
-        let display = filter.display
-        return try store.query { db in
-            let all = try filter.hourlyConditions(db)
-            guard
-                let newestText = try db.value(
-                    String.self,
-                    "SELECT MAX(last_seen) FROM hourly_facts \(all.whereClause)",
-                    all.values
-                ),
-                let newest = TimeDisplay.parse(newestText)
-            else {
-                return ClientsResult(clients: [], total: 0, newest: nil)
+        // Streamed (issue 23): every caller goes to a scratch file, sorted there; only the page
+        // the limit asks for is read back.
+        let scratch = try ScratchRows()
+        let (newest, total) = try scratch.fill { insert in
+            var total = 0
+            let newest = try store.query { db in
+                try scan(db) { client in
+                    var text = ""
+                    JSONObjectWriter.object(client, into: &text)
+                    try insert(0, client.requests, client.address, "", text)
+                    total += 1
+                }
             }
-            let reference = (newest - ((newest % 3600) + 3600) % 3600) + 3600
-            let quietSince = UTCTime.format(newest - Int64(quietDays) * 86_400)
-            let direct = try filter.hourlyConditions(db, verdict: .direct)
-            let recent: [any DatabaseValueConvertible] = [
-                UTCTime.format(reference - 86_400), UTCTime.format(reference - 7 * 86_400),
-                UTCTime.format(reference - 30 * 86_400),
-            ]
-            var clients: [ClientEntry] = []
-            try db.forEachRow(
-                """
-                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
-                    SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END),
-                    MIN(first_seen), MAX(last_seen),
-                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
-                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END),
-                    SUM(CASE WHEN hour >= ? THEN requests ELSE 0 END)
-                FROM hourly \(direct.whereClause) GROUP BY address
-                """,
-                recent + direct.values
-            ) { row in
-                let served: Int = row[3]
-                let lastSeen: String = row[5]
-                let state: ClientState = served == 0 ? .blockedOnly : (lastSeen < quietSince ? .quiet : .active)
-                if let wanted = self.state, wanted != state { return }
-                clients.append(
-                    ClientEntry(
-                        address: row[0],
-                        state: state,
-                        firstSeen: row[4],
-                        lastSeen: lastSeen,
-                        requests: row[1],
-                        blocked: row[2],
-                        served: served,
-                        last1d: row[6],
-                        last7d: row[7],
-                        last30d: row[8],
-                        endpoints: [],
-                        userAgents: []
-                    )
-                )
-            }
-            clients.sort { $0.requests != $1.requests ? $0.requests > $1.requests : byteOrder($0.address, $1.address) }
-            let total = clients.count
-            clients.removeSubrange(filter.cap(total)...)
-            let lookup = try InventoryLookup(db, filter: filter, perAddress: valuesPerClient)
-            let values = try lookup.values(for: clients.map(\.address), kinds: ["endpoint", "user_agent"])
-            for index in clients.indices {
-                let address = clients[index].address
-                clients[index].endpoints = values.endpoints[address] ?? []
-                clients[index].userAgents = values.userAgents[address] ?? []
-                clients[index].firstSeen = display.format(clients[index].firstSeen)
-                clients[index].lastSeen = display.format(clients[index].lastSeen)
-            }
-            return ClientsResult(clients: clients, total: total, newest: newestText)
+            return (newest, total)
         }
+        var clients: [ClientEntry] = []
+        let decoder = JSONDecoder()
+        try scratch.forEach(list: 0, limit: filter.limit) {
+            clients.append(try decoder.decode(ClientEntry.self, from: Data($0.utf8)))
+        }
+        return ClientsResult(clients: clients, total: total, newest: newest)
     }
 }
 
@@ -192,24 +145,25 @@ extension ClientsResult {
             footer = ([footer].compactMap { $0 } + notes.map(SafeText.terminal)).joined(separator: "\n")
         }
         return try QueryRendering.list(clients, format: format, footer: footer) {
-            func joined(_ list: [ValueCount]) -> String { list.map(\.value).joined(separator: " | ") }
-            return TextTable(
-                columns: [
-                    "address", "state", "requests", "blocked", "served", "last_1d", "last_7d", "last_30d",
-                    "first_seen", "last_seen", "endpoints", "user_agents", "owner", "findings",
-                ],
-                rows: clients.map { client -> [String] in
-                    let label = client.name.map { client.address + " (" + $0 + ")" } ?? client.address
-                    return [
-                        label, client.state.rawValue, String(client.requests), String(client.blocked),
-                        String(client.served), String(client.last1d), String(client.last7d), String(client.last30d),
-                        client.firstSeen, client.lastSeen, joined(client.endpoints), joined(client.userAgents),
-                        client.owner?.label ?? "",
-                        (client.findings ?? []).joined(separator: " | "),
-                    ]
-                },
-                numericColumns: [2, 3, 4, 5, 6, 7]
-            )
+            TextTable(columns: Self.columns, rows: clients.map(Self.cells), numericColumns: [2, 3, 4, 5, 6, 7])
         }
+    }
+
+    /// The table and CSV columns.
+    static let columns = [
+        "address", "state", "requests", "blocked", "served", "last_1d", "last_7d", "last_30d", "first_seen",
+        "last_seen", "endpoints", "user_agents", "owner", "findings",
+    ]
+
+    /// The table and CSV cells of a caller; endpoints and user agents joined with ` | `.
+    static func cells(_ client: ClientEntry) -> [String] {
+        func joined(_ list: [ValueCount]) -> String { list.map(\.value).joined(separator: " | ") }
+        let label = client.name.map { client.address + " (" + $0 + ")" } ?? client.address
+        return [
+            label, client.state.rawValue, String(client.requests), String(client.blocked), String(client.served),
+            String(client.last1d), String(client.last7d), String(client.last30d), client.firstSeen, client.lastSeen,
+            joined(client.endpoints), joined(client.userAgents), client.owner?.label ?? "",
+            (client.findings ?? []).joined(separator: " | "),
+        ]
     }
 }

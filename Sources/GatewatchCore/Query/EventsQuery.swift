@@ -108,31 +108,69 @@ public struct EventsQuery: Sendable {
     /// - Returns: The rows, in time order.
     /// - Throws: Database errors.
     public func run(store: Store) throws -> EventsResult {
+        var events: [EventRow] = []
+        let truncated = try forEach(store: store) { events.append($0) }
+        return EventsResult(events: events, truncated: truncated)
+    }
+
+    /// Runs the query and writes the rows to `sink` as they are read (`json`, `ndjson`, `csv`);
+    /// `table` is rendered whole, as ``EventsResult/render(_:)`` does.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - format: The output format.
+    ///   - sink: Where the text goes.
+    /// - Throws: Database errors.
+    public func write(store: Store, format: OutputFormat, to sink: OutputSink) throws {
+        guard format != .table else {
+            sink.write(try run(store: store).render(format))
+            return
+        }
+        var writer = ListWriter<EventRow>(format: format, sink: sink, columns: EventsResult.columns)
+        _ = try forEach(store: store) { writer.add($0, cells: EventsResult.cells) }
+        writer.finish()
+    }
+
+    /// Calls `body` with each row, oldest first (the newest `limit` rows when there is a limit);
+    /// ordered and limited in SQL, so that no more than one row is held at a time.
+    ///
+    /// - Returns: Whether the limit left older rows out.
+    private func forEach(store: Store, _ body: (EventRow) throws -> Void) throws -> Bool {
         let display = filter.display
-        var (events, truncated): ([EventRow], Bool) = try store.query { db in
+        return try store.query { db in
             var conditions = try filter.evidenceConditions(db, alias: "e")
             if let address { conditions.add("e.address = ?", AddressReport.canonical(address)) }
             if let outcome, outcome != .none { conditions.add("e.outcome = ?", outcome.rawValue) }
             var arguments = conditions.values
-            var limitClause = ""
-            if filter.limit > 0 {
-                limitClause = "LIMIT ?"
-                arguments.append(filter.limit + 1)
-            }
-            var events: [EventRow] = []
-            try db.forEachRow(
+            let select = """
+                SELECT e.id AS id, e.time AS time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method,
+                    e.uri_stem, e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
+                FROM evidence e LEFT JOIN files f ON f.id = e.file_id \(conditions.whereClause)
                 """
-                SELECT e.id, e.time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method, e.uri_stem,
-                    e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
-                FROM evidence e LEFT JOIN files f ON f.id = e.file_id
-                \(conditions.whereClause) ORDER BY e.time DESC, e.id DESC \(limitClause)
-                """,
-                arguments
-            ) { row in
-                events.append(
+            let sql: String
+            var truncated = false
+            if filter.limit > 0 {
+                // Is there a row past the newest `limit`? Then the page leaves older rows out.
+                truncated =
+                    try db.value(
+                        Int.self,
+                        """
+                        SELECT 1 FROM evidence e \(conditions.whereClause)
+                        ORDER BY e.time DESC, e.id DESC LIMIT 1 OFFSET ?
+                        """,
+                        arguments + [filter.limit]
+                    ) != nil
+                sql = "SELECT * FROM (\(select) ORDER BY e.time DESC, e.id DESC LIMIT ?) AS page ORDER BY time, id"
+                arguments.append(filter.limit)
+            } else {
+                sql = select + " ORDER BY e.time, e.id"
+            }
+            try db.forEachRow(sql, arguments) { row in
+                let time: String = row[1]
+                try body(
                     EventRow(
                         id: row[0],
-                        time: row[1],
+                        time: display.isUTC ? time : display.format(time),
                         file: row.optional(at: 2),
                         line: row[3],
                         site: row[4],
@@ -151,15 +189,8 @@ public struct EventsQuery: Sendable {
                     )
                 )
             }
-            let truncated = filter.limit > 0 && events.count > filter.limit
-            if truncated { events.removeLast() }
-            return (events, truncated)
+            return truncated
         }
-        events.reverse()
-        if !display.isUTC {
-            for index in events.indices { events[index].time = display.format(events[index].time) }
-        }
-        return EventsResult(events: events, truncated: truncated)
     }
 }
 
@@ -172,20 +203,22 @@ extension EventsResult {
     public func render(_ format: OutputFormat) throws -> String {
         let footer = truncated ? "(newest \(events.count) shown; --limit 0 shows all)" : nil
         return try QueryRendering.list(events, format: format, footer: footer) {
-            TextTable(
-                columns: [
-                    "time", "address", "outcome", "status", "method", "uri_stem", "uri_query", "user_agent", "host",
-                    "forwarded_for", "rule", "file", "line",
-                ],
-                rows: events.map {
-                    [
-                        $0.time, $0.address, $0.outcome, statusText($0.status, $0.substatus), $0.method ?? "",
-                        $0.uriStem ?? "", $0.uriQuery ?? "", $0.userAgent ?? "", $0.host ?? "", $0.forwardedFor ?? "",
-                        $0.rule, $0.file ?? "", String($0.line),
-                    ]
-                },
-                numericColumns: [12]
-            )
+            TextTable(columns: Self.columns, rows: events.map(Self.cells), numericColumns: [12])
         }
+    }
+
+    /// The table and CSV columns.
+    static let columns = [
+        "time", "address", "outcome", "status", "method", "uri_stem", "uri_query", "user_agent", "host",
+        "forwarded_for", "rule", "file", "line",
+    ]
+
+    /// The table and CSV cells of a row.
+    static func cells(_ row: EventRow) -> [String] {
+        [
+            row.time, row.address, row.outcome, statusText(row.status, row.substatus), row.method ?? "",
+            row.uriStem ?? "", row.uriQuery ?? "", row.userAgent ?? "", row.host ?? "", row.forwardedFor ?? "",
+            row.rule, row.file ?? "", String(row.line),
+        ]
     }
 }

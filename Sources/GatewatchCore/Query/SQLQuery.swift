@@ -93,6 +93,27 @@ public enum SQLQuery {
     /// - Returns: Columns and rows.
     /// - Throws: ``QueryError`` when the statement is empty, writes, or fails.
     public static func run(_ sql: String, store: Store, limit: Int = 0) throws -> SQLResult {
+        var rows: [[SQLValue]] = []
+        let (columns, truncated) = try forEachRow(sql, store: store, limit: limit) { _, values in rows.append(values) }
+        return SQLResult(columns: columns, rows: rows, truncated: truncated)
+    }
+
+    /// Runs a statement and hands each row to `body` as it is read (with the column names), so
+    /// that no result is held whole.
+    ///
+    /// - Parameters:
+    ///   - sql: One SQL statement.
+    ///   - store: The store, opened read-only.
+    ///   - limit: The most rows to hand over; 0 means all.
+    ///   - body: Called with the column names and the values of each row.
+    /// - Returns: The column names, and whether the limit left rows out.
+    /// - Throws: ``QueryError`` when the statement is empty, writes, or fails.
+    static func forEachRow(
+        _ sql: String,
+        store: Store,
+        limit: Int,
+        _ body: ([String], [SQLValue]) throws -> Void
+    ) throws -> (columns: [String], truncated: Bool) {
         let trimmed = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw QueryError.emptyStatement }
         guard !holdsMultipleStatements(trimmed) else { throw QueryError.multipleStatements }
@@ -101,17 +122,18 @@ public enum SQLQuery {
         }
         do {
             return try store.queryRolledBack { db in
-                var rows: [[SQLValue]] = []
+                var count = 0
                 var truncated = false
                 let columns = try db.forEachRowOfUserStatement(trimmed) { row in
-                    if limit > 0, rows.count == limit {
+                    if limit > 0, count == limit {
                         truncated = true
                         return false
                     }
-                    rows.append(row.values.map(SQLValue.init))
+                    try body(row.columns, row.values.map(SQLValue.init))
+                    count += 1
                     return true
                 }
-                return SQLResult(columns: columns, rows: rows, truncated: truncated)
+                return (columns, truncated)
             }
         } catch let error as QueryError {
             throw error
@@ -157,13 +179,7 @@ extension SQLResult {
     /// - Returns: The text, ending in a newline.
     /// - Throws: Encoding errors.
     public func render(_ format: OutputFormat) throws -> String {
-        var keys: [String] = []
-        var seen: [String: Int] = [:]
-        for column in columns {
-            let count = (seen[column] ?? 0) + 1
-            seen[column] = count
-            keys.append(count == 1 ? column : "\(column)_\(count)")
-        }
+        let keys = Self.keys(columns)
         let objects = rows.map { row in
             Dictionary(zip(keys, row), uniquingKeysWith: { first, _ in first })
         }

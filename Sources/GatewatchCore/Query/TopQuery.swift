@@ -87,32 +87,89 @@ public struct TopQuery: Sendable {
     /// - Returns: The ranking.
     /// - Throws: Database errors.
     public func run(store: Store) throws -> TopResult {
+        var entries: [TopEntry] = []
+        let (total, unjudged) = try forEach(store: store) { entries.append($0) }
+        return TopResult(entries: entries, total: total, unjudged: unjudged)
+    }
+
+    /// Runs the query and writes the ranking to `sink` as it is read (`json`, `ndjson`), named and
+    /// attributed, byte for byte what `run(store:).named(names).attributed(owners).render(format)`
+    /// gives.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - format: `json` or `ndjson`.
+    ///   - names: The configured address names.
+    ///   - owners: Owner sources, or `nil` for none.
+    ///   - sink: Where the text goes.
+    /// - Returns: The ranking's counts, without entries (its ``TopResult/unjudgedNote``).
+    /// - Throws: Database errors.
+    public func write(
+        store: Store,
+        format: OutputFormat,
+        names: AddressNames,
+        owners: OwnerAttribution?,
+        to sink: OutputSink
+    ) throws -> TopResult {
+        precondition(format == .json || format == .ndjson, "table and csv columns depend on every row")
+        var writer = ListWriter<TopEntry>(format: format, sink: sink, columns: [])
+        let (total, unjudged) = try forEach(store: store) { entry in
+            var entry = entry
+            entry.name = names.name(for: entry.address)
+            entry.owner = owners?.owner(of: entry.address)
+            writer.add(entry) { _ in [] }
+        }
+        writer.finish()
+        return TopResult(entries: [], total: total, unjudged: unjudged)
+    }
+
+    /// Calls `body` with each ranked entry.
+    ///
+    /// Ranked and cut in SQL (issue 23): one row in memory at a time. `address` sorts in byte order on both engines (BINARY; COLLATE "C" on
+    /// PostgreSQL).
+    ///
+    /// - Returns: How many addresses matched before the limit, and the unjudged requests.
+    private func forEach(store: Store, _ body: (TopEntry) throws -> Void) throws -> (total: Int, unjudged: Int) {
         let display = filter.display
-        var entries: [TopEntry] = try store.query { db in
+        let total = try store.query { db in
             let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
-            var entries: [TopEntry] = []
+            var arguments = conditions.values
+            var limitClause = ""
+            if filter.limit > 0 {
+                limitClause = "LIMIT ?"
+                arguments.append(filter.limit)
+            }
+            var count = 0
             try db.forEachRow(
                 """
-                SELECT address, SUM(requests), SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
-                    SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END), SUM(bytes),
+                SELECT address, SUM(requests) AS total_requests,
+                    SUM(CASE WHEN outcome = 'blocked' THEN requests ELSE 0 END),
+                    SUM(CASE WHEN outcome = 'served' THEN requests ELSE 0 END), SUM(bytes) AS total_bytes,
                     MIN(first_seen), MAX(last_seen)
                 FROM hourly \(conditions.whereClause) GROUP BY address
+                ORDER BY \(measure == .bytes ? "total_bytes" : "total_requests") DESC, address \(limitClause)
                 """,
-                conditions.values
+                arguments
             ) { row in
-                entries.append(
+                count += 1
+                try body(
                     TopEntry(
                         address: row[0],
                         requests: row[1],
                         blocked: row[2],
                         served: row[3],
                         bytes: row[4],
-                        firstSeen: row[5],
-                        lastSeen: row[6]
+                        firstSeen: display.format(row[5]),
+                        lastSeen: display.format(row[6])
                     )
                 )
             }
-            return entries
+            guard filter.limit > 0, count == filter.limit else { return count }
+            return try db.value(
+                Int.self,
+                "SELECT COUNT(*) FROM (SELECT address FROM hourly \(conditions.whereClause) GROUP BY address) AS ranked",
+                conditions.values
+            ) ?? 0
         }
         var unjudged = 0
         if verdict != .unjudged, verdict != .all {
@@ -126,19 +183,7 @@ public struct TopQuery: Sendable {
                     ?? 0
             }
         }
-        let byBytes = measure == .bytes
-        entries.sort { lhs, rhs in
-            let left = byBytes ? lhs.bytes : lhs.requests
-            let right = byBytes ? rhs.bytes : rhs.requests
-            return left != right ? left > right : byteOrder(lhs.address, rhs.address)
-        }
-        let total = entries.count
-        entries.removeSubrange(filter.cap(total)...)
-        for index in entries.indices {
-            entries[index].firstSeen = display.format(entries[index].firstSeen)
-            entries[index].lastSeen = display.format(entries[index].lastSeen)
-        }
-        return TopResult(entries: entries, total: total, unjudged: unjudged)
+        return (total, unjudged)
     }
 }
 

@@ -41,6 +41,20 @@ extension Gatewatch {
             let path = try store.resolvedPath(config: query.config)
             let database = try store.open(.readOnly, config: query.config)
             filter.range = try anchor.resolve(time, store: database)
+            if by == nil, output.format != .table, !owners.resolveNames {
+                // Streamed (issue 23): the callers are written as the store gives them back.
+                let attribution = try owners.attribution(query: query, storePath: path) { [] }
+                let sink = OutputSink.standardOutput()
+                try ClientsQuery(filter: filter, quietDays: quietDays, state: state).write(
+                    store: database,
+                    format: output.format,
+                    names: try query.addressNames(),
+                    owners: attribution,
+                    to: sink
+                )
+                sink.flush()
+                return
+            }
             let result = try ClientsQuery(filter: filter, quietDays: quietDays, state: state).run(store: database)
             let attribution = try owners.attribution(query: query, storePath: path) { result.clients.map(\.address) }
             let attributed = try result.named(try query.addressNames()).attributed(attribution, store: database)

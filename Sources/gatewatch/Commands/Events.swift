@@ -44,12 +44,13 @@ extension Gatewatch {
             let resolvedFormat = format ?? (isatty(STDOUT_FILENO) != 0 ? .table : .ndjson)
             let filter = try query.filter(time: time, format: resolvedFormat)
             let database = try store.open(.readOnly, config: query.config)
-            let result = try EventsQuery(
+            let sink = OutputSink.standardOutput()
+            try EventsQuery(
                 filter: filter,
                 address: address,
                 outcome: outcome.flatMap(Outcome.init(rawValue:))
-            ).run(store: database)
-            emit(try result.render(resolvedFormat))
+            ).write(store: database, format: resolvedFormat, to: sink)
+            sink.flush()
         }
     }
 }

@@ -35,18 +35,20 @@ extension Gatewatch {
 
         func run() throws {
             let database = try store.open(.readOnly, config: config)
-            let result: SQLResult
+            let sink = OutputSink.standardOutput()
             do {
-                result = try SQLQuery.run(
+                try SQLQuery.write(
                     statement,
                     store: database,
-                    limit: limit ?? (output.format == .table ? 20 : 0)
+                    limit: limit ?? (output.format == .table ? 20 : 0),
+                    format: output.format,
+                    to: sink
                 )
             } catch let error as QueryError {
                 // The statement is the user's input: refused or failing, it is bad input (2).
                 throw Gatewatch.badInput(error)
             }
-            emit(try result.render(output.format))
+            sink.flush()
         }
     }
 }

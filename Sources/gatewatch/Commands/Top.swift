@@ -48,8 +48,22 @@ extension Gatewatch {
                 emit(try GatewayCaller.render(callers, format: output.format))
                 return
             }
-            let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
             let path = try store.resolvedPath(config: query.config)
+            if output.format == .json || output.format == .ndjson, !owners.resolveNames {
+                // Streamed (issue 23): `top --format json --limit 0` lists every address.
+                let sink = OutputSink.standardOutput()
+                let result = try TopQuery(filter: filter, verdict: verdict, measure: by).write(
+                    store: database,
+                    format: output.format,
+                    names: try query.addressNames(),
+                    owners: try owners.attribution(query: query, storePath: path) { [] },
+                    to: sink
+                )
+                sink.flush()
+                if let note = result.unjudgedNote { StandardError().write("warning: \(note)\n") }
+                return
+            }
+            let result = try TopQuery(filter: filter, verdict: verdict, measure: by).run(store: database)
             let attribution = try owners.attribution(query: query, storePath: path) { result.entries.map(\.address) }
             emit(try result.named(try query.addressNames()).attributed(attribution).render(output.format))
             // The table says it in its footer; a machine format keeps its shape, so the note goes to stderr.

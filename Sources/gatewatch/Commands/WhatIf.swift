@@ -94,15 +94,23 @@ extension Gatewatch {
                 valuesPerAddress: valuesPerAddress,
                 includeHistory: includeHistory
             )
-            let result: WhatIfResult
+            // Streamed (issue 23): the lists go out as the scratch file gives them back.
+            let sink = OutputSink.standardOutput()
+            let outcome: WhatIfOutcome
             do {
-                result = try query.run(store: database).attributed(owners, store: database)
+                outcome = try query.write(
+                    store: database,
+                    format: output.format,
+                    limit: limit,
+                    owners: owners,
+                    to: sink
+                )
             } catch let refusal as RejudgementError {
                 StandardError().write(error: refusal)
                 throw ExitCode(2)
             }
-            emit(try result.render(output.format, limit: limit))
-            let code = result.outcome.exitCode
+            sink.flush()
+            let code = outcome.exitCode
             if code != 0 { throw ExitCode(code) }
         }
     }

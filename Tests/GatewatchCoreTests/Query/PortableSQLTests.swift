@@ -248,6 +248,50 @@ import Testing
             output += try SQLQuery.run("SELECT * FROM alerts ORDER BY id", store: readOnly).render(.csv)
             return output
         },
+        // Issue 23: the streamed writers, recorded as the collected results above were.
+        Case(name: "events-streamed") { store in
+            try streamed { try EventsQuery(filter: QueryFilter()).write(store: store, format: .ndjson, to: $0) }
+        },
+        Case(name: "events-blocked-paris-streamed") { store in
+            try streamed {
+                try EventsQuery(filter: QueryFilter(limit: 50, timeZone: paris), outcome: .blocked)
+                    .write(store: store, format: .json, to: $0)
+            }
+        },
+        Case(name: "top-all-bytes-streamed") { store in
+            try streamed {
+                _ = try TopQuery(filter: QueryFilter(limit: 15), verdict: .all, measure: .bytes)
+                    .write(store: store, format: .json, names: AddressNames([:]), owners: nil, to: $0)
+            }
+        },
+        Case(name: "clients-streamed") { store in
+            try streamed {
+                try ClientsQuery(filter: QueryFilter()).write(
+                    store: store,
+                    format: .json,
+                    names: AddressNames([:]),
+                    owners: nil,
+                    to: $0
+                )
+            }
+        },
+        Case(name: "whatif-streamed") { store in
+            let configuration = try GatewatchConfiguration.load(path: TestSupport.sample("gatewatch.yaml"))
+            let query = WhatIfQuery(proposed: try configuration.loadPolicy(), valuesPerAddress: 0)
+            return try streamed { _ = try query.write(store: store, format: .json, limit: 0, to: $0) }
+        },
+        Case(name: "sql-group-streamed") { store in
+            try streamed {
+                try SQLQuery.write(
+                    "SELECT verdict, outcome, SUM(requests) AS n, COUNT(*) AS row_count FROM hourly "
+                        + "GROUP BY verdict, outcome ORDER BY verdict, outcome",
+                    store: store,
+                    limit: 0,
+                    format: .json,
+                    to: $0
+                )
+            }
+        },
         sql(
             "sql-group",
             // Named, since the engines name `COUNT(*)` differently (`COUNT(*)`, `count`).
@@ -261,6 +305,13 @@ import Testing
         sql("sql-multiple", "SELECT 1; SELECT 2"),
         sql("sql-bad-column", "SELECT nosuch FROM hourly"),
     ]
+
+    /// What a streamed writer writes.
+    static func streamed(_ write: (OutputSink) throws -> Void) throws -> String {
+        let sink = OutputSink.string()
+        try write(sink)
+        return sink.text
+    }
 
     /// Alert rules over requests and the data's age; `malformed_ratio` is left out because it
     /// looks at the ledger's wall-clock times.
@@ -358,6 +409,13 @@ import Testing
         "sql-write": (226, "168230e62f19641b"),
         "sql-multiple": (65, "4960f4f82a80110b"),
         "sql-bad-column": (137, "8ebe743242bc5053"),
+        // The streamed writers write what the collected results render.
+        "events-streamed": (920081, "194327ed27cbc064"),
+        "events-blocked-paris-streamed": (21278, "1e2b4ec6ae36f090"),
+        "top-all-bytes-streamed": (2250, "2e18fee36f3e0bd4"),
+        "clients-streamed": (18171, "281e19d318a7a561"),
+        "whatif-streamed": (1139, "196f455b13ebadcd"),
+        "sql-group-streamed": (314, "c2fe0ec929667433"),
     ]
 
     static func fnv1a(_ text: String) -> String {
