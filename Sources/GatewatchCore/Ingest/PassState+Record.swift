@@ -102,6 +102,12 @@ extension PassState {
             evidence.append(EvidenceField.site, aggregator.siteName(siteID))
             evidence.appendAddress(EvidenceField.address, key.address, invalid: invalidID, aggregator)
             evidence.setLastKeyID(aggregator, key)
+            inventories.directMinutes.add(
+                time: timestamp,
+                address: key.address,
+                invalidAddress: invalidID,
+                keyID: evidence.rows[evidence.rows.count - 1].keyID
+            )
             evidence.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
             evidence.append(EvidenceField.method, parser.field(.method))
             evidence.append(EvidenceField.uriStem, stem)

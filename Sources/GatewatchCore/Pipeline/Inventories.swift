@@ -80,12 +80,14 @@ struct Inventories {
     /// Eight bytes per admitted value.
     private var admitted = FingerprintSet()
     private(set) var latency = FlatMap<LatencyKey, Int64>()
+    /// Direct requests per minute (`direct_minutes`), flushed with the inventories.
+    var directMinutes = DirectMinutes()
     private var endpointsSeen: [Int64: IDSet] = [:]  // day << 32 | site -> endpoints
     /// The entry of ``endpointsSeen`` in use, held out of it.
     private var seenKey: Int64 = .min
     private var seen = IDSet()
 
-    var count: Int { counts.count + latency.count }
+    var count: Int { counts.count + latency.count + directMinutes.count }
 
     /// Upper bounds (ms) of the latency buckets: 0–6, 8, then 10, 12, 15, 20, 25, 30, 40, 50, 60,
     /// 80 in every decade up to 8,000,000 ms; -1 above.
@@ -280,6 +282,7 @@ struct Inventories {
         batch.templates = templates
         swap(&batch.counts, &counts)
         swap(&batch.latency, &latency)
+        batch.directMinutes = directMinutes.detach()
         swap(&batch.endpoints, &endpoints)
         swap(&batch.methods, &methods)
         swap(&batch.userAgents, &userAgents)
@@ -292,6 +295,7 @@ struct Inventories {
     mutating func removeCounts() {
         counts.removeAll()
         latency.removeAll()
+        directMinutes.removeAll()
         // Raw endpoints, methods and user agents are referenced only by the counts just written:
         // start them afresh so memory stays bounded on long inputs. Route templates stay (the
         // per-day endpoint quota refers to them).

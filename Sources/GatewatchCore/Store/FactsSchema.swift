@@ -21,8 +21,8 @@ import GRDB
 /// sub-status) of `hourly` becomes a key judged as it was at ingest, under the policy the files'
 /// ledger rows name (when they all name one), else a policy `recorded at ingest`.
 ///
-/// The evidence-sampling change of the throughput issue may add columns in the same schema
-/// version, in a migration of its own after this one.
+/// The throughput issue (23) adds its part at the end of the same migration: `direct_minutes`,
+/// the exact per-minute count of direct requests that alert rules read (evidence may be sampled).
 enum FactsSchema {
     /// The migration id, the same on both engines.
     static let migrationID = "v4-facts"
@@ -74,6 +74,32 @@ enum FactsSchema {
             FROM files WHERE format = 'w3c' AND status <> 'ingesting'
         ) AS ledger
         WHERE files > 0;
+        """
+
+    /// `direct_minutes`: direct requests per minute, address, judgement key and source (what alert
+    /// rules count: every direct request, whether or not its evidence row is kept); from the
+    /// evidence of existing stores, which holds every direct request.
+    private static func directMinutesTable(text: String, integer: String) -> String {
+        """
+        CREATE TABLE direct_minutes (
+            minute \(text) NOT NULL,
+            address \(text) NOT NULL,
+            key_id \(integer) NOT NULL,
+            source \(text) NOT NULL DEFAULT '',
+            requests \(integer) NOT NULL,
+            PRIMARY KEY (minute, address, key_id, source)
+        )
+        """
+    }
+
+    /// Also gives legacy keys the rule their evidence names (per-rule counts read the key's rule).
+    private static let directMinutesFromEvidence = """
+        INSERT INTO direct_minutes (minute, address, key_id, source, requests)
+        SELECT substr(time, 1, 16) || ':00Z', address, key_id, source, COUNT(*) FROM evidence
+        WHERE key_id IS NOT NULL GROUP BY substr(time, 1, 16), address, key_id, source;
+        UPDATE judgements SET rule = COALESCE(
+            (SELECT MIN(e.rule) FROM evidence e WHERE e.key_id = judgements.key_id), '')
+        WHERE key_id < 0 AND rule = '';
         """
 
     /// Registers the SQLite migration.
@@ -138,6 +164,11 @@ enum FactsSchema {
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;
                     """
             )
+            // The throughput issue's part of this schema version (issue 23), at its end.
+            try db.execute(
+                sql: directMinutesTable(text: "TEXT", integer: "INTEGER") + " WITHOUT ROWID;\n"
+                    + directMinutesFromEvidence
+            )
         }
     }
 
@@ -173,6 +204,6 @@ enum FactsSchema {
                 + """
                 INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-                """
+                """ + directMinutesTable(text: text, integer: "BIGINT") + ";\n" + directMinutesFromEvidence
     )
 }

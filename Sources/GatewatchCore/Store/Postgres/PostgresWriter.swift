@@ -39,6 +39,8 @@ final class PostgresWriter: IngestWriter {
             CREATE TEMP TABLE IF NOT EXISTS stage_judgements (LIKE judgements);
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
                 day \(text), address \(text), kind \(text), value \(text), requests BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (
+                minute \(text), address \(text), key_id BIGINT, requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
                 day \(text), site \(text), endpoint \(text), verdict \(text), bucket BIGINT, requests BIGINT);
             """,
@@ -219,6 +221,18 @@ final class PostgresWriter: IngestWriter {
                 }
             }
         }
+        if inventories.directMinutes.count > 0 {
+            let held = inventories.directMinutes
+            try connection.copyIn("COPY stage_direct_minutes (minute, address, key_id, requests) FROM STDIN") { copy in
+                for (key, requests) in held.counts {
+                    copy.text(UTCTime.format(key.minute))
+                    copy.text(aggregator.addressText(key.address, invalid: key.invalidAddress))
+                    copy.integer(key.keyID)
+                    copy.integer(requests)
+                    try copy.endRow()
+                }
+            }
+        }
         if !inventories.latency.isEmpty {
             let held = inventories
             try connection.copyIn("COPY stage_latency (day, site, endpoint, verdict, bucket, requests) FROM STDIN") {
@@ -308,8 +322,21 @@ final class PostgresWriter: IngestWriter {
             """,
             []
         )
+        // Rows of this ingester's source only: no other host touches them.
+        try connection.execute(
+            """
+            INSERT INTO direct_minutes AS m (minute, address, key_id, source, requests)
+            SELECT minute, address, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
+            GROUP BY minute, address, key_id ORDER BY minute, address, key_id
+            ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
+            """,
+            [source]
+        )
         hourlyFlushes = 0
         inventoryFlushes = 0
-        try connection.execute("TRUNCATE stage_hourly, stage_inventory, stage_latency, stage_judgements", [])
+        try connection.execute(
+            "TRUNCATE stage_hourly, stage_inventory, stage_latency, stage_judgements, stage_direct_minutes",
+            []
+        )
     }
 }
