@@ -85,7 +85,8 @@ extension PassState {
                 invalidAddress: invalidID,
                 endpoint: stem.map { inventories.endpoints.id($0) },
                 method: parser.field(.method),
-                userAgent: userAgent
+                userAgent: userAgent,
+                request: Inventories.DirectOutcome(verdict: decision.verdict, outcome: decision.outcome)
             )
         }
         if decision.verdict == .direct {

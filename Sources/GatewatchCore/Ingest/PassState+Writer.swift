@@ -150,7 +150,7 @@ extension PassState {
 final class SpareMaps: @unchecked Sendable {
     typealias Maps = (
         table: FlatMap<AggregateKey, AggregateValue>,
-        counts: FlatMap<Inventories.Key, Int64>,
+        counts: FlatMap<Inventories.Key, Inventories.Count>,
         latency: FlatMap<Inventories.LatencyKey, Int64>
     )
     private let lock = NSLock()
@@ -158,7 +158,7 @@ final class SpareMaps: @unchecked Sendable {
 
     func put(
         table: FlatMap<AggregateKey, AggregateValue>,
-        counts: FlatMap<Inventories.Key, Int64>,
+        counts: FlatMap<Inventories.Key, Inventories.Count>,
         latency: FlatMap<Inventories.LatencyKey, Int64>
     ) {
         lock.lock()

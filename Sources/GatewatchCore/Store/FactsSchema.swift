@@ -102,6 +102,17 @@ enum FactsSchema {
         WHERE key_id < 0 AND rule = '';
         """
 
+    /// `inventory.direct`, `served`, `blocked`: of a row's requests, the direct ones, and of those
+    /// the served and the blocked (the report's top values); `NULL` in rows from before (unknown:
+    /// the report then reads the evidence, complete in those stores).
+    private static func inventoryDirect(integer: String) -> String {
+        """
+        ALTER TABLE inventory ADD COLUMN direct \(integer);
+        ALTER TABLE inventory ADD COLUMN served \(integer);
+        ALTER TABLE inventory ADD COLUMN blocked \(integer);
+        """
+    }
+
     /// Registers the SQLite migration.
     ///
     /// - Parameter migrator: The store's migrator (``Schema``).
@@ -167,7 +178,7 @@ enum FactsSchema {
             // The throughput issue's part of this schema version (issue 23), at its end.
             try db.execute(
                 sql: directMinutesTable(text: "TEXT", integer: "INTEGER") + " WITHOUT ROWID;\n"
-                    + directMinutesFromEvidence
+                    + directMinutesFromEvidence + inventoryDirect(integer: "INTEGER")
             )
         }
     }
@@ -205,5 +216,6 @@ enum FactsSchema {
                 INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
                 """ + directMinutesTable(text: text, integer: "BIGINT") + ";\n" + directMinutesFromEvidence
+            + inventoryDirect(integer: "BIGINT")
     )
 }

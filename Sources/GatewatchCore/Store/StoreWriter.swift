@@ -55,9 +55,12 @@ final class StoreWriter: IngestWriter {
     static let minuteHead = "INSERT INTO direct_minutes (minute, address, key_id, source, requests)"
     static let minuteTail =
         "ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = requests + excluded.requests"
-    static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests)"
-    static let inventoryTail =
-        "ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests"
+    static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests, direct, served, blocked)"
+    static let inventoryTail = """
+        ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests,
+            direct = direct + excluded.direct, served = served + excluded.served,
+            blocked = blocked + excluded.blocked
+        """
 
     init(db: Database, source: String) {
         self.db = db
@@ -273,10 +276,10 @@ final class StoreWriter: IngestWriter {
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: 1, Self.inventoryTail)
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 8, rows: 1, Self.inventoryTail)
             )
             inventoryBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: Self.rowsPerStatement, Self.inventoryTail)
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 8, rows: Self.rowsPerStatement, Self.inventoryTail)
             )
             minuteStatement = try db.makeStatement(
                 sql: Self.multiRowSQL(Self.minuteHead, columns: 5, rows: 1, Self.minuteTail)
@@ -424,7 +427,7 @@ final class StoreWriter: IngestWriter {
         let order = addressOrder(keys, aggregator) { (Int64($0.day), $0.address, $0.invalidAddress) }
         guard let inventoryBatchStatement else { return }
         let single = inventoryStatement
-        try writeRows(order, columns: 5, single: single, batch: inventoryBatchStatement) { target, entry, base in
+        try writeRows(order, columns: 8, single: single, batch: inventoryBatchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             scratch.bindDay(target, base + 1, key.day)
             scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
@@ -434,7 +437,11 @@ final class StoreWriter: IngestWriter {
             } else {
                 inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(target, base + 4, $0) }
             }
-            sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
+            let count = counts[Int(entry.index)]
+            sqlite3_bind_int64(target, base + 5, count.requests)
+            sqlite3_bind_int64(target, base + 6, count.direct)
+            sqlite3_bind_int64(target, base + 7, count.served)
+            sqlite3_bind_int64(target, base + 8, count.blocked)
         }
         try flush(inventories.directMinutes, aggregator: aggregator)
         let latencyRaw = latencyStatement.sqliteStatement

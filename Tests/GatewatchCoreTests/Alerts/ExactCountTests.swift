@@ -72,4 +72,13 @@ import Testing
         // The endpoints (inventory) count every request too.
         #expect(report.endpoints.reduce(0) { $0 + $1.requests } == 150)
     }
+
+    @Test("report: the top endpoints and user agents of direct requests count every request, served and blocked")
+    func reportTopValues() throws {
+        let store = try Self.sampledStore()
+        let data = try ReportData.load(store: store, options: ReportOptions(rowsPerTable: 0, quietDays: 1))
+        let orders = try #require(data.endpoints.first { $0.value == "/api/orders" })
+        #expect(orders.requests == 151 && orders.served == 151 && orders.blocked == 0 && orders.clients == 2)
+        #expect(data.userAgents.map(\.requests) == [151])
+    }
 }

@@ -40,7 +40,26 @@ struct QueryFixture {
         first: String? = nil,
         last: String? = nil
     ) throws {
+        // A key per judged group, as ingest names them (the facts stand in for the verdict).
+        let keyID = JudgementKey(
+            address: address,
+            invalid: false,
+            status: Int32(status),
+            substatus: Int32(substatus),
+            facts: JudgementFacts(fdid: verdict.rawValue, healthProbe: outcome.rawValue)
+        ).id
         try writer.writeSQLite { db in
+            // Its judgement, with the rule the evidence rows name for direct requests.
+            try db.execute(
+                sql: """
+                    INSERT INTO judgements (key_id, address, status, substatus, platform, kept, verdict, outcome, rule)
+                    VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING
+                    """,
+                arguments: [
+                    keyID, address, status, substatus, verdict.rawValue, outcome.rawValue,
+                    verdict == .direct ? "iis-static: allowUnlisted" : "",
+                ]
+            )
             try db.execute(
                 sql: """
                     INSERT INTO hourly (hour, site, address, verdict, outcome, status, substatus, requests, bytes,
@@ -50,14 +69,7 @@ struct QueryFixture {
                 arguments: [
                     hour, site, address, verdict.rawValue, outcome.rawValue, status, substatus, requests, bytes,
                     first ?? hour, last ?? hour.replacingOccurrences(of: ":00:00Z", with: ":59:59Z"),
-                    // A key per judged group, as ingest names them (the facts stand in for the verdict).
-                    JudgementKey(
-                        address: address,
-                        invalid: false,
-                        status: Int32(status),
-                        substatus: Int32(substatus),
-                        facts: JudgementFacts(fdid: verdict.rawValue, healthProbe: outcome.rawValue)
-                    ).id,
+                    keyID,
                 ]
             )
         }
@@ -317,7 +329,8 @@ struct QueryFixture {
                 "direct/served=3", "direct/blocked=2", "platform/=1",
             ]
         )
-        #expect(report.rules == [ValueCount(value: "iis-static: allowUnlisted", requests: 1)])
+        // Every direct request (hourly and its judgements), not the one evidence row kept.
+        #expect(report.rules == [ValueCount(value: "iis-static: allowUnlisted", requests: 5)])
         #expect(
             report.statuses.map { "\($0.verdict) \($0.status) \($0.requests)" } == [
                 "direct 200.0 3", "direct 403.503 2", "platform 200.0 1",

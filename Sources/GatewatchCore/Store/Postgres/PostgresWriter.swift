@@ -38,7 +38,8 @@ final class PostgresWriter: IngestWriter {
                 time_taken_max BIGINT, first_seen \(text), last_seen \(text), key_id BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_judgements (LIKE judgements);
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
-                day \(text), address \(text), kind \(text), value \(text), requests BIGINT);
+                day \(text), address \(text), kind \(text), value \(text), requests BIGINT, direct BIGINT,
+                served BIGINT, blocked BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (
                 minute \(text), address \(text), key_id BIGINT, requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
@@ -210,13 +211,17 @@ final class PostgresWriter: IngestWriter {
                 if a.kind != b.kind { return a.kind < b.kind }
                 return held.text(kind: a.kind, value: a.value) < held.text(kind: b.kind, value: b.value)
             }
-            try connection.copyIn("COPY stage_inventory (day, address, kind, value, requests) FROM STDIN") { copy in
-                for (key, requests) in entries {
+            let sql = "COPY stage_inventory (day, address, kind, value, requests, direct, served, blocked) FROM STDIN"
+            try connection.copyIn(sql) { copy in
+                for (key, count) in entries {
                     copy.text(dayText(key.day))
                     copy.text(aggregator.addressText(key.address, invalid: key.invalidAddress))
                     copy.text(Inventories.Kind(rawValue: key.kind)?.name ?? "")
                     copy.text(held.text(kind: key.kind, value: key.value))
-                    copy.integer(requests)
+                    copy.integer(count.requests)
+                    copy.integer(count.direct)
+                    copy.integer(count.served)
+                    copy.integer(count.blocked)
                     try copy.endRow()
                 }
             }
@@ -300,16 +305,18 @@ final class PostgresWriter: IngestWriter {
         // Inventory rows are shared by every host: always taken in one order (the staged order).
         let inventoryRows =
             inventoryFlushes <= 1
-            ? "SELECT day, address, kind, value, requests FROM stage_inventory"
+            ? "SELECT day, address, kind, value, requests, direct, served, blocked FROM stage_inventory"
             : """
-            SELECT day, address, kind, value, SUM(requests) FROM stage_inventory
+            SELECT day, address, kind, value, SUM(requests), SUM(direct), SUM(served), SUM(blocked) FROM stage_inventory
             GROUP BY day, address, kind, value ORDER BY day, address, kind, value
             """
         try connection.execute(
             """
-            INSERT INTO inventory AS i (day, address, kind, value, requests)
+            INSERT INTO inventory AS i (day, address, kind, value, requests, direct, served, blocked)
             \(inventoryRows)
-            ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = i.requests + excluded.requests
+            ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = i.requests + excluded.requests,
+                direct = i.direct + excluded.direct, served = i.served + excluded.served,
+                blocked = i.blocked + excluded.blocked
             """,
             []
         )
