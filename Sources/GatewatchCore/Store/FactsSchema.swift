@@ -102,16 +102,45 @@ enum FactsSchema {
         WHERE key_id < 0 AND rule = '';
         """
 
+    /// Inventory's direct counts and key, the files' evidence mode.
+    ///
     /// `inventory.direct`, `served`, `blocked`: of a row's requests, the direct ones, and of those
     /// the served and the blocked (the report's top values); `NULL` in rows from before (unknown:
-    /// the report then reads the evidence, complete in those stores).
-    private static func inventoryDirect(integer: String) -> String {
+    /// the report then reads the evidence, complete in those stores). Inventory's primary key
+    /// starts with the address (every lookup names addresses; a window's scan reads the table
+    /// anyway), so the `(address, day)` index, as large as the table, goes.
+    ///
+    /// `files.evidence`: how the file's direct requests were kept as evidence (`sample N`, `all`,
+    /// `none`, `mixed`); `NULL` for files from before (every row was kept).
+    private static let inventorySQLite = """
+        ALTER TABLE files ADD COLUMN evidence TEXT;
+        CREATE TABLE inventory_v4 (
+            day TEXT NOT NULL,
+            address TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            direct INTEGER,
+            served INTEGER,
+            blocked INTEGER,
+            PRIMARY KEY (address, day, kind, value)
+        ) WITHOUT ROWID;
+        INSERT INTO inventory_v4 (day, address, kind, value, requests)
+        SELECT day, address, kind, value, requests FROM inventory;
+        DROP TABLE inventory;
+        ALTER TABLE inventory_v4 RENAME TO inventory;
         """
-        ALTER TABLE inventory ADD COLUMN direct \(integer);
-        ALTER TABLE inventory ADD COLUMN served \(integer);
-        ALTER TABLE inventory ADD COLUMN blocked \(integer);
+
+    /// The same on PostgreSQL.
+    private static let inventoryPostgres = """
+        ALTER TABLE files ADD COLUMN evidence \(text);
+        ALTER TABLE inventory ADD COLUMN direct BIGINT;
+        ALTER TABLE inventory ADD COLUMN served BIGINT;
+        ALTER TABLE inventory ADD COLUMN blocked BIGINT;
+        ALTER TABLE inventory DROP CONSTRAINT inventory_pkey;
+        ALTER TABLE inventory ADD PRIMARY KEY (address, day, kind, value);
+        DROP INDEX inventory_address;
         """
-    }
 
     /// Registers the SQLite migration.
     ///
@@ -178,7 +207,7 @@ enum FactsSchema {
             // The throughput issue's part of this schema version (issue 23), at its end.
             try db.execute(
                 sql: directMinutesTable(text: "TEXT", integer: "INTEGER") + " WITHOUT ROWID;\n"
-                    + directMinutesFromEvidence + inventoryDirect(integer: "INTEGER")
+                    + directMinutesFromEvidence + inventorySQLite
             )
         }
     }
@@ -216,6 +245,6 @@ enum FactsSchema {
                 INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
                 """ + directMinutesTable(text: text, integer: "BIGINT") + ";\n" + directMinutesFromEvidence
-            + inventoryDirect(integer: "BIGINT")
+            + inventoryPostgres
     )
 }

@@ -467,8 +467,11 @@ final class StoreWriter: IngestWriter {
         try writeRows(order, columns: 5, single: minuteStatement, batch: minuteBatchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             scratch.bindTime(target, base + 1, key.minute)
-            scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
-            sqlite3_bind_int64(target, base + 3, key.keyID)
+            let keyID = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) { text in
+                scratch.bind(target, base + 2, text)
+                return key.keyID(aggregator, address: text)
+            }
+            sqlite3_bind_int64(target, base + 3, keyID)
             constants.bind(target, base + 4, constants.source)
             sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
         }

@@ -21,7 +21,11 @@ import Testing
         for second in 0..<150 { text += AlertLog.line(second: 36_000 + second, client: heavy) }
         text += AlertLog.line(second: 36_100, client: "198.51.100.51")
         try AlertLog.write(text, to: directory + "/u_ex1.log")
-        try AlertLog.ingest([directory + "/u_ex1.log"], db: db)
+        // Every row (the default would sample them at ingest), then cut as sampling would.
+        try TestSupport.ingest([directory + "/u_ex1.log"], db: db) {
+            $0.gateways = AlertLog.gateways
+            $0.evidence = .all
+        }
         let store = try Store(path: db)
         let count = "SELECT COUNT(*) FROM evidence WHERE address = ?"
         #expect(try store.query { try $0.value(Int.self, count, [heavy]) } == 150)

@@ -231,8 +231,9 @@ final class PostgresWriter: IngestWriter {
             try connection.copyIn("COPY stage_direct_minutes (minute, address, key_id, requests) FROM STDIN") { copy in
                 for (key, requests) in held.counts {
                     copy.text(UTCTime.format(key.minute))
-                    copy.text(aggregator.addressText(key.address, invalid: key.invalidAddress))
-                    copy.integer(key.keyID)
+                    var address = aggregator.addressText(key.address, invalid: key.invalidAddress)
+                    copy.text(address)
+                    copy.integer(address.withUTF8 { key.keyID(aggregator, address: UnsafeRawBufferPointer($0)) })
                     copy.integer(requests)
                     try copy.endRow()
                 }
