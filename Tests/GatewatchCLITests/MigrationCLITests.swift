@@ -14,7 +14,8 @@ import Testing
         do {
             let db = try CLI.scratch("migrationcli") + "/gatewatch.db"
             let backend = CLI.repositoryRoot.appendingPathComponent("SampleLogs/backend").path
-            let result = try CLI.run(["ingest", "--quiet", "--db", db, "--config", yaml, backend])
+            // Every evidence row: the retention test counts the sample's 2,204 (2,058 when sampled).
+            let result = try CLI.run(["ingest", "--quiet", "--evidence", "all", "--db", db, "--config", yaml, backend])
             guard result.status == 0 else { preconditionFailure("ingest failed: \(result.stderr)") }
             return db
         } catch {

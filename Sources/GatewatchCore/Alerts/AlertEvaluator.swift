@@ -40,7 +40,9 @@ public struct PendingDelivery: Sendable, Equatable {
 /// `platform_denied`) look at the window `(end - window, end]`, where `end` is the newest request
 /// time in the store (`anchor: data`, the default, so logs replayed or shipped late alert as if
 /// live) or the wall clock (`anchor: now`). Rules over the ledger (`stalled`, `malformed_ratio`)
-/// always use the wall clock, since the ledger records wall-clock times.
+/// always use the wall clock, since the ledger records wall-clock times. `served_direct` and
+/// `new_address` count `direct_minutes` (every direct request, exact whether or not evidence is
+/// sampled), so their window is whole minutes: from the minute of `end - window` to `end`'s.
 ///
 /// **De-duplication.** Each rule fires per key (an address, a CIDR block, or `*`). A key fires
 /// only when it has data newer than what it last fired for (so the same requests never alert
@@ -321,7 +323,11 @@ public struct AlertEvaluator {
         case .stalled:
             return now - state.lastFired >= rule.cooldownSeconds
         case .servedDirect, .pathPrefix:
-            return candidate.maxEvidenceID > state.lastEvidenceID && now - state.lastFired >= rule.cooldownSeconds
+            // Counted from direct_minutes: newer when its last minute is; from evidence: a newer row.
+            let newer =
+                Self.countsMinutes(rule)
+                ? candidate.lastSeen > state.lastSeen : candidate.maxEvidenceID > state.lastEvidenceID
+            return newer && now - state.lastFired >= rule.cooldownSeconds
         case .platformDenied, .malformedRatio:
             return candidate.lastSeen > state.lastSeen && now - state.lastFired >= rule.cooldownSeconds
         }
@@ -372,6 +378,7 @@ public struct AlertEvaluator {
     // The candidates' rows are ordered by address, which orders the addresses listed in an alert
     // (PostgreSQL may hash a GROUP BY where SQLite sorts it).
     private func evidenceCandidates(_ db: any SQLDatabase, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
+        if Self.countsMinutes(rule) { return try minuteCandidates(db, rule: rule, window: window) }
         let (filter, filterArguments) = evidenceFilter(rule, db: db)
         var arguments: [any DatabaseValueConvertible] = [window.start, window.end]
         arguments += filterArguments
@@ -382,9 +389,85 @@ public struct AlertEvaluator {
             """,
             arguments
         )
+        let counted = rows.map {
+            CountRow(address: $0["address"], count: $0["n"], first: $0["first"], last: $0["last"], maxID: $0["max_id"])
+        }
+        return try group(counted, db, rule: rule, window: window)
+    }
+
+    /// Whether a rule over direct requests is counted from `direct_minutes` (every direct request)
+    /// rather than from `evidence`: every such rule but those that look into the requests' paths or
+    /// user agents (`path_prefix`, `ignore.paths`, `ignore.user_agents`), which only rows hold.
+    static func countsMinutes(_ rule: AlertRule) -> Bool {
+        rule.kind != .pathPrefix && rule.ignore.paths.isEmpty && rule.ignore.userAgents.isEmpty
+    }
+
+    /// Candidates from `direct_minutes`.
+    ///
+    /// Every minute of the window after its first; of the first
+    /// (the minute of `end − window`), the requests after `end − window` when the evidence holds
+    /// every request of that minute (always with `--evidence all`), else the whole minute (never
+    /// fewer requests than the window holds). First and last are minutes.
+    private func minuteCandidates(_ db: any SQLDatabase, rule: AlertRule, window: AlertWindow) throws -> [Candidate] {
+        let startSeconds = end(of: window) - rule.windowSeconds
+        let startMinute = startSeconds - ((startSeconds % 60) + 60) % 60
+        let outcome = rule.kind == .newAddress && rule.includeBlocked ? "" : " AND j.outcome = 'served'"
+        let counts = """
+            SELECT m.address, SUM(m.requests) AS n, MIN(m.minute) AS first, MAX(m.minute) AS last
+            FROM direct_minutes m JOIN judgements j ON j.key_id = m.key_id
+            WHERE j.verdict = 'direct'\(outcome) AND m.minute %@ ? AND m.minute <= ?
+            GROUP BY m.address ORDER BY m.address
+            """
+        let minuteText = UTCTime.format(startMinute)
+        var rows = try db.rows(counts.replacingOccurrences(of: "%@", with: ">"), [minuteText, window.end]).map {
+            CountRow(address: $0["address"], count: $0["n"], first: $0["first"], last: $0["last"])
+        }
+        // The first minute: exact from the evidence where it holds every request of the minute.
+        let firstMinute = try db.rows(counts.replacingOccurrences(of: "%@", with: ">="), [minuteText, minuteText])
+        if !firstMinute.isEmpty {
+            var inside: [String: (all: Int, inside: Int)] = [:]
+            try db.forEachRow(
+                """
+                SELECT e.address, COUNT(*), SUM(CASE WHEN e.time > ? THEN 1 ELSE 0 END) FROM evidence e
+                JOIN judgements j ON j.key_id = e.key_id
+                WHERE j.verdict = 'direct'\(outcome) AND e.time >= ? AND e.time < ? GROUP BY e.address
+                """,
+                [window.start, minuteText, UTCTime.format(startMinute + 60)]
+            ) { row in inside[row[0]] = (row[1], row[2]) }
+            for row in firstMinute {
+                let address: String = row["address"]
+                let requests: Int = row["n"]
+                let held = inside[address]
+                let count = held.map { $0.all == requests ? $0.inside : requests } ?? requests
+                guard count > 0 else { continue }
+                rows.append(CountRow(address: address, count: count, first: minuteText, last: minuteText))
+            }
+        }
+        return try group(rows.sorted { $0.address < $1.address }, db, rule: rule, window: window)
+    }
+
+    /// One address's requests counted for a rule over direct requests; `maxID` is the newest
+    /// evidence row's id when counted from evidence, else `nil` (then `last` is the newest data).
+    struct CountRow {
+        var address: String
+        var count: Int
+        var first: String
+        var last: String
+        var maxID: Int64?
+    }
+
+    /// Groups counted rows (ordered by address) into the rule's keys, over its threshold.
+    private func group(
+        _ rows: [CountRow],
+        _ db: any SQLDatabase,
+        rule: AlertRule,
+        window: AlertWindow
+    ) throws
+        -> [Candidate]
+    {
         var byKey: [String: Candidate] = [:]
         for row in rows {
-            let address: String = row["address"]
+            let address = row.address
             guard !ignored(address, rule: rule) else { continue }
             if rule.kind == .newAddress {
                 var firstSQL = "SELECT MIN(first_seen) FROM hourly WHERE address = ? AND verdict = 'direct'"
@@ -394,13 +477,15 @@ public struct AlertEvaluator {
             }
             let groupKey = rule.kind == .newAddress ? address : key(for: address, rule: rule)
             var candidate = byKey[groupKey] ?? Candidate(key: groupKey, count: 0, addresses: [])
-            candidate.count += row["n"] as Int
-            let first: String = row["first"]
-            let last: String = row["last"]
-            candidate.first = min(candidate.first ?? first, first)
-            candidate.last = max(candidate.last ?? last, last)
-            candidate.maxEvidenceID = max(candidate.maxEvidenceID, row["max_id"])
-            candidate.addresses.append(address)
+            candidate.count += row.count
+            candidate.first = min(candidate.first ?? row.first, row.first)
+            candidate.last = max(candidate.last ?? row.last, row.last)
+            if let maxID = row.maxID {
+                candidate.maxEvidenceID = max(candidate.maxEvidenceID, maxID)
+            } else {
+                candidate.lastSeen = max(candidate.lastSeen, row.last)
+            }
+            if candidate.addresses.last != address { candidate.addresses.append(address) }
             byKey[groupKey] = candidate
         }
         let threshold = rule.kind == .servedDirect ? max(1, rule.threshold) : 1

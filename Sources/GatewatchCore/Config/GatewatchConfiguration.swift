@@ -61,6 +61,7 @@ public struct GatewaySource: Sendable, Equatable {
 /// platform_rules: platform.yaml
 /// reverse_dns: { 198.51.100.7: host.example.com }   # for domainName entries (D6)
 /// xff_invalid: reject                  # reject (400.10) | ignore: a non-address XFF element (D8.4)
+/// evidence: sample                     # sample (first 100 + latest per address/day/outcome) | 250 | all | none
 /// names: { 20.50.10.4: apim-prod }
 /// db: gatewatch.db
 /// ```
@@ -101,11 +102,13 @@ public struct GatewatchConfiguration: Sendable, Equatable {
     /// Whether an `X-Forwarded-For` element that is not an address gets `400.10` in proxy mode
     /// (`xff_invalid: reject`, the default) or is ignored (`ignore`); spec D8.4.
     public var rejectsInvalidForwardedFor = true
+    /// Which direct requests become `evidence` rows (`evidence:`; `--evidence` overrides).
+    public var evidence: EvidenceMode = .default
 
     /// The keys the file may contain.
     public static let knownKeys = [
         "policy", "service_tags", "gateways", "iis_version", "profile", "site", "client_ip", "trusted_proxies",
-        "platform_rules", "names", "db", "reverse_dns", "xff_invalid",
+        "platform_rules", "names", "db", "reverse_dns", "xff_invalid", "evidence",
     ]
 
     /// The file names ``discover(in:)`` looks for, in order.
@@ -249,6 +252,20 @@ public struct GatewatchConfiguration: Sendable, Equatable {
                 case "ignore": configuration.rejectsInvalidForwardedFor = false
                 default:
                     throw .invalidValue(at, key: key, value: value.string ?? "…", expected: "'reject' or 'ignore'")
+                }
+            case "evidence":
+                let text = try string(value, key: key, path: path)
+                if let cap = Int(text), cap > 0 {
+                    configuration.evidence = .sample(cap: cap)
+                } else if let mode = EvidenceMode(text), !text.contains(" ") {
+                    configuration.evidence = mode
+                } else {
+                    throw .invalidValue(
+                        at,
+                        key: key,
+                        value: text,
+                        expected: EvidenceMode.accepted + ", or a number N to sample with that cap"
+                    )
                 }
             default:
                 throw .unknownKey(Self.location(keyNode, path), key: key, known: knownKeys)
@@ -410,6 +427,10 @@ public struct GatewatchConfiguration: Sendable, Equatable {
         lines.append("db: \(database.map { quoted(StoreLocation.redacted($0)) } ?? "null")")
         mapping("reverse_dns", reverseDNS.map { ($0.key.description, $0.value) })
         lines.append("xff_invalid: \(rejectsInvalidForwardedFor ? "reject" : "ignore")")
+        switch evidence {
+        case .sample(let cap): lines.append("evidence: \(cap == EvidenceMode.defaultCap ? "sample" : String(cap))")
+        case .all, .none: lines.append("evidence: \(evidence)")
+        }
         return lines.joined(separator: "\n")
     }
 

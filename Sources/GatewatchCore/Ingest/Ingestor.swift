@@ -42,6 +42,9 @@ public struct IngestOptions: Sendable {
     ///
     /// Costs about as much as the evidence of the same number of direct requests.
     public var keepGatewayRequests = false
+    /// Which direct requests become `evidence` rows (`--evidence`, `evidence:`): by default a
+    /// bounded sample; the aggregates count every request either way.
+    public var evidence: EvidenceMode = .default
     /// The W3C column holding the gateway's request id (`--request-id-field`).
     public var requestIDField: String?
     /// Replace what the store holds for the inputs (`--reingest`): their rows are removed first,

@@ -153,6 +153,26 @@ struct Ledger {
         )
     }
 
+    /// Records how the evidence of a ledger row's content was kept (`files.evidence`: `sample 100`,
+    /// `all`, `none`; `mixed` when a grown file's lines were kept under different modes) and the
+    /// run's mode as the store's latest (`meta.evidence`).
+    func recordEvidence(id: Int64, _ mode: EvidenceMode, grown: Bool) throws {
+        let text = mode.description
+        // A row from before the column (NULL) kept every row.
+        if grown {
+            try database.execute(
+                "UPDATE files SET evidence = CASE WHEN COALESCE(evidence, 'all') = ? THEN ? ELSE 'mixed' END WHERE id = ?",
+                [text, text, id]
+            )
+        } else {
+            try database.execute("UPDATE files SET evidence = ? WHERE id = ?", [text, id])
+        }
+        try database.execute(
+            "INSERT INTO meta (key, value) VALUES ('evidence', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [text]
+        )
+    }
+
     /// Keeps a malformed line as a sample.
     func insertMalformed(fileID: Int64, line: Int, reason: String, text: String) throws {
         try database.execute(

@@ -140,6 +140,11 @@ extension PassState {
             )
         )
         try ledger.recordBasis(id: fileID, recordedBasis())
+        if consumer == nil {
+            // The mode first: the trim deletes only rows of sampled files, this one's included.
+            try ledger.recordEvidence(id: fileID, options.evidence, grown: resume != nil)
+            try trimEvidence(writer.database)
+        }
         for sample in samples {
             try ledger.insertMalformed(fileID: fileID, line: sample.line, reason: sample.reason, text: sample.text)
         }

@@ -85,36 +85,36 @@ extension PassState {
                 invalidAddress: invalidID,
                 endpoint: stem.map { inventories.endpoints.id($0) },
                 method: parser.field(.method),
-                userAgent: userAgent
+                userAgent: userAgent,
+                request: Inventories.DirectOutcome(verdict: decision.verdict, outcome: decision.outcome)
             )
         }
         if decision.verdict == .direct {
-            evidence.rows.append(
-                EvidenceBatch.Row(
-                    time: timestamp,
-                    line: Int64(lineNumber),
-                    status: status,
-                    substatus: substatus,
-                    verdictCode: decision.verdict.code,
-                    outcomeCode: decision.outcome.code
+            inventories.directMinutes.add(time: timestamp, key)
+            if sampler != nil {
+                let group = EvidenceSampler.Group(
+                    address: key.address,
+                    invalidAddress: invalidID,
+                    day: day,
+                    outcomeCode: key.outcomeCode
                 )
-            )
-            evidence.append(EvidenceField.site, aggregator.siteName(siteID))
-            evidence.appendAddress(
-                EvidenceField.address,
-                key.address,
-                invalid: invalidID,
-                self.aggregator.addressText(key.address, invalid: invalidID)
-            )
-            evidence.setLastKeyID(seed: aggregator.facts.seeds[Int(factsID)], key)
-            evidence.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
-            evidence.append(EvidenceField.method, parser.field(.method))
-            evidence.append(EvidenceField.uriStem, stem)
-            evidence.append(EvidenceField.uriQuery, parser.field(.uriQuery))
-            evidence.append(EvidenceField.userAgent, userAgent)
-            evidence.append(EvidenceField.host, parser.field(.host))
-            evidence.append(EvidenceField.rule, classifier.ruleText(decision))
-            if evidence.isFull { try submitEvidence() }
+                switch sampler?.place(group, time: timestamp, heldCount: heldLatest.count) {
+                case .keep:
+                    appendEvidence(to: &evidence, time: timestamp, key: key, decision: decision)
+                    if evidence.isFull { try submitEvidence() }
+                case .latest(let row):
+                    appendEvidence(to: &heldLatest, time: timestamp, key: key, decision: decision)
+                    heldLatest.moveLastRow(to: row)
+                    if heldLatest.arenaBytes > 1 << 22, heldLatest.arenaBytes > 4 * heldLatest.liveTextBytes {
+                        heldLatest = heldLatest.compacted()
+                    }
+                case .drop, nil:
+                    break
+                }
+            } else if keepsEvidence {
+                appendEvidence(to: &evidence, time: timestamp, key: key, decision: decision)
+                if evidence.isFull { try submitEvidence() }
+            }
         } else if decision.verdict == .gateway, options.keepGatewayRequests || parser.hasColumn(.requestID) {
             gatewayRequests.rows.append(
                 EvidenceBatch.Row(
@@ -148,5 +148,35 @@ extension PassState {
         if heldRows >= flushThreshold, transaction.isOpen || heldRows >= Self.deferredAggregateLimit {
             try handFlush(to: try startWriterThread(try activeWriter()))
         }
+    }
+
+    /// Appends the evidence row of the request just parsed to `batch`.
+    @inline(__always)
+    func appendEvidence(to batch: inout EvidenceBatch, time: Int64, key: AggregateKey, decision: Classification) {
+        batch.rows.append(
+            EvidenceBatch.Row(
+                time: time,
+                line: Int64(lineNumber),
+                status: key.status,
+                substatus: key.substatus,
+                verdictCode: key.verdictCode,
+                outcomeCode: key.outcomeCode
+            )
+        )
+        batch.append(EvidenceField.site, aggregator.siteName(key.site))
+        batch.appendAddress(
+            EvidenceField.address,
+            key.address,
+            invalid: key.invalidAddress,
+            aggregator.addressText(key.address, invalid: key.invalidAddress)
+        )
+        batch.setLastKeyID(seed: aggregator.facts.seeds[Int(key.facts)], key)
+        batch.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
+        batch.append(EvidenceField.method, parser.field(.method))
+        batch.append(EvidenceField.uriStem, parser.field(.uriStem))
+        batch.append(EvidenceField.uriQuery, parser.field(.uriQuery))
+        batch.append(EvidenceField.userAgent, parser.field(.userAgent))
+        batch.append(EvidenceField.host, parser.field(.host))
+        batch.append(EvidenceField.rule, classifier.ruleText(decision))
     }
 }

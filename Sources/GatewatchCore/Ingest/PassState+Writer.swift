@@ -40,6 +40,9 @@ extension PassState {
     /// connection's only user until ``finishWriterThread()`` has stopped it.
     func startWriterThread(_ writer: any IngestWriter) throws -> BackgroundWorker<WriteJob> {
         if let writerThread { return writerThread }
+        if sampler != nil, storeHeldEvidence == nil {
+            storeHeldEvidence = try writer.database.value(Int64.self, "SELECT max(id) FROM evidence") != nil
+        }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
         let spares = spareMaps
         let handle = WorkerHandle<WriteJob>()
@@ -132,11 +135,41 @@ extension PassState {
         }
     }
 
+    /// Applies the evidence cap across inputs (``EvidenceTrim``) to the groups this input wrote
+    /// to; nothing to do on SQLite when the store held no evidence before this input (its own rows
+    /// are capped already).
+    func trimEvidence(_ database: any SQLDatabase) throws {
+        guard let sampler, !sampler.groups.isEmpty else { return }
+        if database.dialect == .sqlite, storeHeldEvidence != true { return }
+        var dayTexts: [Int32: String] = [:]
+        let groups = sampler.groups.keys.map { group in
+            let day =
+                dayTexts[group.day]
+                ?? {
+                    let text = String(UTCTime.format(Int64(group.day) * 86_400).prefix(10))
+                    dayTexts[group.day] = text
+                    return text
+                }()
+            return (
+                address: aggregator.addressText(group.address, invalid: group.invalidAddress),
+                outcome: Outcome.allCases.first { $0.code == group.outcomeCode }?.rawValue ?? "",
+                day: day
+            )
+        }
+        let deleted = try EvidenceTrim.trim(groups, cap: Int(sampler.cap), in: database)
+        PhaseTrace.mark("M evidence trimmed: \(groups.count) groups, \(deleted) rows")
+    }
+
     static var emptyBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
 
     /// Writes the remaining evidence and stops the writer thread.
     func finishWriterThread() throws {
         try submitEvidence()
+        if heldLatest.count > 0 {
+            let latest = heldLatest.compacted()
+            heldLatest = EvidenceBatch()
+            try startWriterThread(try activeWriter()).submit(.evidence(latest))
+        }
         if !held.isEmpty { _ = try activeWriter() }
         try writerThread?.finish()
         writerThread = nil
@@ -150,7 +183,7 @@ extension PassState {
 final class SpareMaps: @unchecked Sendable {
     typealias Maps = (
         table: FlatMap<AggregateKey, AggregateValue>,
-        counts: FlatMap<Inventories.Key, Int64>,
+        counts: FlatMap<Inventories.Key, Inventories.Count>,
         latency: FlatMap<Inventories.LatencyKey, Int64>
     )
     private let lock = NSLock()
@@ -158,7 +191,7 @@ final class SpareMaps: @unchecked Sendable {
 
     func put(
         table: FlatMap<AggregateKey, AggregateValue>,
-        counts: FlatMap<Inventories.Key, Int64>,
+        counts: FlatMap<Inventories.Key, Inventories.Count>,
         latency: FlatMap<Inventories.LatencyKey, Int64>
     ) {
         lock.lock()

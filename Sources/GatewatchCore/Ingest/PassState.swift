@@ -16,6 +16,15 @@ final class PassState {
     var evidence = EvidenceBatch()
     /// Gateway-verdict requests not yet handed to the writer (for `correlate`).
     var gatewayRequests = EvidenceBatch(kind: .gatewayRequests)
+    /// Whether direct requests become evidence rows at all (not under `--evidence none`).
+    let keepsEvidence: Bool
+    /// The input's evidence sample; `nil` when every row is kept (`--evidence all`) or none.
+    var sampler: EvidenceSampler?
+    /// The latest request of each sampled group past the cap, written at the end of the input.
+    var heldLatest = EvidenceBatch()
+    /// Whether the store held evidence rows when this input's writer started (`nil` until then):
+    /// on SQLite, an input writing to a store without any needs no trim.
+    var storeHeldEvidence: Bool?
     /// Emptied aggregate maps the writer thread hands back for the next batch.
     let spareMaps = SpareMaps()
     /// Writes evidence batches and aggregate flushes on its own thread while parsing goes on.
@@ -80,6 +89,8 @@ final class PassState {
             platform: file.ingestor.platform
         )
         self.presetCandidates = presetCandidates
+        keepsEvidence = options.evidence != .none
+        if case .sample = options.evidence { sampler = EvidenceSampler(mode: options.evidence) }
     }
 
     /// Reads the input: the report and whether to commit, or why to read it again.

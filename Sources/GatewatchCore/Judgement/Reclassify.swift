@@ -101,6 +101,17 @@ public struct Reclassifier: Sendable {
             """,
             []
         )
+        // Inventory's direct counts have no key: an address with no direct key left has none.
+        try db.execute(
+            """
+            UPDATE inventory SET direct = 0, served = 0, blocked = 0
+            WHERE direct > 0 AND address IN (
+                SELECT j.address FROM changed_keys c JOIN judgements j ON j.key_id = c.key_id
+                WHERE c.old_verdict = 'direct' AND c.verdict <> 'direct')
+                AND address NOT IN (SELECT address FROM judgements WHERE verdict = 'direct')
+            """,
+            []
+        )
         let notes = try Self.notes(db, rejudged: rejudged, moves: moves)
         if rejudged.changes.contains(where: \.moves), try StoreMeta.value(db, "latency_policy") == nil,
             let previous
@@ -190,8 +201,9 @@ public struct Reclassifier: Sendable {
         )
         if !newlyDirect.isEmpty {
             notes.append(
-                "evidence (sample requests) is recorded at ingest for direct requests only: the \(newlyDirect.count) "
-                    + "address(es) that became direct have none until their logs are ingested again (--reingest)"
+                "evidence (sample requests) and the report's direct endpoints and user agents are recorded at ingest "
+                    + "for direct requests only: the \(newlyDirect.count) address(es) that became direct have none until "
+                    + "their logs are ingested again (--reingest)"
             )
         }
         let leftGateway = Set(

@@ -103,6 +103,9 @@ public struct GatewayDrift: Sendable, Equatable, Codable {
     /// requests made while the gateway logs run (evidence) have a gateway request to the same backend
     /// path in the same minute with the backend status it logged (or none, when APIM answered).
     ///
+    /// A share, not a count: it holds on a bounded evidence sample (the first requests of each
+    /// address, day and outcome, and the latest) as on every row; the `blocked` count is hourly's.
+    ///
     /// A path alone is not enough: on a busy API every client calls the paths the gateway calls, so
     /// an ordinary client first seen after a gateway instance was scaled in was taken for the gateway.
     static func matchesGatewayLogs(_ db: any SQLDatabase, address: String, from: String, to: String) throws -> Bool {

@@ -56,6 +56,47 @@ struct Inventories {
         var bucket: Int32
     }
 
+    /// An inventory row's counts: every request, and of them the direct ones, served and blocked
+    /// (the report's top values of direct requests, whether or not their evidence rows are kept).
+    struct Count {
+        var requests: Int64 = 0
+        var direct: Int64 = 0
+        var served: Int64 = 0
+        var blocked: Int64 = 0
+
+        @inline(__always)
+        mutating func add(_ request: DirectOutcome) {
+            requests += 1
+            switch request {
+            case .notDirect: break
+            case .direct: direct += 1
+            case .served:
+                direct += 1
+                served += 1
+            case .blocked:
+                direct += 1
+                blocked += 1
+            }
+        }
+    }
+
+    /// Whether a request is direct, and its outcome.
+    enum DirectOutcome {
+        case notDirect, direct, served, blocked
+
+        init(verdict: Verdict, outcome: Outcome) {
+            guard verdict == .direct else {
+                self = .notDirect
+                return
+            }
+            switch outcome {
+            case .served: self = .served
+            case .blocked: self = .blocked
+            default: self = .direct
+            }
+        }
+    }
+
     static let valuesPerAddress = 20
     static let endpointsPerDay = 500
     static let otherValue = "(other)"
@@ -67,7 +108,7 @@ struct Inventories {
     private var templateBuffer: [UInt8] = []
     var methods = ByteInterner(maximumLength: 32, capacity: 16)
     var userAgents = ByteInterner(maximumLength: 512)
-    private(set) var counts = FlatMap<Key, Int64>()
+    private(set) var counts = FlatMap<Key, Count>()
     /// Distinct values seen per address and day, one byte per kind (≤ ``valuesPerAddress``):
     /// one entry per address and day rather than three, the largest structure that grows with
     /// distinct addresses.
@@ -80,12 +121,14 @@ struct Inventories {
     /// Eight bytes per admitted value.
     private var admitted = FingerprintSet()
     private(set) var latency = FlatMap<LatencyKey, Int64>()
+    /// Direct requests per minute (`direct_minutes`), flushed with the inventories.
+    var directMinutes = DirectMinutes()
     private var endpointsSeen: [Int64: IDSet] = [:]  // day << 32 | site -> endpoints
     /// The entry of ``endpointsSeen`` in use, held out of it.
     private var seenKey: Int64 = .min
     private var seen = IDSet()
 
-    var count: Int { counts.count + latency.count }
+    var count: Int { counts.count + latency.count + directMinutes.count }
 
     /// Upper bounds (ms) of the latency buckets: 0–6, 8, then 10, 12, 15, 20, 25, 30, 40, 50, 60,
     /// 80 in every decade up to 8,000,000 ms; -1 above.
@@ -125,7 +168,7 @@ struct Inventories {
         return Int32(truncatingIfNeeded: bounds[low])
     }
 
-    private mutating func count(_ slot: SlotKey, value: Int32) {
+    private mutating func count(_ slot: SlotKey, value: Int32, _ request: DirectOutcome) {
         var key = Key(
             day: slot.day,
             address: slot.address,
@@ -135,7 +178,7 @@ struct Inventories {
         )
         // One lookup for a value seen before (the common case).
         if let index = counts.index(of: key) {
-            counts[valueAt: index] += 1
+            counts[valueAt: index].add(request)
             return
         }
         let daySlot = DaySlot(day: slot.day, address: slot.address, invalidAddress: slot.invalidAddress)
@@ -154,7 +197,7 @@ struct Inventories {
                 admitted.insert(fingerprint)
             }
         }
-        counts[valueAt: counts.insertIndex(key, default: 0)] += 1
+        counts[valueAt: counts.insertIndex(key, default: Count())].add(request)
     }
 
     /// The interner's hash of a value id.
@@ -174,20 +217,21 @@ struct Inventories {
         invalidAddress: Int32,
         endpoint: Int32?,
         method: UnsafeRawBufferPointer?,
-        userAgent: UnsafeRawBufferPointer?
+        userAgent: UnsafeRawBufferPointer?,
+        request: DirectOutcome
     ) {
         var slot = SlotKey(day: day, address: address, invalidAddress: invalidAddress, kind: Kind.endpoint.rawValue)
-        if let endpoint { count(slot, value: endpoint) }
+        if let endpoint { count(slot, value: endpoint, request) }
         if let method {
             slot.kind = Kind.method.rawValue
-            count(slot, value: methods.id(method))
+            count(slot, value: methods.id(method), request)
         }
         // A request without a user agent is counted under "-", as logged, so the counts add up.
         slot.kind = Kind.userAgent.rawValue
         if let userAgent {
-            count(slot, value: userAgents.id(userAgent))
+            count(slot, value: userAgents.id(userAgent), request)
         } else {
-            count(slot, value: Self.dash.withUnsafeBytes { userAgents.id($0) })
+            count(slot, value: Self.dash.withUnsafeBytes { userAgents.id($0) }, request)
         }
     }
 
@@ -274,12 +318,13 @@ struct Inventories {
     /// thread, and empties them here as ``removeCounts()`` does (in `spare` maps, emptied ones
     /// handed back by the writer, when there are some); the cardinality state stays.
     mutating func detachCounts(
-        reusing spare: (counts: FlatMap<Key, Int64>, latency: FlatMap<LatencyKey, Int64>)? = nil
+        reusing spare: (counts: FlatMap<Key, Count>, latency: FlatMap<LatencyKey, Int64>)? = nil
     ) -> Inventories {
         var batch = Inventories()
         batch.templates = templates
         swap(&batch.counts, &counts)
         swap(&batch.latency, &latency)
+        batch.directMinutes = directMinutes.detach()
         swap(&batch.endpoints, &endpoints)
         swap(&batch.methods, &methods)
         swap(&batch.userAgents, &userAgents)
@@ -292,6 +337,7 @@ struct Inventories {
     mutating func removeCounts() {
         counts.removeAll()
         latency.removeAll()
+        directMinutes.removeAll()
         // Raw endpoints, methods and user agents are referenced only by the counts just written:
         // start them afresh so memory stays bounded on long inputs. Route templates stay (the
         // per-day endpoint quota refers to them).

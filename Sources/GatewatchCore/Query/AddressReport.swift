@@ -213,12 +213,19 @@ public struct AddressReport: Sendable, Equatable, Codable {
                     daily.append(DayCount(day: key, requests: counts.0, direct: counts.1))
                 }
             }
-            var evidence = try scoped.evidenceConditions(db, blocks: false)
-            evidence.add("address = ?", address)
+            // Direct requests per deciding rule, from the aggregates (every request, whether or not
+            // its evidence row was kept): the rule is the key's judgement.
+            var direct = conditions
+            direct.add("verdict = 'direct'")
             var rules: [ValueCount] = []
             try db.forEachRow(
-                "SELECT rule, COUNT(*) AS n FROM evidence \(evidence.whereClause) GROUP BY rule ORDER BY n DESC, rule",
-                evidence.values
+                """
+                SELECT j.rule, SUM(h.n) AS n FROM (
+                    SELECT key_id, SUM(requests) AS n FROM hourly \(direct.whereClause) GROUP BY key_id
+                ) h JOIN judgements j ON j.key_id = h.key_id
+                GROUP BY j.rule ORDER BY n DESC, j.rule
+                """,
+                direct.values
             ) { row in
                 rules.append(ValueCount(value: row[0], requests: row[1]))
             }

@@ -37,6 +37,9 @@ public struct EventRow: Sendable, Equatable, Codable {
     public var outcome: String
     /// The policy rule that denied it.
     public var rule: String
+    /// When the row is one of a sample (``EvidenceMode/sample(cap:)``): how many requests of its
+    /// address, UTC day and outcome the kept rows stand for; `nil` when every request has its row.
+    public var sample: EventSample?
 
     enum CodingKeys: String, CodingKey {
         case id, time, file, line, site, address
@@ -46,7 +49,7 @@ public struct EventRow: Sendable, Equatable, Codable {
         case uriQuery = "uri_query"
         case status, substatus
         case userAgent = "user_agent"
-        case host, verdict, outcome, rule
+        case host, verdict, outcome, rule, sample
     }
 
     /// Encodes every key, absent values as `null`, so each NDJSON line has the same shape.
@@ -69,6 +72,7 @@ public struct EventRow: Sendable, Equatable, Codable {
         try container.encode(verdict, forKey: .verdict)
         try container.encode(outcome, forKey: .outcome)
         try container.encode(rule, forKey: .rule)
+        try container.encodeIfPresent(sample, forKey: .sample)
     }
 }
 
@@ -145,6 +149,7 @@ public struct EventsQuery: Sendable {
             let select = """
                 SELECT e.id AS id, e.time AS time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method,
                     e.uri_stem, e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
+                    \(try Self.sampleColumns(db))
                 FROM evidence e LEFT JOIN files f ON f.id = e.file_id \(conditions.whereClause)
                 """
             let sql: String
@@ -185,7 +190,8 @@ public struct EventsQuery: Sendable {
                         host: row.optional(at: 13),
                         verdict: row[14],
                         outcome: row[15],
-                        rule: row[16]
+                        rule: row[16],
+                        sample: Self.sample(row, time: time)
                     )
                 )
             }
@@ -201,7 +207,8 @@ extension EventsResult {
     /// - Returns: The text, ending in a newline (empty for no rows in `json`-less formats).
     /// - Throws: Encoding errors.
     public func render(_ format: OutputFormat) throws -> String {
-        let footer = truncated ? "(newest \(events.count) shown; --limit 0 shows all)" : nil
+        let notes = (truncated ? ["(newest \(events.count) shown; --limit 0 shows all)"] : []) + sampleNotes
+        let footer = notes.isEmpty ? nil : notes.joined(separator: "\n")
         return try QueryRendering.list(events, format: format, footer: footer) {
             TextTable(columns: Self.columns, rows: events.map(Self.cells), numericColumns: [12])
         }

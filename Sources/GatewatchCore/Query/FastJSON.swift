@@ -196,6 +196,14 @@ extension Owner: FastJSONObject {
     }
 }
 
+extension EventSample: FastJSONObject {
+    func writeMembers(to writer: inout JSONObjectWriter) {
+        writer.member("day", day)
+        writer.member("requests", requests)
+        writer.member("rows", rows)
+    }
+}
+
 extension EventRow: FastJSONObject {
     func writeMembers(to writer: inout JSONObjectWriter) {
         writer.member("address", address)
@@ -207,6 +215,7 @@ extension EventRow: FastJSONObject {
         writer.member("method", method)
         writer.member("outcome", outcome)
         writer.member("rule", rule)
+        if let sample { writer.member("sample", sample) }
         writer.member("site", site)
         writer.member("status", status)
         writer.member("substatus", substatus)

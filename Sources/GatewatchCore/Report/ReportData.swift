@@ -163,8 +163,8 @@ struct ReportData {
                 lastServedDirect: lastServed,
                 clients: [],
                 clientTotal: 0,
-                endpoints: try Self.topEvidence(db, column: "uri_stem", filter: filter),
-                userAgents: try Self.topEvidence(db, column: "user_agent", filter: filter),
+                endpoints: try Self.topValues(db, kind: "endpoint", column: "uri_stem", filter: filter),
+                userAgents: try Self.topValues(db, kind: "user_agent", column: "user_agent", filter: filter),
                 platform: try Self.platform(db, filter: filter, conditions: conditions, policy: options.policy),
                 findings: options.policy?.lint(),
                 correlation: .noTables
@@ -297,6 +297,64 @@ struct ReportData {
         return buckets
     }
 
+    /// The busiest values of direct requests (endpoints or user agents), at most the filter's limit.
+    ///
+    /// From `inventory`'s direct counts (every direct request, whether or not its evidence row is
+    /// kept; whole UTC days, every site and source, up to 20 values per address and day, the rest
+    /// as `(other)`); from `evidence` when the window has inventory rows from before those counts
+    /// (their stores keep every direct request as evidence) or a site or source filter is set.
+    private static func topValues(
+        _ db: any SQLDatabase,
+        kind: String,
+        column: String,
+        filter: QueryFilter
+    ) throws -> [ReportTopValue] {
+        var conditions = filter.dayConditions()
+        conditions.add("kind = ?", kind)
+        let unknown = try db.value(
+            Int.self,
+            "SELECT COUNT(*) FROM (SELECT 1 FROM inventory \(conditions.whereClause) AND direct IS NULL LIMIT 1) AS old",
+            conditions.values
+        )
+        guard unknown == 0, filter.site == nil, filter.source == nil else {
+            return try topEvidence(db, column: column, filter: filter)
+        }
+        conditions.add("direct > 0")
+        if let addresses = try filter.matchingAddresses(db) {
+            let (clause, argument) = try db.inTextList("address", addresses)
+            conditions.add(clause, argument)
+        }
+        return try ranked(db, "value, SUM(direct), SUM(served), SUM(blocked)", from: "inventory", conditions, filter)
+    }
+
+    /// Rows of (value, requests, served, blocked, distinct addresses) by requests, then value (a
+    /// total order: the value is unique per group), at most the filter's limit.
+    private static func ranked(
+        _ db: any SQLDatabase,
+        _ columns: String,
+        from table: String,
+        _ conditions: SQLConditions,
+        _ filter: QueryFilter
+    ) throws -> [ReportTopValue] {
+        var arguments = conditions.values
+        // No `LIMIT -1` for "all": PostgreSQL refuses a negative limit.
+        var limitClause = ""
+        if filter.limit > 0 {
+            limitClause = "LIMIT ?"
+            arguments.append(filter.limit)
+        }
+        let rows = try db.rows(
+            """
+            SELECT \(columns), COUNT(DISTINCT address) FROM \(table) \(conditions.whereClause)
+            GROUP BY 1 ORDER BY 2 DESC, 1 \(limitClause)
+            """,
+            arguments
+        )
+        return rows.map { row in
+            ReportTopValue(value: row[0], requests: row[1], served: row[2], blocked: row[3], clients: row[4])
+        }
+    }
+
     /// The busiest values of an evidence column among direct requests, at most the filter's limit.
     private static func topEvidence(
         _ db: any SQLDatabase,
@@ -305,26 +363,16 @@ struct ReportData {
     ) throws -> [ReportTopValue] {
         var conditions = try filter.evidenceConditions(db)
         conditions.add("verdict = 'direct'")
-        var arguments = conditions.values
-        // No `LIMIT -1` for "all": PostgreSQL refuses a negative limit.
-        var limitClause = ""
-        if filter.limit > 0 {
-            limitClause = "LIMIT ?"
-            arguments.append(filter.limit)
-        }
-        // Ties in the count are ordered by the value, which is unique per group: a total order.
-        let rows = try db.rows(
+        return try ranked(
+            db,
             """
-            SELECT COALESCE(\(column), '-'), COUNT(*), SUM(CASE WHEN outcome = 'served' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN outcome = 'blocked' THEN 1 ELSE 0 END), COUNT(DISTINCT address)
-            FROM evidence \(conditions.whereClause)
-            GROUP BY 1 ORDER BY 2 DESC, 1 \(limitClause)
+            COALESCE(\(column), '-'), COUNT(*), SUM(CASE WHEN outcome = 'served' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN outcome = 'blocked' THEN 1 ELSE 0 END)
             """,
-            arguments
+            from: "evidence",
+            conditions,
+            filter
         )
-        return rows.map { row in
-            ReportTopValue(value: row[0], requests: row[1], served: row[2], blocked: row[3], clients: row[4])
-        }
     }
 
     private static func platform(

@@ -24,8 +24,8 @@ import GRDB
 /// sub-status) of `hourly` becomes a key judged as it was at ingest, under the policy the files'
 /// ledger rows name (when they all name one), else a policy `recorded at ingest`.
 ///
-/// The evidence-sampling change of the throughput issue may add columns in the same schema
-/// version, in a migration of its own after this one.
+/// The throughput issue (23) adds its part at the end of the same migration: `direct_minutes`,
+/// the exact per-minute count of direct requests that alert rules read (evidence may be sampled).
 enum FactsSchema {
     /// The migration id, the same on both engines.
     static let migrationID = "v4-facts"
@@ -88,6 +88,72 @@ enum FactsSchema {
         WHERE files > 0;
         """
 
+    /// `direct_minutes`: direct requests per minute, address, judgement key and source (what alert
+    /// rules count: every direct request, whether or not its evidence row is kept); from the
+    /// evidence of existing stores, which holds every direct request.
+    private static func directMinutesTable(text: String, integer: String) -> String {
+        """
+        CREATE TABLE direct_minutes (
+            minute \(text) NOT NULL,
+            address \(text) NOT NULL,
+            key_id \(integer) NOT NULL,
+            source \(text) NOT NULL DEFAULT '',
+            requests \(integer) NOT NULL,
+            PRIMARY KEY (minute, address, key_id, source)
+        )
+        """
+    }
+
+    /// Also gives legacy keys the rule their evidence names (per-rule counts read the key's rule).
+    private static let directMinutesFromEvidence = """
+        INSERT INTO direct_minutes (minute, address, key_id, source, requests)
+        SELECT substr(time, 1, 16) || ':00Z', address, key_id, source, COUNT(*) FROM evidence
+        WHERE key_id IS NOT NULL GROUP BY substr(time, 1, 16), address, key_id, source;
+        UPDATE judgements SET rule = COALESCE(
+            (SELECT MIN(e.rule) FROM evidence e WHERE e.key_id = judgements.key_id), '')
+        WHERE key_id < 0 AND rule = '';
+        """
+
+    /// Inventory's direct counts and key, the files' evidence mode.
+    ///
+    /// `inventory.direct`, `served`, `blocked`: of a row's requests, the direct ones, and of those
+    /// the served and the blocked (the report's top values); `NULL` in rows from before (unknown:
+    /// the report then reads the evidence, complete in those stores). Inventory's primary key
+    /// starts with the address (every lookup names addresses; a window's scan reads the table
+    /// anyway), so the `(address, day)` index, as large as the table, goes.
+    ///
+    /// `files.evidence`: how the file's direct requests were kept as evidence (`sample N`, `all`,
+    /// `none`, `mixed`); `NULL` for files from before (every row was kept).
+    private static let inventorySQLite = """
+        ALTER TABLE files ADD COLUMN evidence TEXT;
+        CREATE TABLE inventory_v4 (
+            day TEXT NOT NULL,
+            address TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            direct INTEGER,
+            served INTEGER,
+            blocked INTEGER,
+            PRIMARY KEY (address, day, kind, value)
+        ) WITHOUT ROWID;
+        INSERT INTO inventory_v4 (day, address, kind, value, requests)
+        SELECT day, address, kind, value, requests FROM inventory;
+        DROP TABLE inventory;
+        ALTER TABLE inventory_v4 RENAME TO inventory;
+        """
+
+    /// The same on PostgreSQL.
+    private static let inventoryPostgres = """
+        ALTER TABLE files ADD COLUMN evidence \(text);
+        ALTER TABLE inventory ADD COLUMN direct BIGINT;
+        ALTER TABLE inventory ADD COLUMN served BIGINT;
+        ALTER TABLE inventory ADD COLUMN blocked BIGINT;
+        ALTER TABLE inventory DROP CONSTRAINT inventory_pkey;
+        ALTER TABLE inventory ADD PRIMARY KEY (address, day, kind, value);
+        DROP INDEX inventory_address;
+        """
+
     /// Registers the SQLite migration.
     ///
     /// - Parameter migrator: The store's migrator (``Schema``).
@@ -148,6 +214,11 @@ enum FactsSchema {
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;
                     """
             )
+            // The throughput issue's part of this schema version (issue 23), at its end.
+            try db.execute(
+                sql: directMinutesTable(text: "TEXT", integer: "INTEGER") + " WITHOUT ROWID;\n"
+                    + directMinutesFromEvidence + inventorySQLite
+            )
         }
     }
 
@@ -189,6 +260,7 @@ enum FactsSchema {
                 + """
                 INSERT INTO meta (key, value) SELECT 'current_policy', fingerprint FROM policies WHERE true
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-                """
+                """ + directMinutesTable(text: text, integer: "BIGINT") + ";\n" + directMinutesFromEvidence
+            + inventoryPostgres
     )
 }

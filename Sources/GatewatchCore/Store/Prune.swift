@@ -38,6 +38,7 @@ public enum Pruner {
         ("backend_gateway_requests", "time", false),
         ("gateway_requests", "time", false),
         ("gateway_minutes", "minute", false),
+        ("direct_minutes", "minute", false),
         ("gateway_callers", "hour", false),
     ]
 

@@ -18,6 +18,8 @@ final class StoreWriter: IngestWriter {
     private var upsertBatchStatement: Statement?
     private var inventoryBatchStatement: Statement?
     private var latencyStatement: Statement?
+    private var minuteStatement: Statement?
+    private var minuteBatchStatement: Statement?
     private var judgementStatement: Statement?
     /// Judgement keys this transaction has written (or found written).
     private var knownKeys = Set<Int64>()
@@ -50,9 +52,15 @@ final class StoreWriter: IngestWriter {
             first_seen = min(first_seen, excluded.first_seen),
             last_seen = max(last_seen, excluded.last_seen)
         """
-    static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests)"
-    static let inventoryTail =
-        "ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests"
+    static let minuteHead = "INSERT INTO direct_minutes (minute, address, key_id, source, requests)"
+    static let minuteTail =
+        "ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = requests + excluded.requests"
+    static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests, direct, served, blocked)"
+    static let inventoryTail = """
+        ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests,
+            direct = direct + excluded.direct, served = served + excluded.served,
+            blocked = blocked + excluded.blocked
+        """
 
     init(db: Database, source: String) {
         self.db = db
@@ -268,10 +276,16 @@ final class StoreWriter: IngestWriter {
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: 1, Self.inventoryTail)
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 8, rows: 1, Self.inventoryTail)
             )
             inventoryBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.inventoryHead, columns: 5, rows: Self.rowsPerStatement, Self.inventoryTail)
+                sql: Self.multiRowSQL(Self.inventoryHead, columns: 8, rows: Self.rowsPerStatement, Self.inventoryTail)
+            )
+            minuteStatement = try db.makeStatement(
+                sql: Self.multiRowSQL(Self.minuteHead, columns: 5, rows: 1, Self.minuteTail)
+            )
+            minuteBatchStatement = try db.makeStatement(
+                sql: Self.multiRowSQL(Self.minuteHead, columns: 5, rows: Self.rowsPerStatement, Self.minuteTail)
             )
             latencyStatement = try db.makeStatement(
                 sql: """
@@ -408,18 +422,10 @@ final class StoreWriter: IngestWriter {
         // In (day, address) order, for the same locality as the hourly rows.
         let keys = inventories.counts.keys
         let counts = inventories.counts.values
-        var order: [FlushOrder] = []
-        order.reserveCapacity(keys.count)
-        for (index, key) in keys.enumerated() {
-            let text = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) {
-                FlushOrder.prefix($0)
-            }
-            order.append(FlushOrder(major: Int64(key.day), minor: 0, text: text, index: Int32(index)))
-        }
-        order.sort()
+        let order = addressOrder(keys, aggregator) { (Int64($0.day), $0.address, $0.invalidAddress) }
         guard let inventoryBatchStatement else { return }
         let single = inventoryStatement
-        try writeRows(order, columns: 5, single: single, batch: inventoryBatchStatement) { target, entry, base in
+        try writeRows(order, columns: 8, single: single, batch: inventoryBatchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             scratch.bindDay(target, base + 1, key.day)
             scratch.bindAddress(target, base + 2, key.address, invalid: key.invalidAddress, aggregator)
@@ -429,8 +435,13 @@ final class StoreWriter: IngestWriter {
             } else {
                 inventories.withValueBytes(kind: key.kind, value: key.value) { scratch.bind(target, base + 4, $0) }
             }
-            sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
+            let count = counts[Int(entry.index)]
+            sqlite3_bind_int64(target, base + 5, count.requests)
+            sqlite3_bind_int64(target, base + 6, count.direct)
+            sqlite3_bind_int64(target, base + 7, count.served)
+            sqlite3_bind_int64(target, base + 8, count.blocked)
         }
+        try flush(inventories.directMinutes, aggregator: aggregator)
         let latencyRaw = latencyStatement.sqliteStatement
         for (key, requests) in inventories.latency {
             sqlite3_reset(latencyRaw)
@@ -443,5 +454,41 @@ final class StoreWriter: IngestWriter {
             try check(sqlite3_step(latencyRaw), latencyStatement)
         }
         inventories.removeCounts()
+    }
+
+    /// Writes the direct requests per minute, in (minute, address) order.
+    private func flush(_ minutes: DirectMinutes, aggregator: Aggregator) throws {
+        guard minutes.count > 0, let minuteStatement, let minuteBatchStatement else { return }
+        let keys = minutes.counts.keys
+        let counts = minutes.counts.values
+        let order = addressOrder(keys, aggregator) { ($0.minute, $0.address, $0.invalidAddress) }
+        try writeRows(order, columns: 5, single: minuteStatement, batch: minuteBatchStatement) { target, entry, base in
+            let key = keys[Int(entry.index)]
+            scratch.bindTime(target, base + 1, key.minute)
+            let keyID = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) { text in
+                scratch.bind(target, base + 2, text)
+                return key.keyID(aggregator, address: text)
+            }
+            sqlite3_bind_int64(target, base + 3, keyID)
+            constants.bind(target, base + 4, constants.source)
+            sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
+        }
+    }
+
+    /// The write order of keys by (a time, address text): neighbouring primary-key pages.
+    private func addressOrder<Key>(
+        _ keys: [Key],
+        _ aggregator: Aggregator,
+        _ parts: (Key) -> (major: Int64, address: IPAddress, invalid: Int32)
+    ) -> [FlushOrder] {
+        var order: [FlushOrder] = []
+        order.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
+            let (major, address, invalid) = parts(key)
+            let text = scratch.withAddressText(address, invalid: invalid, aggregator) { FlushOrder.prefix($0) }
+            order.append(FlushOrder(major: major, minor: 0, text: text, index: Int32(index)))
+        }
+        order.sort()
+        return order
     }
 }

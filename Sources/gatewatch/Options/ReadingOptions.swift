@@ -40,6 +40,21 @@ struct ReadingOptions: ParsableArguments {
     )
     var keepGatewayRequests = false
 
+    @Option(
+        name: .customLong("evidence"),
+        help: ArgumentHelp(
+            "Which direct requests are kept as evidence rows: sample (default: the first N and the latest per address, UTC day and outcome), all, or none. Counts stay exact either way.",
+            valueName: "mode"
+        )
+    )
+    var evidence: String?
+
+    @Option(
+        name: .customLong("evidence-cap"),
+        help: ArgumentHelp("N for --evidence sample (default 100).", valueName: "n")
+    )
+    var evidenceCap: Int?
+
     @Option(name: .customLong("format"), help: "Input format: auto or w3c.")
     var inputFormat: InputFormat = .auto
 
@@ -84,6 +99,15 @@ struct ReadingOptions: ParsableArguments {
         for value in trustedProxy where CIDR(value) == nil {
             throw ValidationError("--trusted-proxy '\(value)' is not an IP address or CIDR block")
         }
+        if let evidence, EvidenceMode(evidence) == nil || evidence.contains(" ") {
+            throw ValidationError("--evidence '\(evidence)' is not one of \(EvidenceMode.accepted)")
+        }
+        if let evidenceCap {
+            guard evidenceCap > 0 else { throw ValidationError("--evidence-cap must be at least 1") }
+            if let evidence, evidence.lowercased() != "sample" {
+                throw ValidationError("--evidence-cap applies to --evidence sample, not '\(evidence)'")
+            }
+        }
         if let fields, W3CLayout.named(fields) == nil {
             throw ValidationError("--fields '\(fields)' names no columns")
         }
@@ -107,6 +131,12 @@ struct ReadingOptions: ParsableArguments {
             trustedProxy.isEmpty ? configuration.trustedProxies : trustedProxy.compactMap(CIDR.init)
         options.requestIDField = requestIDField
         options.keepGatewayRequests = keepGatewayRequests
+        options.evidence = configuration.evidence
+        if let evidence, let mode = EvidenceMode(evidence, cap: evidenceCap ?? EvidenceMode.defaultCap) {
+            options.evidence = mode
+        } else if let evidenceCap {
+            options.evidence = .sample(cap: evidenceCap)
+        }
         if let fields, let layout = W3CLayout.named(fields) { options.fallbackLayout = layout }
         if let source { options.source = source }
         if notBefore != nil || notAfter != nil {

@@ -70,8 +70,8 @@ import Testing
                 == AlertKeyCount(
                     key: "198.51.100.7",
                     count: 2,
-                    first: "2026-11-20T10:00:10Z",
-                    last: "2026-11-20T10:00:20Z"
+                    first: "2026-11-20T10:00:00Z",
+                    last: "2026-11-20T10:00:00Z"
                 )
         )
         #expect(Set(alert.addresses) == ["198.51.100.7", "198.51.100.8", "198.51.100.9", "10.1.2.3"])
@@ -139,7 +139,7 @@ import Testing
         #expect(alerts.map(\.rule) == ["overall", "blocks"])
         #expect(
             alerts[0].keys == [
-                AlertKeyCount(key: "*", count: 5, first: "2026-11-20T10:00:10Z", last: "2026-11-20T10:02:30Z")
+                AlertKeyCount(key: "*", count: 5, first: "2026-11-20T10:00:00Z", last: "2026-11-20T10:02:00Z")
             ]
         )
         #expect(alerts[1].keys.map(\.key) == ["198.51.100.0/24", "10.1.2.0/24"])

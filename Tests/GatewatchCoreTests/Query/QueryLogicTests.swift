@@ -60,16 +60,17 @@ struct QueryFixture {
                     first ?? hour, last ?? hour.replacingOccurrences(of: ":00:00Z", with: ":59:59Z"), key,
                 ]
             )
-            // `hourly` reads the row's verdict from its key's judgement.
+            // `hourly` reads the row's verdict from its key's judgement, with the rule the evidence
+            // rows name for direct requests.
             try db.execute(
                 sql: """
                     INSERT INTO judgements (key_id, address, invalid, status, substatus, platform, fdid, health_probe,
                         kept, verdict, outcome, rule)
-                    VALUES (?, ?, 0, ?, ?, 0, ?, ?, 0, ?, ?, '') ON CONFLICT (key_id) DO NOTHING
+                    VALUES (?, ?, 0, ?, ?, 0, ?, ?, 0, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING
                     """,
                 arguments: [
                     key, address, status, substatus, verdict.rawValue, outcome.rawValue, verdict.rawValue,
-                    outcome.rawValue,
+                    outcome.rawValue, verdict == .direct ? "iis-static: allowUnlisted" : "",
                 ]
             )
         }
@@ -329,7 +330,8 @@ struct QueryFixture {
                 "direct/served=3", "direct/blocked=2", "platform/=1",
             ]
         )
-        #expect(report.rules == [ValueCount(value: "iis-static: allowUnlisted", requests: 1)])
+        // Every direct request (hourly and its judgements), not the one evidence row kept.
+        #expect(report.rules == [ValueCount(value: "iis-static: allowUnlisted", requests: 5)])
         #expect(
             report.statuses.map { "\($0.verdict) \($0.status) \($0.requests)" } == [
                 "direct 200.0 3", "direct 403.503 2", "platform 200.0 1",

@@ -248,7 +248,7 @@ enum PostgresSchema {
         ("files", "id"), ("malformed_lines", nil), ("hourly_facts", nil), ("evidence", "id"), ("inventory", nil),
         ("latency", nil), ("meta", nil), ("gateway_minutes", nil), ("gateway_callers", nil),
         ("gateway_requests", "id"), ("backend_gateway_requests", "id"), ("alert_state", nil), ("alerts", "id"),
-        ("watch_files", nil), ("rdns_cache", nil), ("judgements", nil), ("policies", "id"),
+        ("watch_files", nil), ("rdns_cache", nil), ("judgements", nil), ("policies", "id"), ("direct_minutes", nil),
     ]
 
     /// Creates or upgrades the schema.

@@ -38,7 +38,10 @@ final class PostgresWriter: IngestWriter {
                 time_taken_max BIGINT, first_seen \(text), last_seen \(text), key_id BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_judgements (LIKE judgements);
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
-                day \(text), address \(text), kind \(text), value \(text), requests BIGINT);
+                day \(text), address \(text), kind \(text), value \(text), requests BIGINT, direct BIGINT,
+                served BIGINT, blocked BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (
+                minute \(text), address \(text), key_id BIGINT, requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
                 day \(text), site \(text), endpoint \(text), verdict \(text), bucket BIGINT, requests BIGINT);
             """,
@@ -208,12 +211,29 @@ final class PostgresWriter: IngestWriter {
                 if a.kind != b.kind { return a.kind < b.kind }
                 return held.text(kind: a.kind, value: a.value) < held.text(kind: b.kind, value: b.value)
             }
-            try connection.copyIn("COPY stage_inventory (day, address, kind, value, requests) FROM STDIN") { copy in
-                for (key, requests) in entries {
+            let sql = "COPY stage_inventory (day, address, kind, value, requests, direct, served, blocked) FROM STDIN"
+            try connection.copyIn(sql) { copy in
+                for (key, count) in entries {
                     copy.text(dayText(key.day))
                     copy.text(aggregator.addressText(key.address, invalid: key.invalidAddress))
                     copy.text(Inventories.Kind(rawValue: key.kind)?.name ?? "")
                     copy.text(held.text(kind: key.kind, value: key.value))
+                    copy.integer(count.requests)
+                    copy.integer(count.direct)
+                    copy.integer(count.served)
+                    copy.integer(count.blocked)
+                    try copy.endRow()
+                }
+            }
+        }
+        if inventories.directMinutes.count > 0 {
+            let held = inventories.directMinutes
+            try connection.copyIn("COPY stage_direct_minutes (minute, address, key_id, requests) FROM STDIN") { copy in
+                for (key, requests) in held.counts {
+                    copy.text(UTCTime.format(key.minute))
+                    var address = aggregator.addressText(key.address, invalid: key.invalidAddress)
+                    copy.text(address)
+                    copy.integer(address.withUTF8 { key.keyID(aggregator, address: UnsafeRawBufferPointer($0)) })
                     copy.integer(requests)
                     try copy.endRow()
                 }
@@ -286,16 +306,18 @@ final class PostgresWriter: IngestWriter {
         // Inventory rows are shared by every host: always taken in one order (the staged order).
         let inventoryRows =
             inventoryFlushes <= 1
-            ? "SELECT day, address, kind, value, requests FROM stage_inventory"
+            ? "SELECT day, address, kind, value, requests, direct, served, blocked FROM stage_inventory"
             : """
-            SELECT day, address, kind, value, SUM(requests) FROM stage_inventory
+            SELECT day, address, kind, value, SUM(requests), SUM(direct), SUM(served), SUM(blocked) FROM stage_inventory
             GROUP BY day, address, kind, value ORDER BY day, address, kind, value
             """
         try connection.execute(
             """
-            INSERT INTO inventory AS i (day, address, kind, value, requests)
+            INSERT INTO inventory AS i (day, address, kind, value, requests, direct, served, blocked)
             \(inventoryRows)
-            ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = i.requests + excluded.requests
+            ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = i.requests + excluded.requests,
+                direct = i.direct + excluded.direct, served = i.served + excluded.served,
+                blocked = i.blocked + excluded.blocked
             """,
             []
         )
@@ -308,8 +330,21 @@ final class PostgresWriter: IngestWriter {
             """,
             []
         )
+        // Rows of this ingester's source only: no other host touches them.
+        try connection.execute(
+            """
+            INSERT INTO direct_minutes AS m (minute, address, key_id, source, requests)
+            SELECT minute, address, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
+            GROUP BY minute, address, key_id ORDER BY minute, address, key_id
+            ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
+            """,
+            [source]
+        )
         hourlyFlushes = 0
         inventoryFlushes = 0
-        try connection.execute("TRUNCATE stage_hourly, stage_inventory, stage_latency, stage_judgements", [])
+        try connection.execute(
+            "TRUNCATE stage_hourly, stage_inventory, stage_latency, stage_judgements, stage_direct_minutes",
+            []
+        )
     }
 }

@@ -1,0 +1,67 @@
+import GRDB
+
+/// What a sampled row stands for: its address, UTC day and outcome kept `rows` rows of `requests`
+/// requests (the exact count, from `hourly`).
+public struct EventSample: Sendable, Equatable, Codable, Hashable {
+    /// The UTC day, `YYYY-MM-DD`.
+    public var day: String
+    /// Requests of the address, day and outcome (`hourly`, exact).
+    public var requests: Int64
+    /// Evidence rows the store keeps for them.
+    public var rows: Int64
+}
+
+extension EventsQuery {
+    /// The columns that mark a row of a sample: the exact requests of its address, UTC day and
+    /// outcome (`hourly`) and the evidence rows the store keeps for them. Empty (nothing looked up)
+    /// in a store that never sampled evidence. Computed in the row's own statement, so that rows
+    /// still stream (a second statement cannot run while PostgreSQL streams the first).
+    static func sampleColumns(_ db: any SQLDatabase) throws -> String {
+        guard
+            (try? db.value(
+                Int64.self,
+                "SELECT 1 FROM files WHERE evidence IS NOT NULL AND evidence <> 'all' LIMIT 1"
+            )) != nil
+        else { return "" }
+        return """
+            , (SELECT CAST(COALESCE(SUM(h.requests), 0) AS BIGINT) FROM hourly h
+                WHERE h.address = e.address AND h.verdict = 'direct' AND h.outcome = e.outcome
+                AND h.hour >= SUBSTR(e.time, 1, 10) AND h.hour < SUBSTR(e.time, 1, 10) || 'U') AS day_requests,
+            (SELECT COUNT(*) FROM evidence x WHERE x.address = e.address AND x.outcome = e.outcome
+                AND x.time >= SUBSTR(e.time, 1, 10) AND x.time < SUBSTR(e.time, 1, 10) || 'U') AS day_rows
+            """
+    }
+
+    /// The row's sample, when ``sampleColumns(_:)`` added its columns and it stands for more
+    /// requests than the store keeps.
+    static func sample(_ row: SQLRow, time: String) -> EventSample? {
+        guard row.count > 18 else { return nil }
+        let requests: Int64 = row[17]
+        let rows: Int64 = row[18]
+        return requests > rows ? EventSample(day: String(time.prefix(10)), requests: requests, rows: rows) : nil
+    }
+}
+
+extension EventsResult {
+    /// The notes under a table with sampled rows: per address, day and outcome, how many requests
+    /// its rows stand for.
+    var sampleNotes: [String] {
+        var seen: Set<String> = []
+        var notes: [String] = []
+        for event in events {
+            guard let sample = event.sample else { continue }
+            let key = "\(event.address) \(sample.day) \(event.outcome)"
+            guard seen.insert(key).inserted else { continue }
+            notes.append(
+                "sampled: \(event.address) on \(sample.day) (\(event.outcome)): the store keeps \(sample.rows) rows of"
+                    + " \(sample.requests) requests"
+            )
+        }
+        guard !notes.isEmpty else { return [] }
+        let shown = notes.prefix(10)
+        return Array(shown) + (notes.count > shown.count ? ["sampled: \(notes.count - shown.count) more"] : [])
+            + [
+                "(the first N and the latest request per address, day and outcome; counts are exact; --evidence all keeps every row)"
+            ]
+    }
+}
