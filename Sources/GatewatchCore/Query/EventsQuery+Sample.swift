@@ -12,8 +12,10 @@ public struct EventSample: Sendable, Equatable, Codable, Hashable {
 }
 
 extension EventsQuery {
-    /// The columns that mark a row of a sample: the exact requests of its address, UTC day and
-    /// outcome (`hourly`) and the evidence rows the store keeps for them. Empty (nothing looked up)
+    /// The columns that mark a row of a sample.
+    ///
+    /// They are the exact requests of its address, UTC day and outcome (`hourly`) and the evidence
+    /// rows the store keeps for them. Empty (nothing looked up)
     /// in a store that never sampled evidence. Computed in the row's own statement, so that rows
     /// still stream (a second statement cannot run while PostgreSQL streams the first).
     static func sampleColumns(_ db: any SQLDatabase) throws -> String {
