@@ -82,12 +82,12 @@ extension WhatIfQuery {
     ///
     /// - Parameters:
     ///   - store: The store.
-    ///   - owners: Owner sources to name each entry's owner, or `nil`.
+    ///   - owner: Names each entry's owner (owner attribution), or `nil`.
     ///   - format: The format the entries are rendered in.
     /// - Returns: The pass.
     /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
-    func pass(store: Store, owners: OwnerAttribution?, format: OutputFormat) throws -> WhatIfPass {
+    func pass(store: Store, owner: ((String) -> Owner?)?, format: OutputFormat) throws -> WhatIfPass {
         let scratch = try ScratchRows()
         var result = WhatIfResult(
             policySource: proposed.source,
@@ -114,7 +114,7 @@ extension WhatIfQuery {
                 guard !result.first.isEmpty else {
                     throw LockdownError.noData(path: store.path, window: windowText(range))
                 }
-                result.platformBroken = try renderEntries(db, scratch: scratchDB, owners: owners, format: format) {
+                result.platformBroken = try renderEntries(db, scratch: scratchDB, owner: owner, format: format) {
                     list,
                     entry,
                     text in
@@ -273,7 +273,7 @@ extension WhatIfQuery {
     private func renderEntries(
         _ db: any SQLDatabase,
         scratch: Database,
-        owners: OwnerAttribution?,
+        owner: ((String) -> Owner?)?,
         format: OutputFormat,
         _ emit: (List, WhatIfEntry, String) throws -> Void
     ) throws -> [WhatIfPlatformEntry] {
@@ -334,7 +334,7 @@ extension WhatIfQuery {
                         status: status,
                         endpoints: InventoryLookup.ranked(values["endpoint"] ?? [:], perAddress: valuesPerAddress),
                         userAgents: InventoryLookup.ranked(values["user_agent"] ?? [:], perAddress: valuesPerAddress),
-                        owner: owners?.owner(of: rowAddress)
+                        owner: owner?(rowAddress)
                     )
                     try emit(list, entry, Self.entryText(entry, list: list, format: format))
                 }

@@ -13,20 +13,36 @@ extension WhatIfQuery {
     ///   - store: The store.
     ///   - format: The output format.
     ///   - limit: The most rows per list in `table` output (0 = all).
-    ///   - owners: Owner sources for the entries and the owner notes, or `nil`.
     ///   - sink: Where the text goes.
     /// - Returns: The change-pipeline verdict.
     /// - Throws: ``LockdownError/noData(path:window:)``, database and encoding errors.
-    public func write(
+    public func write(store: Store, format: OutputFormat, limit: Int = 20, to sink: OutputSink) throws -> WhatIfOutcome
+    {
+        try write(store: store, format: format, limit: limit, owner: nil, ownerNotes: { _ in [] }, to: sink)
+    }
+
+    /// ``write(store:format:limit:to:)`` with owners (see `Owners+Stream.swift`).
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - format: The output format.
+    ///   - limit: The most rows per list in `table` output (0 = all).
+    ///   - owner: Names an entry's owner, or `nil`.
+    ///   - ownerNotes: The findings for the newly blocked or unenforced addresses that have an owner.
+    ///   - sink: Where the text goes.
+    /// - Returns: The change-pipeline verdict.
+    /// - Throws: ``LockdownError/noData(path:window:)``, database and encoding errors.
+    func write(
         store: Store,
         format: OutputFormat,
-        limit: Int = 20,
-        owners: OwnerAttribution? = nil,
+        limit: Int,
+        owner: ((String) -> Owner?)?,
+        ownerNotes: ([String]) throws -> [LintFinding],
         to sink: OutputSink
     ) throws -> WhatIfOutcome {
-        let pass = try self.pass(store: store, owners: owners, format: format)
+        let pass = try self.pass(store: store, owner: owner, format: format)
         var result = pass.result
-        if let owners { result.findings += try owners.notes(for: pass.ownedAddresses, store: store) }
+        if owner != nil { result.findings += try ownerNotes(pass.ownedAddresses) }
 
         func stream(_ list: List, separator: String) throws {
             var first = true

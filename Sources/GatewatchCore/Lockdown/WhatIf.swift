@@ -275,7 +275,7 @@ public struct WhatIfQuery: Sendable {
     /// - Throws: ``LockdownError/noData(path:window:)`` when the window holds no request, database
     ///   errors otherwise.
     public func run(store: Store) throws -> WhatIfResult {
-        let pass = try self.pass(store: store, owners: nil, format: .json)
+        let pass = try self.pass(store: store, owner: nil, format: .json)
         var result = pass.result
         let decoder = JSONDecoder()
         for list in List.allCases {

@@ -92,44 +92,13 @@ public struct TopQuery: Sendable {
         return TopResult(entries: entries, total: total, unjudged: unjudged)
     }
 
-    /// Runs the query and writes the ranking to `sink` as it is read (`json`, `ndjson`), named and
-    /// attributed, byte for byte what `run(store:).named(names).attributed(owners).render(format)`
-    /// gives.
-    ///
-    /// - Parameters:
-    ///   - store: The store.
-    ///   - format: `json` or `ndjson`.
-    ///   - names: The configured address names.
-    ///   - owners: Owner sources, or `nil` for none.
-    ///   - sink: Where the text goes.
-    /// - Returns: The ranking's counts, without entries (its ``TopResult/unjudgedNote``).
-    /// - Throws: Database errors.
-    public func write(
-        store: Store,
-        format: OutputFormat,
-        names: AddressNames,
-        owners: OwnerAttribution?,
-        to sink: OutputSink
-    ) throws -> TopResult {
-        precondition(format == .json || format == .ndjson, "table and csv columns depend on every row")
-        var writer = ListWriter<TopEntry>(format: format, sink: sink, columns: [])
-        let (total, unjudged) = try forEach(store: store) { entry in
-            var entry = entry
-            entry.name = names.name(for: entry.address)
-            entry.owner = owners?.owner(of: entry.address)
-            writer.add(entry) { _ in [] }
-        }
-        writer.finish()
-        return TopResult(entries: [], total: total, unjudged: unjudged)
-    }
-
     /// Calls `body` with each ranked entry.
     ///
     /// Ranked and cut in SQL (issue 23): one row in memory at a time. `address` sorts in byte order on both engines (BINARY; COLLATE "C" on
     /// PostgreSQL).
     ///
     /// - Returns: How many addresses matched before the limit, and the unjudged requests.
-    private func forEach(store: Store, _ body: (TopEntry) throws -> Void) throws -> (total: Int, unjudged: Int) {
+    func forEach(store: Store, _ body: (TopEntry) throws -> Void) throws -> (total: Int, unjudged: Int) {
         let display = filter.display
         let total = try store.query { db in
             let conditions = try filter.hourlyConditions(db, verdict: verdict.verdict)
