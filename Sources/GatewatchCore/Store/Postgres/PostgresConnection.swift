@@ -296,6 +296,25 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     ///   - produce: Writes the rows, each a tab-separated line (see ``CopyBuffer``), into the buffer
     ///     it is given; the buffer is sent whenever it fills.
     /// - Throws: ``SQLError``.
+    public func appendRows(
+        _ table: String,
+        columns: [String],
+        count: Int,
+        _ value: (_ row: Int, _ column: Int) -> StagedValue
+    ) throws {
+        try copyIn("COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN") { copy in
+            for row in 0..<count {
+                for column in columns.indices {
+                    switch value(row, column) {
+                    case .integer(let number): copy.integer(number)
+                    case .text(let text): copy.text(text)
+                    }
+                }
+                try copy.endRow()
+            }
+        }
+    }
+
     public func copyIn(_ sql: String, _ produce: (inout CopyBuffer) throws -> Void) throws {
         let started = pq.exec(connection, sql)
         let status = started.map(pq.resultStatus) ?? Libpq.fatalError
