@@ -289,13 +289,6 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    /// Streams rows into a table with `COPY … FROM STDIN` (text format).
-    ///
-    /// - Parameters:
-    ///   - sql: The `COPY table (columns) FROM STDIN` statement.
-    ///   - produce: Writes the rows, each a tab-separated line (see ``CopyBuffer``), into the buffer
-    ///     it is given; the buffer is sent whenever it fills.
-    /// - Throws: ``SQLError``.
     public func appendRows(
         _ table: String,
         columns: [String],
@@ -315,6 +308,13 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    /// Streams rows into a table with `COPY … FROM STDIN` (text format).
+    ///
+    /// - Parameters:
+    ///   - sql: The `COPY table (columns) FROM STDIN` statement.
+    ///   - produce: Writes the rows, each a tab-separated line (see ``CopyBuffer``), into the buffer
+    ///     it is given; the buffer is sent whenever it fills.
+    /// - Throws: ``SQLError``.
     public func copyIn(_ sql: String, _ produce: (inout CopyBuffer) throws -> Void) throws {
         let started = pq.exec(connection, sql)
         let status = started.map(pq.resultStatus) ?? Libpq.fatalError

@@ -119,11 +119,19 @@ public final class SQLiteDatabase: SQLDatabase {
         _ arguments: [any DatabaseValueConvertible],
         _ body: (SQLRow) throws -> Void
     ) throws {
-        let cursor = try wrap(sql) { try Row.fetchCursor(db, sql: sql, arguments: self.arguments(arguments)) }
-        var columns: [String]?
-        while let row = try wrap(sql, { try cursor.next() }) {
-            if columns == nil { columns = Array(row.columnNames) }
-            try body(SQLRow(columns: columns ?? [], values: Array(row.databaseValues)))
+        let statement = try wrap(sql) { try db.makeStatement(sql: sql) }
+        try wrap(sql) { try statement.setArguments(self.arguments(arguments)) }
+        // The values straight from the statement, into one array per row (a GRDB row's lazy
+        // value sequence costs more than the rest of a key's judgement in `reclassify`).
+        let raw = statement.sqliteStatement
+        let count = Int(sqlite3_column_count(raw))
+        let columns = (0..<count).map { String(cString: sqlite3_column_name(raw, Int32($0))) }
+        let cursor = try wrap(sql) { try Row.fetchCursor(statement) }
+        while try wrap(sql, { try cursor.next() }) != nil {
+            var values: [DatabaseValue] = []
+            values.reserveCapacity(count)
+            for index in 0..<count { values.append(DatabaseValue(sqliteStatement: raw, index: Int32(index))) }
+            try body(SQLRow(columns: columns, values: values))
         }
     }
 }
