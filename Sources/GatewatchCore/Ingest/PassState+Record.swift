@@ -50,6 +50,8 @@ extension PassState {
         tally.add(decision.verdict, outcome: decision.outcome)
         let siteID = aggregator.siteID(parser.field(.siteName))
         let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
+        // The logged text of a `c-ip` that is not an address (no String otherwise).
+        let invalidText = invalidID == 0 ? nil : aggregator.addressText(IPAddress(high: 0, low: 0), invalid: invalidID)
         let factsID = factReader.read(parser, isPlatform: isPlatform, userAgent: userAgent, into: &aggregator.facts)
         if Int(decision.decision) >= aggregator.rules.count { aggregator.rules = classifier.rules }
         let key = AggregateKey(
@@ -100,12 +102,7 @@ extension PassState {
                 )
             )
             evidence.append(EvidenceField.site, aggregator.siteName(siteID))
-            evidence.appendAddress(
-                EvidenceField.address,
-                key.address,
-                invalid: invalidID,
-                self.aggregator.addressText(key.address, invalid: invalidID)
-            )
+            evidence.appendAddress(EvidenceField.address, key.address, invalidText: invalidText)
             evidence.setLastKeyID(seed: aggregator.facts.seeds[Int(factsID)], key)
             evidence.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))
             evidence.append(EvidenceField.method, parser.field(.method))
@@ -127,12 +124,7 @@ extension PassState {
                 )
             )
             gatewayRequests.append(GatewayRequestField.site, aggregator.siteName(siteID))
-            gatewayRequests.appendAddress(
-                GatewayRequestField.address,
-                key.address,
-                invalid: invalidID,
-                self.aggregator.addressText(key.address, invalid: invalidID)
-            )
+            gatewayRequests.appendAddress(GatewayRequestField.address, key.address, invalidText: invalidText)
             gatewayRequests.append(GatewayRequestField.method, parser.field(.method) ?? Self.emptyBytes)
             gatewayRequests.append(GatewayRequestField.path, stem ?? Self.emptyBytes)
             let requestID = parser.field(.requestID)
