@@ -196,10 +196,10 @@ struct FleetTests {
             let sources = try db.values(String.self, "SELECT DISTINCT source FROM hourly ORDER BY 1")
             #expect(sources.count == 4 && sources.allSatisfy { $0.hasPrefix("host") })
             #expect(try db.value(Int.self, "SELECT SUM(requests) FROM hourly") == 9 * 12_000)
-            // Two months of data: two partitions.
+            // Two months of data: two partitions (of the stored table; `hourly` is a view over it).
             let partitions = try db.values(
                 String.self,
-                "SELECT CAST(c.relname AS TEXT) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'hourly' ORDER BY 1"
+                "SELECT CAST(c.relname AS TEXT) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'hourly_facts' ORDER BY 1"
             )
             #expect(partitions == ["hourly_2026_10", "hourly_2026_11", "hourly_other"])
         }
@@ -220,7 +220,7 @@ struct FleetTests {
         let url = try TestPostgres.makeDatabase()
         let copy = try CLI.run(["migrate-store", "--from", sqlite, "--to", url, "--json"])
         #expect(copy.status == 0, "\(copy.stderr)")
-        #expect(copy.stdout.contains("\"hourly\""))
+        #expect(copy.stdout.contains("\"hourly_facts\""), "the stored table under the hourly view")
 
         let named = ["--config", config]
         let queries: [[String]] = [

@@ -50,6 +50,8 @@ extension PassState {
         tally.add(decision.verdict, outcome: decision.outcome)
         let siteID = aggregator.siteID(parser.field(.siteName))
         let invalidID = address == nil ? aggregator.invalidAddressID(clientBytes) : 0
+        // The logged text of a `c-ip` that is not an address (no String otherwise).
+        let invalidText = invalidID == 0 ? nil : aggregator.addressText(IPAddress(high: 0, low: 0), invalid: invalidID)
         let factsID = factReader.read(parser, isPlatform: isPlatform, userAgent: userAgent, into: &aggregator.facts)
         if Int(decision.decision) >= aggregator.rules.count { aggregator.rules = classifier.rules }
         let key = AggregateKey(
@@ -127,12 +129,7 @@ extension PassState {
                 )
             )
             gatewayRequests.append(GatewayRequestField.site, aggregator.siteName(siteID))
-            gatewayRequests.appendAddress(
-                GatewayRequestField.address,
-                key.address,
-                invalid: invalidID,
-                self.aggregator.addressText(key.address, invalid: invalidID)
-            )
+            gatewayRequests.appendAddress(GatewayRequestField.address, key.address, invalidText: invalidText)
             gatewayRequests.append(GatewayRequestField.method, parser.field(.method) ?? Self.emptyBytes)
             gatewayRequests.append(GatewayRequestField.path, stem ?? Self.emptyBytes)
             let requestID = parser.field(.requestID)
@@ -167,8 +164,8 @@ extension PassState {
         batch.appendAddress(
             EvidenceField.address,
             key.address,
-            invalid: key.invalidAddress,
-            aggregator.addressText(key.address, invalid: key.invalidAddress)
+            invalidText: key.invalidAddress == 0
+                ? nil : aggregator.addressText(key.address, invalid: key.invalidAddress)
         )
         batch.setLastKeyID(seed: aggregator.facts.seeds[Int(key.facts)], key)
         batch.append(EvidenceField.forwardedFor, parser.field(.forwardedFor))

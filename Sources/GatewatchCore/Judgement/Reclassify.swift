@@ -84,8 +84,9 @@ public struct Reclassifier: Sendable {
     func run(_ db: any SQLDatabase) throws -> ReclassifyResult {
         let previous = try PolicyRegistry.current(db)
         let rejudged = try Rejudgement.judge(db, declaration: declaration)
-        try Rejudgement.stage(rejudged.changes, into: "changed_keys", db)
-        let moves = try Self.moves(db, changes: rejudged.changes)
+        let (kinds, kindOf) = Self.kinds(of: rejudged.changes)
+        try Rejudgement.stage(rejudged.changes, moves: kindOf, into: "changed_keys", db)
+        let moves = try Self.moves(db, kinds: kinds, table: "changed_keys")
         try db.execute(
             """
             UPDATE judgements SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
@@ -140,48 +141,50 @@ public struct Reclassifier: Sendable {
         )
     }
 
-    /// Requests per move of `changes`, from one pass over the stored hourly facts.
-    static func moves(_ db: any SQLDatabase, changes: [KeyChange]) throws -> [JudgementMove] {
-        var moving: [Int64: Int] = [:]
-        var names: [String: Int] = [:]
-        var tallies: [(move: JudgementMove, addresses: Set<String>)] = []
-        for change in changes where change.moves {
+    /// The distinct moves (from/to verdict and outcome) of `changes`, and each change's index
+    /// among them (-1 when only its rule changes).
+    static func kinds(of changes: [KeyChange]) -> (kinds: [JudgementMove], kindOf: [Int]) {
+        var kinds: [JudgementMove] = []
+        var index: [String: Int] = [:]
+        let kindOf = changes.map { change -> Int in
+            guard change.moves else { return -1 }
             let name =
                 "\(change.old.verdict.rawValue)|\(change.old.outcome.rawValue)|\(change.new.verdict.rawValue)|"
                 + change.new.outcome.rawValue
-            let index =
-                names[name]
-                ?? {
-                    tallies.append(
-                        (
-                            JudgementMove(
-                                fromVerdict: change.old.verdict.rawValue,
-                                fromOutcome: change.old.outcome.rawValue,
-                                toVerdict: change.new.verdict.rawValue,
-                                toOutcome: change.new.outcome.rawValue,
-                                addresses: 0,
-                                requests: 0
-                            ), []
-                        )
-                    )
-                    names[name] = tallies.count - 1
-                    return tallies.count - 1
-                }()
-            moving[change.id] = index
+            if let known = index[name] { return known }
+            kinds.append(
+                JudgementMove(
+                    fromVerdict: change.old.verdict.rawValue,
+                    fromOutcome: change.old.outcome.rawValue,
+                    toVerdict: change.new.verdict.rawValue,
+                    toOutcome: change.new.outcome.rawValue,
+                    addresses: 0,
+                    requests: 0
+                )
+            )
+            index[name] = kinds.count - 1
+            return kinds.count - 1
         }
-        guard !moving.isEmpty else { return [] }
-        var addressOf: [Int64: String] = [:]
-        for change in changes where change.moves { addressOf[change.id] = change.address }
-        try db.forEachRow("SELECT key_id, requests FROM hourly_facts", []) { row in
-            let id: Int64 = row[0]
-            guard let index = moving[id] else { return }
-            tallies[index].move.requests += row[1] as Int
-            if let address = addressOf[id] { tallies[index].addresses.insert(address) }
-        }
-        let moves = tallies.filter { !$0.addresses.isEmpty }.map { tally in
-            var move = tally.move
-            move.addresses = tally.addresses.count
-            return move
+        return (kinds, kindOf)
+    }
+
+    /// Requests and addresses per move of the keys staged in `table` (``Rejudgement/stage``), from
+    /// one pass over the stored hourly facts.
+    static func moves(_ db: any SQLDatabase, kinds: [JudgementMove], table: String) throws -> [JudgementMove] {
+        guard !kinds.isEmpty else { return [] }
+        var moves: [JudgementMove] = []
+        try db.forEachRow(
+            """
+            SELECT c.move, COUNT(DISTINCT h.address), SUM(h.requests)
+            FROM hourly_facts h JOIN \(table) c ON c.key_id = h.key_id
+            WHERE c.move >= 0 GROUP BY c.move
+            """,
+            []
+        ) { row in
+            var move = kinds[row[0] as Int]
+            move.addresses = row[1]
+            move.requests = row[2]
+            moves.append(move)
         }
         // As `ORDER BY requests DESC, from_verdict, from_outcome, to_verdict, to_outcome`.
         return moves.sorted { lhs, rhs in

@@ -183,37 +183,37 @@ struct Rejudgement: Sendable {
         return (row.optional(Int64.self, at: 0) ?? 0, key, judgement)
     }
 
-    /// Writes `changes` into a temporary table `table(key_id, verdict, outcome, rule, moves)`,
-    /// created empty first (dropped at commit on PostgreSQL).
-    static func stage(_ changes: [KeyChange], into table: String, _ db: any SQLDatabase) throws {
+    /// Writes `changes` into a temporary table `table(key_id, verdict, outcome, rule, move)`,
+    /// created empty first (dropped at commit on PostgreSQL); `move` is the change's index in
+    /// `moves` (its from/to verdict and outcome), or -1 when only the rule changes.
+    static func stage(
+        _ changes: [KeyChange],
+        moves: [Int],
+        into table: String,
+        _ db: any SQLDatabase
+    ) throws {
         let integer = db.dialect == .postgres ? "BIGINT" : "INTEGER"
         try db.execute("DROP TABLE IF EXISTS \(table)", [])
         try db.execute(
             """
-            CREATE TEMP TABLE \(table) (key_id \(integer) PRIMARY KEY, old_verdict TEXT NOT NULL,
-                old_outcome TEXT NOT NULL, verdict TEXT NOT NULL, outcome TEXT NOT NULL, rule TEXT NOT NULL,
-                moves \(integer) NOT NULL)
+            CREATE TEMP TABLE \(table) (key_id \(integer) PRIMARY KEY, verdict TEXT NOT NULL, outcome TEXT NOT NULL,
+                rule TEXT NOT NULL, move \(integer) NOT NULL)
             """,
             []
         )
-        let perStatement = 500
-        var start = 0
-        while start < changes.count {
-            let slice = changes[start..<min(start + perStatement, changes.count)]
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: slice.count).joined(separator: ", ")
-            var arguments: [any DatabaseValueConvertible] = []
-            arguments.reserveCapacity(slice.count * 7)
-            for change in slice {
-                arguments += [
-                    change.id, change.old.verdict.rawValue, change.old.outcome.rawValue, change.new.verdict.rawValue,
-                    change.new.outcome.rawValue, change.new.rule, change.moves ? 1 : 0,
-                ]
+        try db.appendRows(
+            table,
+            columns: ["key_id", "verdict", "outcome", "rule", "move"],
+            count: changes.count
+        ) { row, column in
+            let change = changes[row]
+            switch column {
+            case 0: return .integer(change.id)
+            case 1: return .text(change.new.verdict.rawValue)
+            case 2: return .text(change.new.outcome.rawValue)
+            case 3: return .text(change.new.rule)
+            default: return .integer(Int64(moves[row]))
             }
-            try db.execute(
-                "INSERT INTO \(table) (key_id, old_verdict, old_outcome, verdict, outcome, rule, moves) VALUES \(rows)",
-                arguments
-            )
-            start += perStatement
         }
     }
 }

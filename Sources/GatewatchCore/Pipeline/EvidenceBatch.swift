@@ -168,18 +168,13 @@ struct EvidenceBatch {
         rows[rows.count - 1].keyID = id
     }
 
-    /// Appends the next field of a row: the stored text of an address key; `invalidText` is the
-    /// logged text of an address that is not one (``Aggregator/addressText(_:invalid:)``), read
-    /// only then, so the per-line path never copies the aggregator.
-    mutating func appendAddress<Field: BatchField>(
-        _ field: Field,
-        _ address: IPAddress,
-        invalid: Int32,
-        _ invalidText: @autoclosure () -> String
-    ) {
+    /// Appends the next field of a row: the stored text of an address key, or `invalidText`, the
+    /// logged text of a `c-ip` that is not an address (``Aggregator/addressText(_:invalid:)``):
+    /// the per-line path never copies the aggregator.
+    mutating func appendAddress<Field: BatchField>(_ field: Field, _ address: IPAddress, invalidText: String?) {
         expect(field)
-        guard invalid == 0 else {
-            append(invalidText())
+        if let invalidText {
+            append(invalidText)
             return
         }
         let start = arena.count

@@ -58,6 +58,29 @@ public protocol SQLDatabase: AnyObject {
     /// - Parameter key: The key, the same number in every process.
     /// - Throws: ``SQLError``.
     func lock(_ key: Int64) throws
+
+    /// Appends `count` rows to `table` (a staging table), each value asked of `value`: one
+    /// prepared statement stepped per row on SQLite, `COPY` on PostgreSQL, with no per-value
+    /// boxing (what `reclassify` stages its changed keys with).
+    ///
+    /// - Parameters:
+    ///   - table: The table.
+    ///   - columns: Its columns to fill, in order.
+    ///   - count: Rows.
+    ///   - value: The value of a row's column, by row and column index.
+    /// - Throws: ``SQLError``.
+    func appendRows(
+        _ table: String,
+        columns: [String],
+        count: Int,
+        _ value: (_ row: Int, _ column: Int) -> StagedValue
+    ) throws
+}
+
+/// A value ``SQLDatabase/appendRows(_:columns:count:_:)`` writes.
+public enum StagedValue: Sendable {
+    case integer(Int64)
+    case text(String)
 }
 
 /// Why a statement failed, on either engine.

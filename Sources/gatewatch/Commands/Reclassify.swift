@@ -12,7 +12,8 @@ extension Gatewatch {
                 The store keeps the facts of every request (client address, platform class, the headers App \
                 Service rules test, status) as judgement keys; verdicts, outcomes and rules are derived from \
                 the current policy. reclassify judges every distinct key under the declared policy in one \
-                transaction, rewrites the rows whose judgement changed, and records the policy as the one the \
+                transaction, rewrites the judgements that changed ('hourly' reads each row's verdict from its \
+                key; evidence rows of changed keys are rewritten), and records the policy as the one the \
                 verdicts are under ('summary', 'report', 'config show' name it). No alert is fired for history.
 
                 A policy that reads facts the store does not keep (X-Forwarded-For, the Host header or \

@@ -289,6 +289,25 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    public func appendRows(
+        _ table: String,
+        columns: [String],
+        count: Int,
+        _ value: (_ row: Int, _ column: Int) -> StagedValue
+    ) throws {
+        try copyIn("COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN") { copy in
+            for row in 0..<count {
+                for column in columns.indices {
+                    switch value(row, column) {
+                    case .integer(let number): copy.integer(number)
+                    case .text(let text): copy.text(text)
+                    }
+                }
+                try copy.endRow()
+            }
+        }
+    }
+
     /// Streams rows into a table with `COPY … FROM STDIN` (text format).
     ///
     /// - Parameters:

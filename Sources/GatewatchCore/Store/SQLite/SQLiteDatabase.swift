@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// A GRDB connection seen as an ``SQLDatabase``.
 public final class SQLiteDatabase: SQLDatabase {
@@ -62,6 +63,40 @@ public final class SQLiteDatabase: SQLDatabase {
     /// SQLite lets one writer in at a time: the write transaction is the lock.
     public func lock(_ key: Int64) throws {}
 
+    public func appendRows(
+        _ table: String,
+        columns: [String],
+        count: Int,
+        _ value: (_ row: Int, _ column: Int) -> StagedValue
+    ) throws {
+        let sql =
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
+            + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let statement = try wrap(sql) { try db.makeStatement(sql: sql) }
+        let raw = statement.sqliteStatement
+        // Texts are copied by SQLite when bound (SQLITE_TRANSIENT).
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for row in 0..<count {
+            for column in columns.indices {
+                let index = Int32(column + 1)
+                switch value(row, column) {
+                case .integer(let number): sqlite3_bind_int64(raw, index, number)
+                case .text(let text): sqlite3_bind_text(raw, index, text, -1, transient)
+                }
+            }
+            let code = sqlite3_step(raw)
+            sqlite3_reset(raw)
+            guard code == SQLITE_DONE else {
+                throw SQLError(
+                    message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                    code: "\(code)",
+                    sql: sql,
+                    kind: code == SQLITE_CONSTRAINT ? .uniqueViolation : .other
+                )
+            }
+        }
+    }
+
     public func execute(_ sql: String, _ arguments: [any DatabaseValueConvertible]) throws {
         try wrap(sql) {
             if arguments.isEmpty {
@@ -84,11 +119,19 @@ public final class SQLiteDatabase: SQLDatabase {
         _ arguments: [any DatabaseValueConvertible],
         _ body: (SQLRow) throws -> Void
     ) throws {
-        let cursor = try wrap(sql) { try Row.fetchCursor(db, sql: sql, arguments: self.arguments(arguments)) }
-        var columns: [String]?
-        while let row = try wrap(sql, { try cursor.next() }) {
-            if columns == nil { columns = Array(row.columnNames) }
-            try body(SQLRow(columns: columns ?? [], values: Array(row.databaseValues)))
+        let statement = try wrap(sql) { try db.makeStatement(sql: sql) }
+        try wrap(sql) { try statement.setArguments(self.arguments(arguments)) }
+        // The values straight from the statement, into one array per row (a GRDB row's lazy
+        // value sequence costs more than the rest of a key's judgement in `reclassify`).
+        let raw = statement.sqliteStatement
+        let count = Int(sqlite3_column_count(raw))
+        let columns = (0..<count).map { String(cString: sqlite3_column_name(raw, Int32($0))) }
+        let cursor = try wrap(sql) { try Row.fetchCursor(statement) }
+        while try wrap(sql, { try cursor.next() }) != nil {
+            var values: [DatabaseValue] = []
+            values.reserveCapacity(count)
+            for index in 0..<count { values.append(DatabaseValue(sqliteStatement: raw, index: Int32(index))) }
+            try body(SQLRow(columns: columns, values: values))
         }
     }
 }
