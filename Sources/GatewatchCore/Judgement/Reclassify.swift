@@ -102,13 +102,14 @@ public struct Reclassifier: Sendable {
             """,
             []
         )
-        // Inventory's direct counts have no key: an address with no direct key left has none.
+        // Inventory's direct counts have no key: an address with no direct key left has none
+        // (a changed key that is not direct now, of an address with direct counts, was direct).
         try db.execute(
             """
             UPDATE inventory SET direct = 0, served = 0, blocked = 0
             WHERE direct > 0 AND address IN (
                 SELECT j.address FROM changed_keys c JOIN judgements j ON j.key_id = c.key_id
-                WHERE c.old_verdict = 'direct' AND c.verdict <> 'direct')
+                WHERE c.verdict <> 'direct')
                 AND address NOT IN (SELECT address FROM judgements WHERE verdict = 'direct')
             """,
             []
