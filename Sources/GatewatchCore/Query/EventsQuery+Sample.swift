@@ -15,31 +15,36 @@ extension EventsQuery {
     /// The columns that mark a row of a sample.
     ///
     /// They are the exact requests of its address, UTC day and outcome (`hourly`) and the evidence
-    /// rows the store keeps for them. Empty (nothing looked up)
-    /// in a store that never sampled evidence. Computed in the row's own statement, so that rows
-    /// still stream (a second statement cannot run while PostgreSQL streams the first).
-    static func sampleColumns(_ db: any SQLDatabase) throws -> String {
+    /// rows the store keeps for them, aggregated once per group and joined (a subquery per row cost
+    /// ~280 µs a row). Empty (nothing looked up) in a store that never sampled evidence. Computed in
+    /// the row's own statement, so that rows still stream (a second statement cannot run while
+    /// PostgreSQL streams the first).
+    static func sampleColumns(_ db: any SQLDatabase) throws -> (columns: String, joins: String) {
         guard
             (try? db.value(
                 Int64.self,
                 "SELECT 1 FROM files WHERE evidence IS NOT NULL AND evidence <> 'all' LIMIT 1"
             )) != nil
-        else { return "" }
-        return """
-            , (SELECT CAST(COALESCE(SUM(h.requests), 0) AS BIGINT) FROM hourly h
-                WHERE h.address = e.address AND h.verdict = 'direct' AND h.outcome = e.outcome
-                AND h.hour >= SUBSTR(e.time, 1, 10) AND h.hour < SUBSTR(e.time, 1, 10) || 'U') AS day_requests,
-            (SELECT COUNT(*) FROM evidence x WHERE x.address = e.address AND x.outcome = e.outcome
-                AND x.time >= SUBSTR(e.time, 1, 10) AND x.time < SUBSTR(e.time, 1, 10) || 'U') AS day_rows
+        else { return ("", "") }
+        return (
+            ", hr.n AS day_requests, er.n AS day_rows",
             """
+            LEFT JOIN (SELECT address, outcome, SUBSTR(hour, 1, 10) AS day, CAST(SUM(requests) AS BIGINT) AS n
+                FROM hourly WHERE verdict = 'direct' GROUP BY address, outcome, SUBSTR(hour, 1, 10)) hr
+                ON hr.address = e.address AND hr.outcome = e.outcome AND hr.day = SUBSTR(e.time, 1, 10)
+            LEFT JOIN (SELECT address, outcome, SUBSTR(time, 1, 10) AS day, COUNT(*) AS n
+                FROM evidence GROUP BY address, outcome, SUBSTR(time, 1, 10)) er
+                ON er.address = e.address AND er.outcome = e.outcome AND er.day = SUBSTR(e.time, 1, 10)
+            """
+        )
     }
 
     /// The row's sample, when ``sampleColumns(_:)`` added its columns and it stands for more
     /// requests than the store keeps.
     static func sample(_ row: SQLRow, time: String) -> EventSample? {
         guard row.count > 18 else { return nil }
-        let requests: Int64 = row[17]
-        let rows: Int64 = row[18]
+        let requests: Int64 = row[17] ?? 0
+        let rows: Int64 = row[18] ?? 0
         return requests > rows ? EventSample(day: String(time.prefix(10)), requests: requests, rows: rows) : nil
     }
 }

@@ -146,11 +146,12 @@ public struct EventsQuery: Sendable {
             if let address { conditions.add("e.address = ?", AddressReport.canonical(address)) }
             if let outcome, outcome != .none { conditions.add("e.outcome = ?", outcome.rawValue) }
             var arguments = conditions.values
+            let sample = try Self.sampleColumns(db)
             let select = """
                 SELECT e.id AS id, e.time AS time, f.path, e.line, e.site, e.address, e.forwarded_for, e.method,
                     e.uri_stem, e.uri_query, e.status, e.substatus, e.user_agent, e.host, e.verdict, e.outcome, e.rule
-                    \(try Self.sampleColumns(db))
-                FROM evidence e LEFT JOIN files f ON f.id = e.file_id \(conditions.whereClause)
+                    \(sample.columns)
+                FROM evidence e LEFT JOIN files f ON f.id = e.file_id \(sample.joins) \(conditions.whereClause)
                 """
             let sql: String
             var truncated = false
