@@ -126,7 +126,8 @@ if [ "$goaccess" = 1 ]; then
     f="$work/iis-1m.log.gz"
     # DuckDB: the W3C log is space-separated with '#' header lines; the column names come from
     # its #Fields line. The query builds the hourly per-address table Gatewatch's `hourly` holds.
-    fields=$(gzip -dc "$f" | grep -m1 '^#Fields:' | cut -d' ' -f2- | tr -d '\r' | tr '()-' '___')
+    # (grep -m1 closes the pipe early: gzip's SIGPIPE is expected, not a failure under pipefail.)
+    fields=$({ gzip -dc "$f" 2> /dev/null || true; } | grep -m1 '^#Fields:' | cut -d' ' -f2- | tr -d '\r' | tr '()-' '___')
     columns=$(python3 -c 'import sys; print(", ".join("%r: %r" % (f, "VARCHAR") for f in sys.argv[1:]))' $fields)
     cat > "$work/duckdb-hourly.py" <<PY
 import duckdb, sys
@@ -147,12 +148,13 @@ PY
         echo "DuckDB: skipped (not installed; pip install duckdb)"
     fi
     if command -v lnav > /dev/null; then
-        peers+=("lnav top c_ip SQL|lnav -n -c ';SELECT c_ip, count(*) FROM access_log GROUP BY c_ip' $f")
+        # (lnav files W3C logs in its `w3c_log` table; `access_log` holds the Apache/nginx formats.)
+        peers+=("lnav $(lnav -V | awk '{print $2}') SQL requests per c_ip|lnav -n -c ';SELECT c_ip, count(*) FROM w3c_log GROUP BY c_ip' $f")
     else
         echo "lnav: skipped (not installed; apt-get install lnav)"
     fi
     if command -v goaccess > /dev/null; then
-        peers+=("GoAccess → JSON|sh -c \"gzip -dc $f | goaccess --log-format=W3C --no-progress -o $work/goaccess.json -\"")
+        peers+=("GoAccess $(goaccess -V | awk 'NR==1 {sub(/\.$/, "", $3); print $3}') → JSON|sh -c \"gzip -dc $f | goaccess --log-format=W3C --no-progress -o $work/goaccess.json -\"")
     else
         echo "GoAccess: skipped (not installed; apt-get install goaccess)"
     fi
