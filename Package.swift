@@ -22,6 +22,8 @@ let package = Package(
         // ISA-L's types only: libisal.so.2 is loaded at run time when it is installed (Input/ISAL.swift).
         .systemLibrary(name: "CISAL"),
         .systemLibrary(name: "CMalloc"),
+        // The W3C tokenizer's SSE2 split (a header only).
+        .systemLibrary(name: "CByteScan"),
         .systemLibrary(
             name: "CSQLiteSetup",
             pkgConfig: "sqlite3",
@@ -31,6 +33,7 @@ let package = Package(
             name: "GatewatchCore",
             dependencies: [
                 "CZlib",
+                "CByteScan",
                 "CISAL",
                 "CMalloc",
                 "CSQLiteSetup",

@@ -244,6 +244,32 @@ public final class ByteSource {
         return try inflateChunk(body)
     }
 
+    /// Reads the next chunk into `buffer`, which the caller keeps (``ChunkPrefetcher`` hands it to
+    /// another thread): gzip inflates straight into it (it takes the place of the source's output
+    /// buffer for the call, so the inflated bytes are never copied); plain input is copied in.
+    ///
+    /// - Returns: The number of bytes now at the start of `buffer` (0 at the end of the input).
+    /// - Throws: As ``nextChunk(_:)``; bytes read before the error are then not in `buffer`.
+    func nextChunk(into buffer: inout [UInt8]) throws -> Int {
+        var count = 0
+        if !started || !isGzip || buffer.count != Self.chunkSize {
+            // The first call (the format is not known yet), plain input, or a buffer too small to
+            // inflate into (its size is the chunk size, so chunks end where they always do).
+            _ = try nextChunk { chunk in
+                if buffer.count < chunk.count {
+                    buffer = [UInt8](repeating: 0, count: max(chunk.count, Self.chunkSize))
+                }
+                buffer.withUnsafeMutableBytes { target in target.copyMemory(from: chunk) }
+                count = chunk.count
+            }
+            return count
+        }
+        swap(&output, &buffer)
+        defer { swap(&output, &buffer) }
+        _ = try inflateChunk { chunk in count = chunk.count }
+        return count
+    }
+
     private func consumedOffset() -> Int64 { rawOffset - Int64(rawEnd - rawStart) }
 
     private func inflateChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {

@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads a ``ByteSource`` ahead on its own thread, so decompression runs in parallel with parsing.
 ///
-/// The reader thread inflates chunks into fresh buffers and queues up to `depth` of them; the
+/// The reader thread inflates chunks into buffers of their own (no copy: see
+/// ``ByteSource/nextChunk(into:)``) and queues up to `depth` of them; the
 /// consumer takes them in order with ``nextChunk(_:)``, which has the same contract as
 /// ``ByteSource/nextChunk(_:)``: the error that ended the source is thrown after every chunk read
 /// before it has been delivered.
@@ -12,7 +13,7 @@ import Foundation
 /// consumer reads its final counters.
 final class ChunkPrefetcher: @unchecked Sendable {
     private enum Item {
-        case chunk([UInt8], rawOffset: Int64)
+        case chunk([UInt8], count: Int, rawOffset: Int64)
         case failure(any Error)
     }
 
@@ -55,12 +56,11 @@ final class ChunkPrefetcher: @unchecked Sendable {
             var keepGoing = true
             while keepGoing {
                 condition.lock()
-                var copy = spare.popLast() ?? []
+                var buffer = spare.popLast() ?? [UInt8](repeating: 0, count: ByteSource.chunkSize)
                 condition.unlock()
-                copy.removeAll(keepingCapacity: true)
-                let more = try source.nextChunk { chunk in copy.append(contentsOf: chunk) }
-                if !copy.isEmpty, !push(.chunk(copy, rawOffset: source.rawOffset)) { break }
-                keepGoing = more
+                let count = try source.nextChunk(into: &buffer)
+                if count > 0, !push(.chunk(buffer, count: count, rawOffset: source.rawOffset)) { break }
+                keepGoing = count > 0
             }
         } catch {
             _ = push(.failure(error))
@@ -89,7 +89,7 @@ final class ChunkPrefetcher: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         switch item {
-        case .chunk(let bytes, let offset):
+        case .chunk(let bytes, let count, let offset):
             rawOffset = offset
             isGzip = source.isGzip
             defer {
@@ -97,7 +97,7 @@ final class ChunkPrefetcher: @unchecked Sendable {
                 if spare.count < depth + 1 { spare.append(bytes) }
                 condition.unlock()
             }
-            try bytes.withUnsafeBytes { try body($0) }
+            try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             return true
         case .failure(let error):
             throw error

@@ -216,9 +216,10 @@ import Testing
         }
     }
 
-    /// The word-at-a-time split of plain lines against a byte loop: token offsets on every
-    /// alignment, `nil` for a line with a quote, CR or NUL, or with more tokens than the room.
-    @Test func plainSplitMatchesByteLoop() {
+    /// The split of plain lines (SSE2 on x86-64, and the eight-byte word one) against a byte loop:
+    /// token offsets on every alignment and length, `nil` for a line with a quote, CR or NUL, or
+    /// with more tokens than the room.
+    @Test(arguments: [false, true]) func plainSplitMatchesByteLoop(words: Bool) {
         var random = SplitMix64(state: 29)
         let alphabet: [UInt8] = Array("abcdefgh  \t".utf8) + [0x22, 0x0D, 0x00]
         let starts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
@@ -255,7 +256,8 @@ import Testing
                     count: bytes.count,
                     starts: starts,
                     ends: ends,
-                    capacity: capacity
+                    capacity: capacity,
+                    words: words
                 )
             }
             if hasSpecial || expected.count > capacity {
