@@ -7,6 +7,22 @@ import Testing
 
 /// End-to-end runs of the built `gatewatch` binary: real processes, real files, real SQLite.
 enum CLI {
+    /// Judgement keys whose stored `requests` are not the sum of their `hourly_facts` rows (issue
+    /// 21: `reclassify` counts what moves from them); 0 when every key agrees.
+    static func keysWithWrongRequests(_ location: String) throws -> Int {
+        try Store(path: location, readOnly: true).query { db in
+            try db.value(
+                Int.self,
+                """
+                SELECT COUNT(*) FROM judgements j
+                LEFT JOIN (SELECT key_id, SUM(requests) AS n FROM hourly_facts GROUP BY key_id) h ON h.key_id = j.key_id
+                WHERE j.requests <> COALESCE(h.n, 0)
+                """,
+                []
+            ) ?? -1
+        }
+    }
+
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -196,6 +196,7 @@ struct FleetTests {
             let sources = try db.values(String.self, "SELECT DISTINCT source FROM hourly ORDER BY 1")
             #expect(sources.count == 4 && sources.allSatisfy { $0.hasPrefix("host") })
             #expect(try db.value(Int.self, "SELECT SUM(requests) FROM hourly") == 9 * 12_000)
+            #expect(try db.value(Int.self, "SELECT SUM(requests) FROM judgements") == 9 * 12_000)
             // Two months of data: two partitions (of the stored table; `hourly` is a view over it).
             let partitions = try db.values(
                 String.self,
@@ -310,6 +311,7 @@ struct FleetTests {
             let expected = try CLI.run(query + ["--db", sqlite]).stdout
             #expect(try CLI.run(query + ["--db", url]).stdout == expected, "\(query)")
         }
+        #expect(try CLI.keysWithWrongRequests(url) == 0)
         let store = try Store(path: url, readOnly: true)
         try store.query { db throws in
             let sources = try db.values(String.self, "SELECT policy_source FROM files ORDER BY path", [])

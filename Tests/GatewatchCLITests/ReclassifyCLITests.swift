@@ -71,6 +71,7 @@ import Testing
         // Judged again under the same policy: nothing changes.
         let again = try CLI.run(["reclassify", "--json", "--db", db] + proposal)
         #expect(try Self.json(again.stdout)["changed_keys"] as? Int == 0)
+        #expect(try CLI.keysWithWrongRequests(db) == 0)
     }
 
     @Test("ingest under another policy refuses (exit 2), naming both; --reclassify re-judges, then ingests")
@@ -212,6 +213,7 @@ import Testing
         #expect(NSDictionary(dictionary: summary) == NSDictionary(dictionary: try Self.json(try fixture("summary"))))
         #expect(outputs[1] == (try fixture("top")))
         #expect(outputs[2] == (try fixture("clients")))
+        #expect(try CLI.keysWithWrongRequests(db) == 0)
         // The ledger named one policy: the same config ingests on, under it.
         let day3 = Self.backend + "/u_ex261123.log.gz"
         let more = try CLI.run(["ingest", "--quiet", "--db", db, "--config", Self.config, day3])
@@ -225,6 +227,7 @@ import Testing
         let day2 = Self.backend + "/u_ex261122.log.gz"
         #expect(try CLI.run(["ingest", "--quiet", "--db", fresh, "--config", Self.config, day2, day3]).status == 0)
         let (migrated, made) = (try Self.outputs(db), try Self.outputs(fresh))
+        #expect(try CLI.keysWithWrongRequests(db) == 0)
         #expect(migrated[1...] == made[1...])
         // The same policy (fingerprint); its source is the path it was first declared by.
         var (left, right) = (try Self.json(migrated[0]), try Self.json(made[0]))

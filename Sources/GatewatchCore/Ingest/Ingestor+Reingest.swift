@@ -102,6 +102,15 @@ extension Ingestor {
             for span in spans {
                 let start = span.lowerBound + "T00:00:00Z"
                 let end = UTCTime.format((TimeDisplay.parse(span.upperBound + "T00:00:00Z") ?? 0) + 86_400)
+                try db.execute(
+                    """
+                    UPDATE judgements SET requests = judgements.requests - s.requests
+                    FROM (SELECT key_id, SUM(requests) AS requests FROM hourly_facts WHERE hour >= ? AND hour < ?
+                        GROUP BY key_id) AS s
+                    WHERE judgements.key_id = s.key_id
+                    """,
+                    [start, end]
+                )
                 try db.execute("DELETE FROM hourly_facts WHERE hour >= ? AND hour < ?", [start, end])
                 try db.execute("DELETE FROM direct_minutes WHERE minute >= ? AND minute < ?", [start, end])
                 try db.execute("DELETE FROM inventory WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])

@@ -24,6 +24,8 @@ struct KeyChange: Sendable {
     var address: String
     var old: Judgement
     var new: Judgement
+    /// The key's stored requests (`judgements.requests`).
+    var requests: Int
 
     /// Whether `verdict` or `outcome` move; the rule alone may change too (a renumbered entry).
     var moves: Bool { old.verdict != new.verdict || old.outcome != new.outcome }
@@ -47,7 +49,7 @@ struct Rejudgement: Sendable {
     /// The keys' columns as ``judge(_:declaration:)`` reads them.
     static let keyColumns =
         "key_id, address, invalid, status, substatus, platform, bypass, iis_version, fdid, health_probe, "
-        + "forwarded_host, host, forwarded_for, scope, kept, verdict, outcome, rule"
+        + "forwarded_host, host, forwarded_for, scope, kept, verdict, outcome, rule, requests"
 
     /// Refuses a policy that reads facts the stored keys lack; `lenient` (what-if) judges such keys
     /// as requests without those facts instead, and returns the note that says so.
@@ -110,12 +112,14 @@ struct Rejudgement: Sendable {
         var changes: [KeyChange] = []
         var keys = 0
         var legacyGateway = 0
-        let note = try forEachKey(db, declaration: declaration) { id, key, old, new in
+        let note = try forEachStoredKey(db, declaration: declaration, lenient: false) { id, key, old, new, requests in
             keys += 1
             if key.facts.kept.contains(.legacy), old.verdict == .gateway, new.verdict != .gateway {
                 legacyGateway += 1
             }
-            if new.differs(from: old) { changes.append(KeyChange(id: id, address: key.address, old: old, new: new)) }
+            if new.differs(from: old) {
+                changes.append(KeyChange(id: id, address: key.address, old: old, new: new, requests: requests))
+            }
         }
         return Rejudgement(
             changes: changes,
@@ -145,17 +149,29 @@ struct Rejudgement: Sendable {
         lenient: Bool = false,
         _ body: (Int64, JudgementKey, Judgement, Judgement) throws -> Void
     ) throws -> String? {
+        try forEachStoredKey(db, declaration: declaration, lenient: lenient) { id, key, old, new, _ in
+            try body(id, key, old, new)
+        }
+    }
+
+    /// ``forEachKey(_:declaration:lenient:_:)`` with each key's stored requests.
+    private static func forEachStoredKey(
+        _ db: any SQLDatabase,
+        declaration: PolicyDeclaration,
+        lenient: Bool,
+        _ body: (Int64, JudgementKey, Judgement, Judgement, Int) throws -> Void
+    ) throws -> String? {
         let note = try checkFacts(db, declaration: declaration, lenient: lenient)
         var judge = Judge(declaration)
         try db.forEachRow("SELECT \(keyColumns) FROM judgements", []) { row in
-            let (id, key, old) = Self.read(row)
-            try body(id, key, old, judge.judge(key))
+            let (id, key, old, requests) = Self.read(row)
+            try body(id, key, old, judge.judge(key), requests)
         }
         return note
     }
 
-    /// A key row: its id, key and current judgement.
-    static func read(_ row: SQLRow) -> (Int64, JudgementKey, Judgement) {
+    /// A key row: its id, key, current judgement and requests.
+    static func read(_ row: SQLRow) -> (Int64, JudgementKey, Judgement, Int) {
         func text(_ index: Int) -> String? { row.optional(String.self, at: index) }
         var facts = JudgementFacts()
         facts.platform = (row.optional(Int64.self, at: 5) ?? 0) != 0
@@ -180,15 +196,13 @@ struct Rejudgement: Sendable {
             outcome: Outcome(rawValue: text(16) ?? "") ?? .none,
             rule: text(17) ?? ""
         )
-        return (row.optional(Int64.self, at: 0) ?? 0, key, judgement)
+        return (row.optional(Int64.self, at: 0) ?? 0, key, judgement, Int(row.optional(Int64.self, at: 18) ?? 0))
     }
 
-    /// Writes `changes` into a temporary table `table(key_id, verdict, outcome, rule, move)`,
-    /// created empty first (dropped at commit on PostgreSQL); `move` is the change's index in
-    /// `moves` (its from/to verdict and outcome), or -1 when only the rule changes.
+    /// Writes `changes` into a temporary table `table(key_id, verdict, outcome, rule)`, created
+    /// empty first (dropped at commit on PostgreSQL).
     static func stage(
         _ changes: [KeyChange],
-        moves: [Int],
         into table: String,
         _ db: any SQLDatabase
     ) throws {
@@ -197,13 +211,13 @@ struct Rejudgement: Sendable {
         try db.execute(
             """
             CREATE TEMP TABLE \(table) (key_id \(integer) PRIMARY KEY, verdict TEXT NOT NULL, outcome TEXT NOT NULL,
-                rule TEXT NOT NULL, move \(integer) NOT NULL)
+                rule TEXT NOT NULL)
             """,
             []
         )
         try db.appendRows(
             table,
-            columns: ["key_id", "verdict", "outcome", "rule", "move"],
+            columns: ["key_id", "verdict", "outcome", "rule"],
             count: changes.count
         ) { row, column in
             let change = changes[row]
@@ -211,8 +225,7 @@ struct Rejudgement: Sendable {
             case 0: return .integer(change.id)
             case 1: return .text(change.new.verdict.rawValue)
             case 2: return .text(change.new.outcome.rawValue)
-            case 3: return .text(change.new.rule)
-            default: return .integer(Int64(moves[row]))
+            default: return .text(change.new.rule)
             }
         }
     }

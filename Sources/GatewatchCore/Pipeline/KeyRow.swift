@@ -3,11 +3,14 @@ struct KeyRow {
     var id: Int64
     var key: JudgementKey
     var judgement: Judgement
+    /// Requests of the key's hourly rows that this row adds to the stored sum.
+    var requests: Int64 = 0
 
     /// The columns, in the order of ``values``.
     static let columns = [
         "key_id", "address", "invalid", "status", "substatus", "platform", "bypass", "iis_version", "fdid",
         "health_probe", "forwarded_host", "host", "forwarded_for", "scope", "kept", "verdict", "outcome", "rule",
+        "requests",
     ]
 
     /// A value of a column: an integer, a text or NULL.
@@ -26,7 +29,7 @@ struct KeyRow {
             .integer(facts.bypass ? 1 : 0), facts.iisVersion.map { .integer(Int64($0)) } ?? .null, text(facts.fdid),
             text(facts.healthProbe), text(facts.forwardedHost), text(facts.host), text(facts.forwardedFor),
             text(facts.scope), .integer(Int64(facts.kept.rawValue)), .text(judgement.verdict.rawValue),
-            .text(judgement.outcome.rawValue), .text(judgement.rule),
+            .text(judgement.outcome.rawValue), .text(judgement.rule), .integer(requests),
         ]
     }
 
@@ -49,9 +52,13 @@ struct KeyRow {
         self.judgement = judgement
     }
 
-    /// `INSERT INTO judgements (…) VALUES (?, …)`, adding nothing when the key is known.
+    /// `INSERT INTO judgements (…) VALUES (?, …)`; a known key only adds its requests.
     static var insertSQL: String {
         "INSERT INTO judgements (\(columns.joined(separator: ", "))) VALUES ("
-            + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ") ON CONFLICT (key_id) DO NOTHING"
+            + Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            + ") ON CONFLICT (key_id) DO UPDATE SET requests = requests + excluded.requests"
     }
+
+    /// Adds requests to a known key (`requests`, then `key_id`).
+    static let addRequestsSQL = "UPDATE judgements SET requests = requests + ? WHERE key_id = ?"
 }

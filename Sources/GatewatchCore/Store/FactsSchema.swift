@@ -7,7 +7,8 @@ import GRDB
 ///   policy Gatewatch reads can depend on (platform class, built-in platform agent, the logged IIS
 ///   version, the App Service filter headers, and the Host / X-Forwarded-For / `<location>` scope
 ///   when `kept` says so), status and sub-status — with its verdict, outcome and deciding rule under
-///   the current policy. `key_id` is a stable hash of the key (``JudgementKey/id``); keys made by
+///   the current policy, and its `requests` (the sum of its `hourly_facts` rows, kept by ingest and
+///   `--reingest`, so `reclassify` counts what moves without reading the facts). `key_id` is a stable hash of the key (``JudgementKey/id``); keys made by
 ///   this migration from older stores have negative ids and `kept` 8 (legacy: only the address,
 ///   status and, outside gateway traffic, the platform class are known).
 /// - `policies`: every declared policy (fingerprint of the policy text, gateways and platform
@@ -50,7 +51,8 @@ enum FactsSchema {
             kept \(integer) NOT NULL,
             verdict \(text) NOT NULL,
             outcome \(text) NOT NULL,
-            rule \(text) NOT NULL
+            rule \(text) NOT NULL,
+            requests \(integer) NOT NULL DEFAULT 0
         );
         CREATE INDEX judgements_address ON judgements(address);
         """
@@ -63,6 +65,14 @@ enum FactsSchema {
         SELECT -ROW_NUMBER() OVER (ORDER BY address, verdict, outcome, status, substatus), address, NULL, status,
             substatus, CASE WHEN verdict = 'platform' THEN 1 ELSE 0 END, NULL, NULL, 8, verdict, outcome, ''
         FROM (SELECT DISTINCT address, verdict, outcome, status, substatus FROM hourly) AS groups;
+        """
+
+    /// Each key's requests: the sum of its `hourly_facts` rows (ingest adds, `--reingest` takes
+    /// away), so `reclassify` counts the requests that move from the keys alone.
+    private static let keyRequests = """
+        UPDATE judgements SET requests = s.requests
+        FROM (SELECT key_id, SUM(requests) AS requests FROM hourly_facts GROUP BY key_id) AS s
+        WHERE judgements.key_id = s.key_id;
         """
 
     /// `hourly` as every query reads it: the stored facts with the verdict and outcome of their key
@@ -206,6 +216,7 @@ enum FactsSchema {
                             AND j.status = evidence.status AND j.substatus = evidence.substatus);
                     """
             )
+            try db.execute(sql: keyRequests)
             try db.execute(sql: hourlyView)
             try db.execute(sql: recordedPolicy)
             try db.execute(
@@ -251,7 +262,7 @@ enum FactsSchema {
                 ALTER TABLE hourly DROP COLUMN outcome;
                 ALTER TABLE hourly RENAME TO hourly_facts;
                 ALTER INDEX hourly_pkey RENAME TO hourly_facts_pkey;
-                """ + hourlyView
+                """ + keyRequests + hourlyView
                 + """
                 ALTER TABLE evidence ADD COLUMN key_id BIGINT;
                 UPDATE evidence e SET key_id = j.key_id FROM judgements j WHERE j.address = e.address

@@ -21,6 +21,7 @@ final class StoreWriter: IngestWriter {
     private var minuteStatement: Statement?
     private var minuteBatchStatement: Statement?
     private var judgementStatement: Statement?
+    private var keyRequestsStatement: Statement?
     /// Judgement keys this transaction has written (or found written).
     private var knownKeys = Set<Int64>()
     /// Texts the flushes bind without a copy: names shared by every row, and one row's own.
@@ -273,6 +274,7 @@ final class StoreWriter: IngestWriter {
                 sql: Self.multiRowSQL(Self.hourlyHead, columns: 13, rows: Self.rowsPerStatement, Self.hourlyTail)
             )
             judgementStatement = try db.makeStatement(sql: KeyRow.insertSQL)
+            keyRequestsStatement = try db.makeStatement(sql: KeyRow.addRequestsSQL)
         }
         if inventoryStatement == nil {
             inventoryStatement = try db.makeStatement(
@@ -359,6 +361,7 @@ final class StoreWriter: IngestWriter {
         order.sort()
         guard let batchStatement = upsertBatchStatement else { return }
         var newKeys: [KeyRow] = []
+        var keyRequests: [Int64: Int64] = [:]
         try writeRows(order, columns: 13, single: statement, batch: batchStatement) { target, entry, base in
             let key = keys[Int(entry.index)]
             let value = values[Int(entry.index)]
@@ -369,6 +372,7 @@ final class StoreWriter: IngestWriter {
                 return aggregator.keyID(key, address: text)
             }
             if knownKeys.insert(keyID).inserted { newKeys.append(KeyRow(key, id: keyID, in: aggregator)) }
+            keyRequests[keyID, default: 0] += value.requests
             sqlite3_bind_int64(target, base + 13, keyID)
             sqlite3_bind_int64(target, base + 4, Int64(key.status))
             sqlite3_bind_int64(target, base + 5, Int64(key.substatus))
@@ -380,12 +384,18 @@ final class StoreWriter: IngestWriter {
             scratch.bindTime(target, base + 11, value.last)
             constants.bind(target, base + 12, constants.source)
         }
-        if let judgementStatement { try insert(newKeys, with: judgementStatement) }
+        if let judgementStatement, let keyRequestsStatement {
+            try insert(newKeys, adding: &keyRequests, with: judgementStatement)
+            try add(keyRequests, with: keyRequestsStatement)
+        }
         aggregator.removeAll()
     }
 
-    /// Inserts the judgements of keys new to this transaction (known ones are left as they are).
-    private func insert(_ rows: [KeyRow], with statement: Statement) throws {
+    /// Inserts the judgements of keys new to this transaction with the requests of their hourly
+    /// rows (a key already stored only adds them), and takes those keys out of `requests`.
+    private func insert(_ rows: [KeyRow], adding requests: inout [Int64: Int64], with statement: Statement) throws {
+        var rows = rows
+        for index in rows.indices { rows[index].requests = requests.removeValue(forKey: rows[index].id) ?? 0 }
         let raw = statement.sqliteStatement
         defer {
             sqlite3_reset(raw)
@@ -401,6 +411,19 @@ final class StoreWriter: IngestWriter {
                 case .null: sqlite3_bind_null(raw, column)
                 }
             }
+            try check(sqlite3_step(raw), statement)
+        }
+    }
+
+    /// Adds the requests of this flush's hourly rows to keys this transaction wrote before, in key
+    /// order (one statement per key and flush).
+    private func add(_ requests: [Int64: Int64], with statement: Statement) throws {
+        let raw = statement.sqliteStatement
+        defer { sqlite3_reset(raw) }
+        for (id, count) in requests.sorted(by: { $0.key < $1.key }) {
+            sqlite3_reset(raw)
+            sqlite3_bind_int64(raw, 1, count)
+            sqlite3_bind_int64(raw, 2, id)
             try check(sqlite3_step(raw), statement)
         }
     }

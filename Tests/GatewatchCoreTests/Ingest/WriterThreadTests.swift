@@ -34,6 +34,11 @@ struct WriterThreadTests {
                     user_agent, host, verdict, outcome, rule FROM evidence ORDER BY time, line, address
                 """,
                 "SELECT fingerprint, bytes, lines, requests, malformed, status FROM files ORDER BY fingerprint",
+                // Each key's requests, added per flush: the sum of its hourly rows however often.
+                """
+                SELECT j.key_id, j.requests, (SELECT SUM(h.requests) FROM hourly_facts h WHERE h.key_id = j.key_id)
+                FROM judgements j ORDER BY j.key_id
+                """,
             ].map { sql in try Row.fetchAll(db, sql: sql).map(\.description).joined(separator: "\n") }
         }
     }

@@ -303,6 +303,17 @@ final class PostgresWriter: IngestWriter {
             """,
             [source]
         )
+        // Each key's requests (`judgements.requests`): its rows are locked in key order first, as
+        // other ingesters that share keys take them.
+        try connection.execute(
+            """
+            SELECT key_id FROM judgements WHERE key_id IN (SELECT key_id FROM stage_hourly) ORDER BY key_id FOR UPDATE;
+            UPDATE judgements AS j SET requests = j.requests + s.requests
+            FROM (SELECT key_id, SUM(requests) AS requests FROM stage_hourly GROUP BY key_id) AS s
+            WHERE j.key_id = s.key_id
+            """,
+            []
+        )
         // Inventory rows are shared by every host: always taken in one order (the staged order).
         let inventoryRows =
             inventoryFlushes <= 1
