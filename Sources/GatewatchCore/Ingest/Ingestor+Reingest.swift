@@ -103,7 +103,10 @@ extension Ingestor {
                 let start = span.lowerBound + "T00:00:00Z"
                 let end = UTCTime.format((TimeDisplay.parse(span.upperBound + "T00:00:00Z") ?? 0) + 86_400)
                 try db.execute("DELETE FROM hourly_facts WHERE hour >= ? AND hour < ?", [start, end])
-                try db.execute("DELETE FROM direct_minutes WHERE minute >= ? AND minute < ?", [start, end])
+                try db.execute(
+                    "DELETE FROM direct_minutes WHERE minute >= ? AND minute < ?",
+                    [TimeDisplay.parse(start) ?? 0, TimeDisplay.parse(end) ?? 0]
+                )
                 try db.execute("DELETE FROM inventory WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
                 try db.execute("DELETE FROM latency WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
             }

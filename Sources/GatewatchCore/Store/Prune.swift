@@ -64,7 +64,9 @@ public enum Pruner {
                 if table == "hourly_facts", db.dialect == .postgres {
                     count += try dropHourlyPartitions(db, before: cutoff)
                 }
-                count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [isDay ? day : cutoff])
+                // `direct_minutes.minute` is Unix seconds; the other columns ISO 8601 text.
+                let bound: any DatabaseValueConvertible = table == "direct_minutes" ? before : isDay ? day : cutoff
+                count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [bound])
                 removed[table == "hourly_facts" ? "hourly" : table] = count
             }
         }

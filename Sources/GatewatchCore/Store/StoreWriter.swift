@@ -52,9 +52,9 @@ final class StoreWriter: IngestWriter {
             first_seen = min(first_seen, excluded.first_seen),
             last_seen = max(last_seen, excluded.last_seen)
         """
-    static let minuteHead = "INSERT INTO direct_minutes (minute, address, key_id, source, requests)"
+    static let minuteHead = "INSERT INTO direct_minutes (minute, key_id, source, requests)"
     static let minuteTail =
-        "ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = requests + excluded.requests"
+        "ON CONFLICT (minute, key_id, source) DO UPDATE SET requests = requests + excluded.requests"
     static let inventoryHead = "INSERT INTO inventory (day, address, kind, value, requests, direct, served, blocked)"
     static let inventoryTail = """
         ON CONFLICT (day, address, kind, value) DO UPDATE SET requests = requests + excluded.requests,
@@ -282,10 +282,10 @@ final class StoreWriter: IngestWriter {
                 sql: Self.multiRowSQL(Self.inventoryHead, columns: 8, rows: Self.rowsPerStatement, Self.inventoryTail)
             )
             minuteStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.minuteHead, columns: 5, rows: 1, Self.minuteTail)
+                sql: Self.multiRowSQL(Self.minuteHead, columns: 4, rows: 1, Self.minuteTail)
             )
             minuteBatchStatement = try db.makeStatement(
-                sql: Self.multiRowSQL(Self.minuteHead, columns: 5, rows: Self.rowsPerStatement, Self.minuteTail)
+                sql: Self.multiRowSQL(Self.minuteHead, columns: 4, rows: Self.rowsPerStatement, Self.minuteTail)
             )
             latencyStatement = try db.makeStatement(
                 sql: """
@@ -456,22 +456,28 @@ final class StoreWriter: IngestWriter {
         inventories.removeCounts()
     }
 
-    /// Writes the direct requests per minute, in (minute, address) order.
+    /// Writes the direct requests per minute, in primary-key (minute, key id) order: appended
+    /// pages, filled (out of order, half-empty pages cost a fifth of the table).
     private func flush(_ minutes: DirectMinutes, aggregator: Aggregator) throws {
         guard minutes.count > 0, let minuteStatement, let minuteBatchStatement else { return }
         let keys = minutes.counts.keys
         let counts = minutes.counts.values
-        let order = addressOrder(keys, aggregator) { ($0.minute, $0.address, $0.invalidAddress) }
-        try writeRows(order, columns: 5, single: minuteStatement, batch: minuteBatchStatement) { target, entry, base in
-            let key = keys[Int(entry.index)]
-            scratch.bindTime(target, base + 1, key.minute)
+        var order: [FlushOrder] = []
+        order.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
             let keyID = scratch.withAddressText(key.address, invalid: key.invalidAddress, aggregator) { text in
-                scratch.bind(target, base + 2, text)
-                return key.keyID(aggregator, address: text)
+                key.keyID(aggregator, address: text)
             }
-            sqlite3_bind_int64(target, base + 3, keyID)
-            constants.bind(target, base + 4, constants.source)
-            sqlite3_bind_int64(target, base + 5, counts[Int(entry.index)])
+            // The key id's sign bit flipped: its unsigned order is its signed order.
+            let ordered = UInt64(bitPattern: keyID) ^ (1 << 63)
+            order.append(FlushOrder(major: key.minute, minor: 0, text: (ordered, 0), index: Int32(index)))
+        }
+        order.sort()
+        try writeRows(order, columns: 4, single: minuteStatement, batch: minuteBatchStatement) { target, entry, base in
+            sqlite3_bind_int64(target, base + 1, keys[Int(entry.index)].minute)
+            sqlite3_bind_int64(target, base + 2, Int64(bitPattern: entry.text.0 ^ (1 << 63)))
+            constants.bind(target, base + 3, constants.source)
+            sqlite3_bind_int64(target, base + 4, counts[Int(entry.index)])
         }
     }
 

@@ -40,8 +40,7 @@ final class PostgresWriter: IngestWriter {
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
                 day \(text), address \(text), kind \(text), value \(text), requests BIGINT, direct BIGINT,
                 served BIGINT, blocked BIGINT);
-            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (
-                minute \(text), address \(text), key_id BIGINT, requests BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (minute BIGINT, key_id BIGINT, requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
                 day \(text), site \(text), endpoint \(text), verdict \(text), bucket BIGINT, requests BIGINT);
             """,
@@ -228,11 +227,10 @@ final class PostgresWriter: IngestWriter {
         }
         if inventories.directMinutes.count > 0 {
             let held = inventories.directMinutes
-            try connection.copyIn("COPY stage_direct_minutes (minute, address, key_id, requests) FROM STDIN") { copy in
+            try connection.copyIn("COPY stage_direct_minutes (minute, key_id, requests) FROM STDIN") { copy in
                 for (key, requests) in held.counts {
-                    copy.text(UTCTime.format(key.minute))
+                    copy.integer(key.minute)
                     var address = aggregator.addressText(key.address, invalid: key.invalidAddress)
-                    copy.text(address)
                     copy.integer(address.withUTF8 { key.keyID(aggregator, address: UnsafeRawBufferPointer($0)) })
                     copy.integer(requests)
                     try copy.endRow()
@@ -333,10 +331,10 @@ final class PostgresWriter: IngestWriter {
         // Rows of this ingester's source only: no other host touches them.
         try connection.execute(
             """
-            INSERT INTO direct_minutes AS m (minute, address, key_id, source, requests)
-            SELECT minute, address, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
-            GROUP BY minute, address, key_id ORDER BY minute, address, key_id
-            ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
+            INSERT INTO direct_minutes AS m (minute, key_id, source, requests)
+            SELECT minute, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
+            GROUP BY minute, key_id ORDER BY minute, key_id
+            ON CONFLICT (minute, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
             """,
             [source]
         )
