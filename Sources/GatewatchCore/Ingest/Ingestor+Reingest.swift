@@ -111,7 +111,7 @@ extension Ingestor {
                 try db.execute("DELETE FROM latency WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
             }
             for entry in removed {
-                for table in ["evidence", "malformed_lines", "backend_gateway_requests"] {
+                for table in ["evidence_rows", "malformed_lines", "backend_gateway_requests"] {
                     try db.execute("DELETE FROM \(table) WHERE file_id = ?", [entry.id])
                 }
                 try db.execute("DELETE FROM files WHERE id = ?", [entry.id])
