@@ -413,31 +413,43 @@ public struct AlertEvaluator {
         let startMinute = startSeconds - ((startSeconds % 60) + 60) % 60
         let outcome = rule.kind == .newAddress && rule.includeBlocked ? "" : " AND j.outcome = 'served'"
         let counts = """
-            SELECT m.address, SUM(m.requests) AS n, MIN(m.minute) AS first, MAX(m.minute) AS last
+            SELECT j.address, SUM(m.requests) AS n, MIN(m.minute) AS first, MAX(m.minute) AS last
             FROM direct_minutes m JOIN judgements j ON j.key_id = m.key_id
             WHERE j.verdict = 'direct'\(outcome) AND m.minute %@ ? AND m.minute <= ?
-            GROUP BY m.address ORDER BY m.address
+            GROUP BY j.address ORDER BY j.address
             """
         let minuteText = UTCTime.format(startMinute)
-        var rows = try db.rows(counts.replacingOccurrences(of: "%@", with: ">"), [minuteText, window.end]).map {
-            CountRow(address: $0["address"], count: $0["n"], first: $0["first"], last: $0["last"])
+        let endSeconds = end(of: window)
+        func countRow(_ row: SQLRow) -> CountRow {
+            let first: Int64 = row["first"]
+            let last: Int64 = row["last"]
+            return CountRow(
+                address: row["address"],
+                count: row["n"],
+                first: UTCTime.format(first),
+                last: UTCTime.format(last)
+            )
         }
+        var rows = try db.rows(counts.replacingOccurrences(of: "%@", with: ">"), [startMinute, endSeconds])
+            .map(countRow)
         // The first minute: exact from the evidence where it holds every request of the minute.
-        let firstMinute = try db.rows(counts.replacingOccurrences(of: "%@", with: ">="), [minuteText, minuteText])
+        let firstMinute = try db.rows(counts.replacingOccurrences(of: "%@", with: ">="), [startMinute, startMinute])
         if !firstMinute.isEmpty {
-            var inside: [String: (all: Int, inside: Int)] = [:]
-            try db.forEachRow(
-                """
-                SELECT e.address, COUNT(*), SUM(CASE WHEN e.time > ? THEN 1 ELSE 0 END) FROM evidence e
+            // Per address, through the (address, time) index: no index on time alone.
+            let heldSQL = """
+                SELECT COUNT(*), SUM(CASE WHEN e.time > ? THEN 1 ELSE 0 END) FROM evidence e
                 JOIN judgements j ON j.key_id = e.key_id
-                WHERE j.verdict = 'direct'\(outcome) AND e.time >= ? AND e.time < ? GROUP BY e.address
-                """,
-                [window.start, minuteText, UTCTime.format(startMinute + 60)]
-            ) { row in inside[row[0]] = (row[1], row[2]) }
+                WHERE e.address = ? AND j.verdict = 'direct'\(outcome) AND e.time >= ? AND e.time < ?
+                """
+            let minuteEnd = UTCTime.format(startMinute + 60)
             for row in firstMinute {
                 let address: String = row["address"]
                 let requests: Int = row["n"]
-                let held = inside[address]
+                var held: (all: Int, inside: Int)?
+                try db.forEachRow(heldSQL, [window.start, address, minuteText, minuteEnd]) { row in
+                    let all: Int = row[0]
+                    if all > 0 { held = (all, row.optional(Int.self, at: 1) ?? 0) }
+                }
                 let count = held.map { $0.all == requests ? $0.inside : requests } ?? requests
                 guard count > 0 else { continue }
                 rows.append(CountRow(address: address, count: count, first: minuteText, last: minuteText))

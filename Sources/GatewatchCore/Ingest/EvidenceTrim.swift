@@ -13,7 +13,7 @@ struct EvidenceTrim {
 
     /// Deletes a group's rows past the cap but the latest of them (only rows of sampled files).
     static let sql = """
-        DELETE FROM evidence WHERE id IN (
+        DELETE FROM evidence_rows WHERE id IN (
             SELECT id FROM (
                 SELECT id, row_number() OVER (ORDER BY time DESC, id DESC) AS recency FROM (
                     SELECT id, time, row_number() OVER (ORDER BY id) AS position FROM evidence

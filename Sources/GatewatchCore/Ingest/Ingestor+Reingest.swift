@@ -112,12 +112,15 @@ extension Ingestor {
                     [start, end]
                 )
                 try db.execute("DELETE FROM hourly_facts WHERE hour >= ? AND hour < ?", [start, end])
-                try db.execute("DELETE FROM direct_minutes WHERE minute >= ? AND minute < ?", [start, end])
+                try db.execute(
+                    "DELETE FROM direct_minutes WHERE minute >= ? AND minute < ?",
+                    [TimeDisplay.parse(start) ?? 0, TimeDisplay.parse(end) ?? 0]
+                )
                 try db.execute("DELETE FROM inventory WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
                 try db.execute("DELETE FROM latency WHERE day >= ? AND day <= ?", [span.lowerBound, span.upperBound])
             }
             for entry in removed {
-                for table in ["evidence", "malformed_lines", "backend_gateway_requests"] {
+                for table in ["evidence_rows", "malformed_lines", "backend_gateway_requests"] {
                     try db.execute("DELETE FROM \(table) WHERE file_id = ?", [entry.id])
                 }
                 try db.execute("DELETE FROM files WHERE id = ?", [entry.id])

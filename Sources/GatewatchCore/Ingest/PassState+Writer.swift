@@ -41,7 +41,7 @@ extension PassState {
     func startWriterThread(_ writer: any IngestWriter) throws -> BackgroundWorker<WriteJob> {
         if let writerThread { return writerThread }
         if sampler != nil, storeHeldEvidence == nil {
-            storeHeldEvidence = try writer.database.value(Int64.self, "SELECT max(id) FROM evidence") != nil
+            storeHeldEvidence = try writer.database.value(Int64.self, "SELECT max(id) FROM evidence_rows") != nil
         }
         let sink = try writer.makeEvidenceSink(fileID: fileID)
         let spares = spareMaps

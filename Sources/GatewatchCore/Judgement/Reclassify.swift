@@ -96,14 +96,7 @@ public struct Reclassifier: Sendable {
             """,
             []
         )
-        // `hourly` reads the verdict of its key from `judgements`; `evidence` keeps its own copy.
-        try db.execute(
-            """
-            UPDATE evidence SET verdict = c.verdict, outcome = c.outcome, rule = c.rule
-            FROM changed_keys c WHERE evidence.key_id = c.key_id
-            """,
-            []
-        )
+        // `hourly` and `evidence` read the verdict of their key from `judgements`.
         // Inventory's direct counts have no key: an address with no direct key left has none
         // (a changed key that is not direct now, of an address with direct counts, was direct).
         try db.execute(

@@ -29,10 +29,11 @@ public struct PruneReport: Sendable, Codable, Equatable {
 public enum Pruner {
     /// Tables with a time column, and that column; each table is pruned only if it exists.
     ///
-    /// `hourly_facts` (what the `hourly` view reads) is reported as `hourly`.
+    /// `hourly_facts` and `evidence_rows` (what the `hourly` and `evidence` views read) are
+    /// reported as `hourly` and `evidence`.
     static let tables: [(table: String, column: String, isDay: Bool)] = [
         ("hourly_facts", "hour", false),
-        ("evidence", "time", false),
+        ("evidence_rows", "time", false),
         ("inventory", "day", true),
         ("latency", "day", true),
         ("backend_gateway_requests", "time", false),
@@ -57,15 +58,17 @@ public enum Pruner {
         try store.write { db in
             for (table, column, isDay) in tables {
                 guard try hasColumn(db, table: table, column: column) else { continue }
-                if evidenceOnly, !["evidence", "backend_gateway_requests", "gateway_requests"].contains(table) {
+                if evidenceOnly, !["evidence_rows", "backend_gateway_requests", "gateway_requests"].contains(table) {
                     continue
                 }
                 var count = 0
                 if table == "hourly_facts", db.dialect == .postgres {
                     count += try dropHourlyPartitions(db, before: cutoff)
                 }
-                count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [isDay ? day : cutoff])
-                removed[table == "hourly_facts" ? "hourly" : table] = count
+                // `direct_minutes.minute` is Unix seconds; the other columns ISO 8601 text.
+                let bound: any DatabaseValueConvertible = table == "direct_minutes" ? before : isDay ? day : cutoff
+                count += try db.changes("DELETE FROM \(table) WHERE \(column) < ?", [bound])
+                removed[table == "hourly_facts" ? "hourly" : table == "evidence_rows" ? "evidence" : table] = count
             }
         }
         return PruneReport(before: cutoff, rows: removed)

@@ -32,7 +32,7 @@ import Testing
         try store.write { db in
             try db.execute(
                 """
-                DELETE FROM evidence WHERE address = ? AND id NOT IN (
+                DELETE FROM evidence_rows WHERE address = ? AND id NOT IN (
                     SELECT id FROM evidence WHERE address = ? ORDER BY id LIMIT 100)
                 """,
                 [heavy, heavy]

@@ -85,17 +85,43 @@ struct QueryFixture {
         line: Int = 1,
         site: String = ""
     ) throws {
+        let status = outcome == .blocked ? 403 : 200
+        let substatus = outcome == .blocked ? 503 : 0
+        // The row's verdict, outcome and rule are its key's judgement (`evidence` is a view).
+        let key = JudgementKey(
+            address: address,
+            invalid: false,
+            status: Int32(status),
+            substatus: Int32(substatus),
+            facts: JudgementFacts(fdid: Verdict.direct.rawValue, healthProbe: outcome.rawValue)
+        ).id
         try writer.writeSQLite { db in
             try db.execute(
                 sql: """
-                    INSERT INTO evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
-                        status, substatus, user_agent, host, verdict, outcome, rule)
-                    VALUES (?, 1, ?, ?, ?, NULL, 'GET', ?, NULL, ?, ?, ?, NULL, 'direct', ?, 'iis-static: allowUnlisted')
+                    INSERT INTO judgements (key_id, address, invalid, status, substatus, platform, fdid, health_probe,
+                        kept, verdict, outcome, rule)
+                    VALUES (?, ?, 0, ?, ?, 0, 'direct', ?, 0, 'direct', ?, 'iis-static: allowUnlisted')
+                    ON CONFLICT (key_id) DO NOTHING
                     """,
-                arguments: [
-                    time, line, site, address, stem, outcome == .blocked ? 403 : 200, outcome == .blocked ? 503 : 0,
-                    userAgent, outcome.rawValue,
-                ]
+                arguments: [key, address, status, substatus, outcome.rawValue, outcome.rawValue]
+            )
+            let agent: Int64? = userAgent.map { text in
+                var text = text
+                return text.withUTF8 { AgentID.of(UnsafeRawBufferPointer($0)) }
+            }
+            if let agent, let userAgent {
+                try db.execute(
+                    sql: "INSERT INTO user_agents (id, value) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    arguments: [agent, userAgent]
+                )
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO evidence_rows (time, file_id, line, site, address, forwarded_for, method, uri_stem,
+                        uri_query, status, substatus, host, key_id, agent_id)
+                    VALUES (?, 1, ?, ?, ?, NULL, 'GET', ?, NULL, ?, ?, NULL, ?, ?)
+                    """,
+                arguments: [time, line, site, address, stem, status, substatus, key, agent]
             )
         }
     }

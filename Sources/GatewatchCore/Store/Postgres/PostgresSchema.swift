@@ -245,10 +245,11 @@ enum PostgresSchema {
 
     /// Tables copied by `migrate-store`, parents before children, with their identity column.
     static let tables: [(name: String, identity: String?)] = [
-        ("files", "id"), ("malformed_lines", nil), ("hourly_facts", nil), ("evidence", "id"), ("inventory", nil),
+        ("files", "id"), ("malformed_lines", nil), ("hourly_facts", nil), ("evidence_rows", "id"), ("inventory", nil),
         ("latency", nil), ("meta", nil), ("gateway_minutes", nil), ("gateway_callers", nil),
         ("gateway_requests", "id"), ("backend_gateway_requests", "id"), ("alert_state", nil), ("alerts", "id"),
         ("watch_files", nil), ("rdns_cache", nil), ("judgements", nil), ("policies", "id"), ("direct_minutes", nil),
+        ("user_agents", nil),
     ]
 
     /// Creates or upgrades the schema.

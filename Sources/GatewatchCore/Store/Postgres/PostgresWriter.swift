@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Writes one input's results into PostgreSQL inside that input's transaction.
 ///
@@ -21,6 +22,14 @@ final class PostgresWriter: IngestWriter {
     private var inventoryFlushes = 0
     /// Judgement keys this transaction has staged.
     private var knownKeys = Set<Int64>()
+    /// User agents of this input's evidence rows, written to `user_agents` when the input ends
+    /// (as its judgement keys are: a concurrent ingest waits on a new one only for that merge).
+    private let agents = PendingAgents()
+
+    /// User agents by id (``AgentID``), filled by the evidence sink, emptied by ``finishInput()``.
+    final class PendingAgents: @unchecked Sendable {
+        var texts: [Int64: String] = [:]
+    }
 
     init(connection: PostgresConnection, source: String) {
         self.connection = connection
@@ -40,8 +49,7 @@ final class PostgresWriter: IngestWriter {
             CREATE TEMP TABLE IF NOT EXISTS stage_inventory (
                 day \(text), address \(text), kind \(text), value \(text), requests BIGINT, direct BIGINT,
                 served BIGINT, blocked BIGINT);
-            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (
-                minute \(text), address \(text), key_id BIGINT, requests BIGINT);
+            CREATE TEMP TABLE IF NOT EXISTS stage_direct_minutes (minute BIGINT, key_id BIGINT, requests BIGINT);
             CREATE TEMP TABLE IF NOT EXISTS stage_latency (
                 day \(text), site \(text), endpoint \(text), verdict \(text), bucket BIGINT, requests BIGINT);
             """,
@@ -59,6 +67,7 @@ final class PostgresWriter: IngestWriter {
     func makeEvidenceSink(fileID: Int64) throws -> (EvidenceBatch) throws -> Void {
         let connection = connection
         let source = source
+        let agents = agents
         // The text fields before the status columns, in the `COPY` column order.
         let evidenceLead: [EvidenceField] = [.site, .address, .forwardedFor, .method, .uriStem, .uriQuery]
         let requestLead: [GatewayRequestField] = [.site, .address, .method, .path]
@@ -67,8 +76,8 @@ final class PostgresWriter: IngestWriter {
             let sql =
                 evidence
                 ? """
-                COPY evidence (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
-                    status, substatus, user_agent, host, verdict, outcome, rule, source, key_id) FROM STDIN
+                COPY evidence_rows (time, file_id, line, site, address, forwarded_for, method, uri_stem, uri_query,
+                    status, substatus, host, source, key_id, agent_id) FROM STDIN
                 """
                 : """
                 COPY backend_gateway_requests (time, file_id, line, site, address, method, path, status,
@@ -92,13 +101,16 @@ final class PostgresWriter: IngestWriter {
                             }
                             copy.integer(Int64(row.status))
                             copy.integer(Int64(row.substatus))
-                            copy.text(batch.text(row: index, EvidenceField.userAgent, in: arena))
                             copy.text(batch.text(row: index, EvidenceField.host, in: arena))
-                            copy.text(Verdict.allCases[Int(row.verdictCode)].rawValue)
-                            copy.text(Outcome.allCases[Int(row.outcomeCode)].rawValue)
-                            copy.text(batch.text(row: index, EvidenceField.rule, in: arena))
                             copy.text(source)
                             copy.integer(row.keyID)
+                            if let agent = batch.text(row: index, EvidenceField.userAgent, in: arena) {
+                                let id = AgentID.of(agent)
+                                copy.integer(id)
+                                if agents.texts[id] == nil { agents.texts[id] = String(decoding: agent, as: UTF8.self) }
+                            } else {
+                                copy.text(nil as String?)
+                            }
                         } else {
                             for field in requestLead {
                                 copy.text(batch.text(row: index, field, in: arena))
@@ -228,11 +240,10 @@ final class PostgresWriter: IngestWriter {
         }
         if inventories.directMinutes.count > 0 {
             let held = inventories.directMinutes
-            try connection.copyIn("COPY stage_direct_minutes (minute, address, key_id, requests) FROM STDIN") { copy in
+            try connection.copyIn("COPY stage_direct_minutes (minute, key_id, requests) FROM STDIN") { copy in
                 for (key, requests) in held.counts {
-                    copy.text(UTCTime.format(key.minute))
+                    copy.integer(key.minute)
                     var address = aggregator.addressText(key.address, invalid: key.invalidAddress)
-                    copy.text(address)
                     copy.integer(address.withUTF8 { key.keyID(aggregator, address: UnsafeRawBufferPointer($0)) })
                     copy.integer(requests)
                     try copy.endRow()
@@ -258,6 +269,18 @@ final class PostgresWriter: IngestWriter {
     }
 
     func finishInput() throws {
+        // In id order: two ingests take the rows' locks in the same order.
+        let pending = agents.texts.sorted { $0.key < $1.key }
+        agents.texts = [:]
+        for start in stride(from: 0, to: pending.count, by: 500) {
+            let part = pending[start..<min(start + 500, pending.count)]
+            try connection.execute(
+                "INSERT INTO user_agents (id, value) VALUES "
+                    + Array(repeating: "(?, ?)", count: part.count).joined(separator: ", ")
+                    + " ON CONFLICT (id) DO NOTHING",
+                part.flatMap { [$0.key, $0.value] as [any DatabaseValueConvertible] }
+            )
+        }
         let months = try connection.values(
             String.self,
             "SELECT DISTINCT substr(hour, 1, 7) FROM stage_hourly ORDER BY 1"
@@ -344,10 +367,10 @@ final class PostgresWriter: IngestWriter {
         // Rows of this ingester's source only: no other host touches them.
         try connection.execute(
             """
-            INSERT INTO direct_minutes AS m (minute, address, key_id, source, requests)
-            SELECT minute, address, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
-            GROUP BY minute, address, key_id ORDER BY minute, address, key_id
-            ON CONFLICT (minute, address, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
+            INSERT INTO direct_minutes AS m (minute, key_id, source, requests)
+            SELECT minute, key_id, CAST(? AS TEXT), SUM(requests) FROM stage_direct_minutes
+            GROUP BY minute, key_id ORDER BY minute, key_id
+            ON CONFLICT (minute, key_id, source) DO UPDATE SET requests = m.requests + excluded.requests
             """,
             [source]
         )
