@@ -41,9 +41,49 @@ struct EvidenceTrim {
         guard !groups.isEmpty else { return 0 }
         try database.lock(lockKey)
         var deleted = 0
-        for group in groups {
+        for group in try overCap(groups, cap: cap, in: database) {
             deleted += try database.changes(sql, [group.address, group.outcome, group.day, group.day + "U", cap])
         }
         return deleted
+    }
+
+    /// The groups of `groups` holding more than `cap` rows.
+    ///
+    /// Only they can lose rows to the windowed `DELETE`, which costs about 1 ms a group (a second
+    /// 250k-line file, 6,694 groups under the cap, spent 6.4 s in it): the groups are staged and
+    /// counted in one statement, a range of `evidence_address` each. A group listed twice only
+    /// counts higher, which costs a `DELETE` that finds nothing.
+    static func overCap(
+        _ groups: [(address: String, outcome: String, day: String)],
+        cap: Int,
+        in database: any SQLDatabase
+    ) throws -> [(address: String, outcome: String, day: String)] {
+        try database.execute("DROP TABLE IF EXISTS trim_groups", [])
+        try database.execute(
+            "CREATE TEMP TABLE trim_groups (address TEXT NOT NULL, outcome TEXT NOT NULL, day TEXT NOT NULL)",
+            []
+        )
+        try database.appendRows("trim_groups", columns: ["address", "outcome", "day"], count: groups.count) {
+            row,
+            column in
+            let group = groups[row]
+            switch column {
+            case 0: return .text(group.address)
+            case 1: return .text(group.outcome)
+            default: return .text(group.day)
+            }
+        }
+        var over: [(address: String, outcome: String, day: String)] = []
+        try database.forEachRow(
+            """
+            SELECT t.address, t.outcome, t.day FROM trim_groups t
+            JOIN evidence e ON e.address = t.address AND e.time >= t.day AND e.time < t.day || 'U'
+                AND e.outcome = t.outcome
+            GROUP BY t.address, t.outcome, t.day HAVING COUNT(*) > ?
+            """,
+            [cap]
+        ) { row in over.append((address: row[0], outcome: row[1], day: row[2])) }
+        try database.execute("DROP TABLE trim_groups", [])
+        return over
     }
 }
