@@ -193,6 +193,43 @@ import Testing
         #expect(try Self.events(capped, Self.heavy).count == 11)
     }
 
+    @Test("the cap is per outcome: an address over it in all but under it per outcome keeps every row")
+    func capPerOutcome() throws {
+        let directory = try CLI.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        /// `served` served and `refused` refused (403.503) requests of `heavy`, from second `start` on.
+        func log(_ name: String, start: Int, served: Int, refused: Int) throws -> String {
+            var lines = ["#Software: Microsoft Internet Information Services 10.0", Self.fields]
+            for index in 0..<(served + refused) {
+                let time = UTCTime.format(1_795_132_800 + Int64(start + index * 10))
+                let status = index < served ? "200 0" : "403 503"
+                lines.append(
+                    "\(time.prefix(10)) \(time.dropFirst(11).prefix(8)) 10.0.0.5 GET /r/\(index) - 443 - \(Self.heavy) "
+                        + "curl/8.0 - \(status) 0 12"
+                )
+            }
+            let path = directory + "/" + name
+            try Self.write(lines.joined(separator: "\n") + "\n", path)
+            return path
+        }
+        let db = directory + "/g.db"
+        func rows(_ outcome: String) throws -> Int {
+            try Self.count(
+                db,
+                "SELECT COUNT(*) FROM evidence WHERE address = '\(Self.heavy)' AND outcome = '\(outcome)'"
+            )
+        }
+        // 90 served and 90 refused over two files: 180 rows of one address and day, none over the cap.
+        _ = try Self.ingest(db, [try log("u_ex26112000.log", start: 0, served: 60, refused: 60)])
+        _ = try Self.ingest(db, [try log("u_ex26112006.log", start: 21_600, served: 30, refused: 30)])
+        #expect(try rows("served") == 90)
+        #expect(try rows("blocked") == 90)
+        // 20 more served: the served group is over the cap (first 100 and the latest), the refused one untouched.
+        _ = try Self.ingest(db, [try log("u_ex26112012.log", start: 43_200, served: 20, refused: 0)])
+        #expect(try rows("served") == 101)
+        #expect(try rows("blocked") == 90)
+    }
+
     @Test("evidence: in gatewatch.yaml, and its errors")
     func configuration() throws {
         let directory = try CLI.scratch()

@@ -51,8 +51,11 @@ struct EvidenceTrim {
     ///
     /// Only they can lose rows to the windowed `DELETE`, which costs about 1 ms a group (a second
     /// 250k-line file, 6,694 groups under the cap, spent 6.4 s in it): the groups are staged and
-    /// counted in one statement, a range of `evidence_address` each. A group listed twice only
-    /// counts higher, which costs a `DELETE` that finds nothing.
+    /// counted in one statement, a range of the covering index `evidence_address` each. That first
+    /// count is of the address's rows that day whatever their outcome (the outcome is the key's
+    /// judgement, a join per row): an upper bound, so no group over the cap is missed; only the
+    /// groups it keeps are counted again by outcome (13,272 groups, sqlite3: 0.18 → 0.09 s CPU, the
+    /// same 51 groups).
     static func overCap(
         _ groups: [(address: String, outcome: String, day: String)],
         cap: Int,
@@ -76,12 +79,17 @@ struct EvidenceTrim {
         var over: [(address: String, outcome: String, day: String)] = []
         try database.forEachRow(
             """
-            SELECT t.address, t.outcome, t.day FROM trim_groups t
-            JOIN evidence e ON e.address = t.address AND e.time >= t.day AND e.time < t.day || 'U'
-                AND e.outcome = t.outcome
-            GROUP BY t.address, t.outcome, t.day HAVING COUNT(*) > ?
+            WITH candidates AS (
+                SELECT t.address, t.outcome, t.day FROM trim_groups t
+                JOIN evidence_rows e ON e.address = t.address AND e.time >= t.day AND e.time < t.day || 'U'
+                GROUP BY t.address, t.outcome, t.day HAVING COUNT(*) > ?
+            )
+            SELECT c.address, c.outcome, c.day FROM candidates c
+            JOIN evidence e ON e.address = c.address AND e.time >= c.day AND e.time < c.day || 'U'
+                AND e.outcome = c.outcome
+            GROUP BY c.address, c.outcome, c.day HAVING COUNT(*) > ?
             """,
-            [cap]
+            [cap, cap]
         ) { row in over.append((address: row[0], outcome: row[1], day: row[2])) }
         try database.execute("DROP TABLE trim_groups", [])
         return over
